@@ -1,0 +1,1 @@
+"""gradfix rules: one module per rule; importing this package registers them all."""

@@ -1,0 +1,405 @@
+"""The engine: run selected rules over sources and files, apply their fixes safely.
+
+It knows nothing rule-specific. Per file: read and decode; skip without parsing when no
+selected rule's trigger occurs in the text; parse once; run every triggered rule; drop
+suppressed findings; apply the allowed fixes that do not overlap, re-parse, repeat until
+nothing more changes; refuse any fix whose result does not parse. Files are processed in
+parallel and written atomically.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import os
+import re
+import tempfile
+import tokenize
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterable, Sequence
+
+import libcst as cst
+
+from gradfix.context import FileContext
+from gradfix.rule import Applicability, Finding, Fix, Rule, select_rules
+
+MAX_FIX_PASSES = 10
+DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class Mode(str, Enum):
+    CHECK = "check"  # report only
+    DIFF = "diff"  # compute fixes, write nothing
+    APPLY = "apply"  # write fixes
+
+
+@dataclass(frozen=True)
+class Settings:
+    rules: tuple[type[Rule], ...]
+    unsafe_fixes: bool = False
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    @classmethod
+    def from_codes(cls, select=None, ignore=None, unsafe_fixes: bool = False) -> "Settings":
+        return cls(tuple(select_rules(select, ignore)), unsafe_fixes)
+
+    def allows(self, fix: Fix) -> bool:
+        return fix.applicability is Applicability.SAFE or self.unsafe_fixes
+
+
+@dataclass
+class Diagnostic:
+    """A finding as reported: plain data, so it crosses process boundaries."""
+
+    code: str
+    name: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix_applicability: str | None  # "safe", "unsafe" or None (no fix)
+    fix_description: str = ""
+    note: str = ""
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix_applicability is not None
+
+
+@dataclass
+class SourceResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # what remains (after fixing)
+    fixed: list[Diagnostic] = field(default_factory=list)  # what the fixes removed
+    new_source: str | None = None  # None: unchanged
+    error: str | None = None  # one line; set when the source could not be checked
+
+
+@dataclass
+class FileResult(SourceResult):
+    path: str = ""
+    written: bool = False
+    diff: str = ""
+
+
+class InputError(Exception):
+    """A file that cannot be checked (unreadable, undecodable, too large, invalid)."""
+
+
+# Suppression comments --------------------------------------------------------------
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+_IGNORE = re.compile(r"#\s*gradfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
+_FILE_NOQA = re.compile(r"^\s*#\s*gradfix:\s*noqa(?::\s*(?P<codes>[A-Z0-9,\s]+))?\s*$", re.I | re.M)
+
+
+def _codes(text: str | None) -> set[str] | None:
+    """None means every code."""
+    if not text:
+        return None
+    return {c.upper() for c in re.split(r"[\s,]+", text.strip()) if c}
+
+
+class Suppressions:
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+        self.file_codes: set[str] | None | bool = False
+        for match in _FILE_NOQA.finditer(source):
+            codes = _codes(match.group("codes"))
+            if codes is None:
+                self.file_codes = None
+                break
+            self.file_codes = (self.file_codes or set()) | codes
+
+    def _line_suppresses(self, lineno: int, code: str) -> bool:
+        if not 1 <= lineno <= len(self.lines):
+            return False
+        text = self.lines[lineno - 1]
+        if "#" not in text:
+            return False
+        for pattern in (_NOQA, _IGNORE):
+            for match in pattern.finditer(text):
+                codes = _codes(match.group("codes"))
+                if codes is None or any(code.startswith(c) for c in codes):
+                    return True
+        return False
+
+    def suppresses(self, finding: Finding) -> bool:
+        if self.file_codes is None:
+            return True
+        if self.file_codes and any(finding.code.startswith(c) for c in self.file_codes):
+            return True
+        return any(self._line_suppresses(n, finding.code) for n in {finding.line, finding.end_line})
+
+
+# Running rules -------------------------------------------------------------------------
+def _triggered(rules: Iterable[type[Rule]], source: str) -> list[type[Rule]]:
+    return [rule for rule in rules if rule.trigger.search(source)]
+
+
+def _parse(source: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise InputError(f"syntax error at {exc.raw_line}:{exc.raw_column}: {exc.message}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise InputError(f"cannot parse: {type(exc).__name__}") from None
+
+
+def _run_rules(rules: Sequence[type[Rule]], source: str, module: cst.Module, path: str) -> list[Finding]:
+    ctx = FileContext(source, module, path)
+    suppressions = Suppressions(source)
+    findings: list[Finding] = []
+    for rule_cls in rules:
+        for finding in rule_cls().check(ctx):
+            code_range = ctx.code_range(finding.node)
+            finding.line, finding.column = code_range.start.line, code_range.start.column + 1
+            finding.end_line, finding.end_column = code_range.end.line, code_range.end.column + 1
+            if not suppressions.suppresses(finding):
+                findings.append(finding)
+    findings.sort(key=lambda f: (f.line, f.column, f.code))
+    return findings
+
+
+def _diagnostic(finding: Finding, note: str = "") -> Diagnostic:
+    return Diagnostic(
+        code=finding.code,
+        name=finding.name,
+        message=finding.message,
+        line=finding.line,
+        column=finding.column,
+        end_line=finding.end_line,
+        end_column=finding.end_column,
+        fix_applicability=finding.fix.applicability.value if finding.fix else None,
+        fix_description=finding.fix.description if finding.fix else "",
+        note=note,
+    )
+
+
+# Applying fixes ---------------------------------------------------------------------------
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, edits: dict[int, object]) -> None:
+        self.edits = edits
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        return self.edits.get(id(original_node), updated_node)
+
+
+def _footprint(node: cst.CSTNode) -> set[int]:
+    ids: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        ids.add(id(current))
+        stack.extend(current.children)
+    return ids
+
+
+def _apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
+    edits: dict[int, object] = {}
+    for fix in fixes:
+        for node, replacement in fix.edits:
+            edits[id(node)] = replacement
+    return module.visit(_Replacer(edits))
+
+
+def _non_overlapping(fixes: Sequence[Fix]) -> list[Fix]:
+    """The fixes, in order, that touch no node another chosen fix touches."""
+    taken: set[int] = set()
+    chosen: list[Fix] = []
+    for fix in fixes:
+        footprint: set[int] = set()
+        for node in fix.targets():
+            footprint |= _footprint(node)
+        if footprint & taken:
+            continue
+        taken |= footprint
+        chosen.append(fix)
+    return chosen
+
+
+def _parses(source: str) -> bool:
+    try:
+        cst.parse_module(source)
+        ast.parse(source)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _finding_key(finding: Finding, module: cst.Module) -> tuple[str, str, str]:
+    return finding.code, finding.message, module.code_for_node(finding.node)
+
+
+def check_source(source: str, path: str, settings: Settings, fix: bool) -> SourceResult:
+    """Find (and, with ``fix``, fix) problems in one source text. Raises InputError."""
+    rules = _triggered(settings.rules, source)
+    if not rules:
+        return SourceResult()
+    module = _parse(source)
+    findings = _run_rules(rules, source, module, path)
+    if not fix:
+        return SourceResult(diagnostics=[_diagnostic(f) for f in findings])
+
+    original_source = source
+    refused: dict[tuple[str, str, str], str] = {}
+    fixed: list[Diagnostic] = []
+    for _ in range(MAX_FIX_PASSES):
+        candidates = [
+            f for f in findings
+            if f.fix is not None and settings.allows(f.fix) and _finding_key(f, module) not in refused
+        ]
+        chosen_findings = {id(f.fix): f for f in candidates}
+        chosen = _non_overlapping([f.fix for f in candidates])  # type: ignore[misc]
+        if not chosen:
+            break
+        new_module = _apply(module, chosen)
+        new_source = new_module.code
+        if not _parses(new_source):
+            # Find the culprits one by one, refuse them, keep the rest for the next pass.
+            for one in chosen:
+                if not _parses(_apply(module, [one]).code):
+                    culprit = chosen_findings[id(one)]
+                    refused[_finding_key(culprit, module)] = "fix refused: its result does not parse"
+            continue
+        if new_source == source:
+            break
+        fixed.extend(_diagnostic(chosen_findings[id(one)]) for one in chosen)
+        source, module = new_source, cst.parse_module(new_source)
+        rules = _triggered(settings.rules, source)
+        findings = _run_rules(rules, source, module, path)
+
+    diagnostics = [
+        _diagnostic(f, refused.get(_finding_key(f, module), "")) for f in findings
+    ]
+    return SourceResult(
+        diagnostics=diagnostics,
+        fixed=fixed,
+        new_source=source if source != original_source else None,
+    )
+
+
+def fix_source(source: str, path: str = "<string>", select=None, ignore=None, unsafe_fixes: bool = False) -> str:
+    """The fixed text of ``source`` (unchanged text when there is nothing to fix).
+
+    The verifier's entry point: it rewrites in memory with exactly what ``apply`` would write.
+    """
+    settings = Settings.from_codes(select, ignore, unsafe_fixes)
+    result = check_source(source, path, settings, fix=True)
+    return result.new_source if result.new_source is not None else source
+
+
+# Files -----------------------------------------------------------------------------------
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
+    """(text, encoding) of a Python file, honouring its coding cookie. Raises InputError."""
+    if os.path.islink(path):
+        raise InputError("is a symbolic link; pass the file it points to")
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            raise InputError(f"file too large ({size} bytes > {max_bytes}); raise --max-file-size to check it")
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    if b"\x00" in data:
+        raise InputError("not a text file (contains NUL bytes)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        # newline="" semantics: keep "\r\n" and "\r" exactly as they are.
+        return data.decode(encoding), encoding
+    except (SyntaxError, LookupError) as exc:
+        raise InputError(f"cannot determine the encoding: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {exc.encoding} at byte {exc.start}; gradfix reads source in its declared encoding") from None
+
+
+def write_atomically(path: str, text: str, encoding: str) -> None:
+    """Replace ``path`` by ``text`` via a temporary file and rename; keep the file's mode."""
+    data = text.encode(encoding)
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode
+    fd, temp = tempfile.mkstemp(prefix=".gradfix-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=path, tofile=path
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def process_file(path: str, settings: Settings, mode: Mode) -> FileResult:
+    from gradfix import notebook
+
+    result = FileResult(path=path)
+    try:
+        if path.endswith(".ipynb"):
+            return notebook.process_notebook(path, settings, mode)
+        text, encoding = read_source(path, settings.max_file_bytes)
+        checked = check_source(text, path, settings, fix=mode is not Mode.CHECK)
+    except InputError as exc:
+        result.error = str(exc)
+        return result
+    except Exception as exc:  # a bug in a rule must not stop the run over other files
+        result.error = f"internal error: {type(exc).__name__}: {exc} (please report this)"
+        return result
+    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
+    if checked.new_source is not None:
+        if mode is Mode.DIFF:
+            result.diff = unified_diff(path, text, checked.new_source)
+        elif mode is Mode.APPLY:
+            try:
+                write_atomically(path, checked.new_source, encoding)
+                result.written = True
+            except OSError as exc:
+                result.error = f"cannot write: {exc.strerror or exc}"
+    return result
+
+
+def _process_chunk(args: tuple[list[str], Settings, Mode]) -> list[FileResult]:
+    paths, settings, mode = args
+    return [process_file(p, settings, mode) for p in paths]
+
+
+def process_files(paths: Sequence[str], settings: Settings, mode: Mode, jobs: int | None = None, progress=None) -> list[FileResult]:
+    """Process files, in parallel over the cores when there are enough of them."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(paths) < 16:
+        results = []
+        for p in paths:
+            results.append(process_file(p, settings, mode))
+            if progress:
+                progress(1)
+        return results
+    chunk = max(1, min(64, len(paths) // (jobs * 8) or 1))
+    chunks = [list(paths[i : i + chunk]) for i in range(0, len(paths), chunk)]
+    results: list[FileResult] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for batch in pool.map(_process_chunk, [(c, settings, mode) for c in chunks]):
+            results.extend(batch)
+            if progress:
+                progress(len(batch))
+    return results
