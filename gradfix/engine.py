@@ -379,26 +379,26 @@ def process_file(path: str, settings: Settings, mode: Mode) -> FileResult:
     return result
 
 
-def _process_chunk(args: tuple[list[str], Settings, Mode]) -> list[FileResult]:
-    paths, settings, mode = args
-    return [process_file(p, settings, mode) for p in paths]
+def _process_chunk(args: tuple[list[tuple[str, Settings]], Mode]) -> list[FileResult]:
+    items, mode = args
+    return [process_file(path, settings, mode) for path, settings in items]
 
 
-def process_files(paths: Sequence[str], settings: Settings, mode: Mode, jobs: int | None = None, progress=None) -> list[FileResult]:
-    """Process files, in parallel over the cores when there are enough of them."""
+def process_files(items: Sequence[tuple[str, Settings]], mode: Mode, jobs: int | None = None, progress=None) -> list[FileResult]:
+    """Process (path, settings) pairs, in parallel over the cores when there are enough."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(paths) < 16:
+    if jobs <= 1 or len(items) < 16:
         results = []
-        for p in paths:
-            results.append(process_file(p, settings, mode))
+        for path, settings in items:
+            results.append(process_file(path, settings, mode))
             if progress:
                 progress(1)
         return results
-    chunk = max(1, min(64, len(paths) // (jobs * 8) or 1))
-    chunks = [list(paths[i : i + chunk]) for i in range(0, len(paths), chunk)]
+    chunk = max(1, min(32, len(items) // (jobs * 8) or 1))
+    chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
     results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for batch in pool.map(_process_chunk, [(c, settings, mode) for c in chunks]):
+        for batch in pool.map(_process_chunk, [(c, mode) for c in chunks]):
             results.extend(batch)
             if progress:
                 progress(len(batch))

@@ -1,0 +1,340 @@
+"""The ``gradfix`` command line (typer).
+
+Exit codes follow ruff: 0 clean, 1 findings (or changes, with ``--diff``), 2 usage error,
+internal error, or a file that could not be checked. Errors are one line, never a traceback
+(set ``GRADFIX_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+import click
+import typer
+
+from gradfix import __version__
+from gradfix.config import Config, ConfigError, find_config, load_config
+from gradfix.discovery import DiscoveryError, find_files
+from gradfix.engine import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileResult,
+    InputError,
+    Mode,
+    Settings,
+    check_source,
+    decode_source,
+    process_files,
+    unified_diff,
+)
+from gradfix.report import FORMATS, diagnostic_line, github_report, json_report, sarif_report, text_summary
+from gradfix.rule import all_rules, select_rules
+
+app = typer.Typer(
+    name="gradfix",
+    help="Find and fix PyTorch code that breaks gradient flow, and prove each fix by running it.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UsageFailure(Exception):
+    """A one-line usage error (exit 2)."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gradfix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """gradfix: graph surgery for PyTorch."""
+
+
+# Shared option definitions -------------------------------------------------------------------
+PathsArg = typer.Argument(None, help="Files or folders to check (default: the current folder); '-' reads standard input.")
+SelectOpt = typer.Option(None, "--select", help="Rule codes or prefixes to enable, comma-separated (e.g. GF101,GF10).")
+IgnoreOpt = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable, comma-separated.")
+FormatOpt = typer.Option("text", "--output-format", help="text, json, sarif or github.")
+StdinNameOpt = typer.Option(None, "--stdin-filename", help="The name of the file when reading standard input ('-').")
+ConfigOpt = typer.Option(None, "--config", help="A pyproject.toml to read [tool.gradfix] from (default: the nearest one).")
+IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration file.")
+UnsafeOpt = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour beyond the gradients.")
+ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain.")
+JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
+MaxSizeOpt = typer.Option(None, "--max-file-size", help=f"Skip files larger than this many bytes (default {DEFAULT_MAX_FILE_BYTES}).")
+NoProgressOpt = typer.Option(False, "--no-progress", help="Never show a progress bar.")
+
+
+def _split(values: Optional[List[str]]) -> Optional[List[str]]:
+    if not values:
+        return None
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+class _Run:
+    """What check and apply share: config, rule selection, files, settings per file."""
+
+    def __init__(self, paths, select, ignore, output_format, stdin_filename, config_path, isolated, unsafe_fixes, max_file_size):
+        if output_format not in FORMATS:
+            raise UsageFailure(f"unknown --output-format {output_format!r} (choose from {', '.join(FORMATS)})")
+        self.paths = list(paths or [])
+        self.stdin = self.paths == ["-"]
+        if "-" in self.paths and not self.stdin:
+            raise UsageFailure("'-' (standard input) cannot be combined with other paths")
+        if not self.paths:
+            self.paths = ["."]
+        if isolated:
+            self.config = Config()
+        elif config_path:
+            self.config = load_config(config_path)
+        else:
+            start = stdin_filename if self.stdin and stdin_filename else (self.paths[0] if not self.stdin else ".")
+            self.config = find_config(start if os.path.exists(start) else ".")
+        self.select = _split(select) or self.config.select
+        self.ignore = (_split(ignore) or []) + self.config.ignore
+        self.unsafe_fixes = self.config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+        self.max_file_size = max_file_size or self.config.max_file_size or DEFAULT_MAX_FILE_BYTES
+        self.output_format = output_format
+        self.stdin_filename = stdin_filename or "-"
+        try:
+            self.rules = tuple(select_rules(self.select, self.ignore))
+        except ValueError as exc:
+            raise UsageFailure(str(exc)) from None
+        self._settings: dict[tuple[str, ...], Settings] = {}
+
+    def settings_for(self, path: str) -> Settings:
+        extra = tuple(sorted(self.config.ignores_for(path)))
+        if extra not in self._settings:
+            rules = self.rules
+            if extra:
+                rules = tuple(r for r in rules if not any(r.code.startswith(c) for c in extra))
+            self._settings[extra] = Settings(rules, self.unsafe_fixes, self.max_file_size)
+        return self._settings[extra]
+
+    def files(self) -> list[str]:
+        try:
+            return find_files(self.paths, tuple(self.config.exclude))
+        except DiscoveryError as exc:
+            raise UsageFailure(str(exc)) from None
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled or total < 50 or not sys.stderr.isatty():
+        return None
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        sys.stderr.write(f"\rgradfix: {done[0]}/{total} files")
+        if done[0] >= total:
+            sys.stderr.write("\r" + " " * 40 + "\r")
+        sys.stderr.flush()
+
+    return advance
+
+
+def _emit(results: list[FileResult], run: _Run, applied: bool, show_summary: bool = True) -> None:
+    fmt = run.output_format
+    if fmt == "json":
+        typer.echo(json_report(results))
+    elif fmt == "sarif":
+        typer.echo(sarif_report(results, run.rules))
+    elif fmt == "github":
+        text = github_report(results)
+        if text:
+            typer.echo(text)
+    else:
+        for result in results:
+            for d in result.diagnostics:
+                typer.echo(diagnostic_line(result.path, d))
+        if show_summary:
+            summary = text_summary(results, applied, run.unsafe_fixes)
+            if summary:
+                typer.echo(summary, err=applied and not any(r.diagnostics for r in results))
+    for result in results:
+        if result.error:
+            typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+
+
+def _exit_code(results: list[FileResult], exit_zero: bool, changed: bool = False) -> int:
+    if any(r.error for r in results):
+        return 2
+    if exit_zero:
+        return 0
+    return 1 if changed or any(r.diagnostics for r in results) else 0
+
+
+def _run_stdin(run: _Run, mode: Mode) -> FileResult:
+    data = sys.stdin.buffer.read()
+    result = FileResult(path=run.stdin_filename)
+    settings = run.settings_for(run.stdin_filename)
+    try:
+        text, _ = decode_source(data)
+        checked = check_source(text, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
+    except InputError as exc:
+        result.error = str(exc)
+        if mode is Mode.APPLY:  # an editor replaces the buffer with stdout: give back the input
+            sys.stdout.buffer.write(data)
+        return result
+    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
+    if mode is Mode.APPLY:
+        sys.stdout.write(checked.new_source if checked.new_source is not None else text)
+        sys.stdout.flush()
+    elif mode is Mode.DIFF and checked.new_source is not None:
+        result.diff = unified_diff(run.stdin_filename, text, checked.new_source)
+    return result
+
+
+@app.command()
+def check(
+    paths: Optional[List[str]] = PathsArg,
+    select: Optional[List[str]] = SelectOpt,
+    ignore: Optional[List[str]] = IgnoreOpt,
+    output_format: str = FormatOpt,
+    stdin_filename: Optional[str] = StdinNameOpt,
+    config: Optional[str] = ConfigOpt,
+    isolated: bool = IsolatedOpt,
+    unsafe_fixes: Optional[bool] = UnsafeOpt,
+    exit_zero: bool = ExitZeroOpt,
+    jobs: Optional[int] = JobsOpt,
+    max_file_size: Optional[int] = MaxSizeOpt,
+    no_progress: bool = NoProgressOpt,
+) -> None:
+    """Report code that breaks gradient flow (exit 1 if anything is found)."""
+    run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size)
+    if run.stdin:
+        results = [_run_stdin(run, Mode.CHECK)]
+    else:
+        files = run.files()
+        results = process_files([(f, run.settings_for(f)) for f in files], Mode.CHECK, jobs, _progress(len(files), not no_progress))
+    _emit(results, run, applied=False)
+    raise typer.Exit(_exit_code(results, exit_zero))
+
+
+@app.command()
+def apply(
+    paths: Optional[List[str]] = PathsArg,
+    diff: bool = typer.Option(False, "--diff", help="Write nothing; print a unified diff of every fix (exit 1 if anything would change)."),
+    select: Optional[List[str]] = SelectOpt,
+    ignore: Optional[List[str]] = IgnoreOpt,
+    unsafe_fixes: Optional[bool] = UnsafeOpt,
+    output_format: str = FormatOpt,
+    stdin_filename: Optional[str] = StdinNameOpt,
+    config: Optional[str] = ConfigOpt,
+    isolated: bool = IsolatedOpt,
+    exit_zero: bool = ExitZeroOpt,
+    exit_non_zero_on_fix: bool = typer.Option(False, "--exit-non-zero-on-fix", help="Exit 1 when any file was changed."),
+    jobs: Optional[int] = JobsOpt,
+    max_file_size: Optional[int] = MaxSizeOpt,
+    no_progress: bool = NoProgressOpt,
+) -> None:
+    """Rewrite the code so gradients flow again (atomically, file by file)."""
+    run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size)
+    mode = Mode.DIFF if diff else Mode.APPLY
+    if run.stdin:
+        results = [_run_stdin(run, mode)]
+        if mode is Mode.APPLY:  # stdout carries the source; findings go to stderr
+            for d in results[0].diagnostics:
+                typer.echo(diagnostic_line(run.stdin_filename, d), err=True)
+            if results[0].error:
+                typer.echo(f"gradfix: error: {run.stdin_filename}: {results[0].error}", err=True)
+            raise typer.Exit(_exit_code(results, exit_zero))
+    else:
+        files = run.files()
+        results = process_files([(f, run.settings_for(f)) for f in files], mode, jobs, _progress(len(files), not no_progress))
+    changed = any(r.new_source is not None for r in results)
+    if mode is Mode.DIFF:
+        for result in results:
+            if result.diff:
+                typer.echo(result.diff, nl=False)
+        fixes = sum(len(r.fixed) for r in results)
+        files_changed = sum(1 for r in results if r.diff)
+        if run.output_format == "text":
+            if fixes:
+                typer.echo(f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {files_changed} file{'s' if files_changed != 1 else ''}.", err=True)
+            else:
+                typer.echo("No fixes available.", err=True)
+        for result in results:
+            if result.error:
+                typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+        raise typer.Exit(2 if any(r.error for r in results) else (1 if changed and not exit_zero else 0))
+    _emit(results, run, applied=True)
+    code = _exit_code(results, exit_zero)
+    if code == 0 and exit_non_zero_on_fix and changed:
+        code = 1
+    raise typer.Exit(code)
+
+
+@app.command()
+def rules(
+    code: Optional[str] = typer.Argument(None, help="A rule code (e.g. GF101) to explain."),
+    output_format: str = typer.Option("text", "--output-format", help="text or json."),
+) -> None:
+    """List the rules, or explain one with bad and good code."""
+    import json
+
+    catalogue = all_rules()
+    if output_format not in ("text", "json"):
+        raise UsageFailure(f"unknown --output-format {output_format!r} (choose from text, json)")
+    if code is not None:
+        rule = catalogue.get(code.upper())
+        if rule is None:
+            raise UsageFailure(f"unknown rule code: {code}")
+        if output_format == "json":
+            typer.echo(json.dumps({"code": rule.code, "name": rule.name, "summary": rule.summary, "fixable": rule.fixable, "explanation": rule.explanation()}, indent=2))
+        else:
+            typer.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\n{rule.explanation()}")
+        return
+    if output_format == "json":
+        typer.echo(json.dumps([{"code": r.code, "name": r.name, "summary": r.summary, "fixable": r.fixable} for r in catalogue.values()], indent=2))
+        return
+    width = max(len(r.name) for r in catalogue.values())
+    for rule in catalogue.values():
+        fix = "fix " if rule.fixable else "    "
+        typer.echo(f"{rule.code}  {rule.name:<{width}}  {fix} {rule.summary}")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console entry point: one-line errors, ruff's exit codes."""
+    command = typer.main.get_command(app)
+    debug = bool(os.environ.get("GRADFIX_DEBUG"))
+    try:
+        code = command.main(args=argv, prog_name="gradfix", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # pragma: no cover - click returns it in this mode
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("gradfix: interrupted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        typer.echo(f"gradfix: error: {exc.format_message()}", err=True)
+        code = 2
+    except (UsageFailure, ConfigError) as exc:
+        typer.echo(f"gradfix: error: {exc}", err=True)
+        code = 2
+    except KeyboardInterrupt:
+        typer.echo("gradfix: interrupted", err=True)
+        code = 130
+    except BrokenPipeError:
+        code = 1
+    except Exception as exc:  # internal error: one line unless debugging
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors, as typer re-exports them
+            typer.echo(f"gradfix: error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        if debug:
+            raise
+        typer.echo(f"gradfix: internal error: {type(exc).__name__}: {exc} (set GRADFIX_DEBUG=1 for a traceback)", err=True)
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
