@@ -134,3 +134,12 @@ def torch_module(ctx: FileContext) -> tuple[cst.BaseExpression, list[tuple[cst.C
             new_import = cst.SimpleStatementLine([cst.Import([cst.ImportAlias(cst.Name("torch"))])])
             return cst.Name("torch"), [(statement, cst.FlattenSentinel([new_import, statement]))]
     return cst.Name("torch"), []
+
+
+def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    """``name=value`` written the way PEP 8 writes keyword arguments."""
+    return cst.Arg(
+        value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )

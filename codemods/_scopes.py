@@ -82,6 +82,8 @@ class ClassFacts:
     parameters: dict[str, "Declaration"] = field(default_factory=dict)
     buffers: dict[str, "Declaration"] = field(default_factory=dict)
     submodules: set[str] = field(default_factory=set)
+    # other `self.x = value` assignments made in __init__: attribute -> value
+    attributes: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
     def method(self, name: str) -> cst.FunctionDef | None:
         for stmt in self.node.body.body:
@@ -152,6 +154,14 @@ def _collect_classes(ctx: FileContext) -> dict[int, ClassFacts]:
                 continue
             for small in stmt.body:
                 _record_declaration(ctx, info, stmt, small, module_names)
+        init = info.method("__init__")
+        for stmt in init.body.body if init is not None and isinstance(init.body, cst.IndentedBlock) else ():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        attr = _self_attr(small.targets[0].target)
+                        if attr and attr not in info.parameters and attr not in info.submodules:
+                            info.attributes[attr] = small.value
         facts[id(cls)] = info
     return facts
 

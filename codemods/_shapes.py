@@ -131,9 +131,12 @@ class Shapes:
         if dotted.startswith("self.") and dotted.count(".") == 1:
             cls = enclosing_class(self.ctx, at)
             if cls is not None:
-                declaration = class_facts(self.ctx, cls).parameters.get(dotted[5:]) or class_facts(self.ctx, cls).buffers.get(dotted[5:])
+                facts = class_facts(self.ctx, cls)
+                declaration = facts.parameters.get(dotted[5:]) or facts.buffers.get(dotted[5:])
                 if declaration is not None and declaration.init is not None:
                     return self.shape(declaration.init, declaration.small, depth + 1)
+                value = facts.attributes.get(dotted[5:])
+                return None if value is None else self.shape(value, value, depth + 1)
         value = self._binding_before(dotted, at)
         return None if value is None else self.shape(value, value, depth + 1)
 

@@ -9,7 +9,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, Rule
 
 from ._graph import Carry, flow_for
-from ._names import dotted_name, imports, keyword, torch_module
+from ._names import dotted_name, imports, keyword, kwarg, torch_module
 from ._scopes import in_grad_disabled
 from ._shapes import shapes
 
@@ -126,7 +126,7 @@ class TensorFromTensors(Rule):
                 return _call(
                     torch_name,
                     "as_tensor",
-                    [cst.Arg(node), cst.Arg(cst.Attribute(reference, cst.Name("dtype")), keyword=cst.Name("dtype"))],
+                    [cst.Arg(node), kwarg("dtype", cst.Attribute(reference, cst.Name("dtype")))],
                 )
             return node
 
@@ -141,7 +141,7 @@ class TensorFromTensors(Rule):
         for name in ("device", "dtype"):
             arg = keyword(call, name)
             if arg is not None:
-                conversion.append(cst.Arg(arg.value, keyword=cst.Name(name)))
+                conversion.append(kwarg(name, arg.value))
         legacy = _CONSTRUCTORS.get(qualified or "")
         if is_new_tensor and not conversion:
             conversion.append(cst.Arg(call.func.value))  # type: ignore[union-attr]
