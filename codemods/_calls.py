@@ -70,8 +70,11 @@ def argument_carries_at_call_sites(ctx: FileContext, node: cst.CSTNode, value: c
     parameters = {p.name.value for p in (*function.params.posonly_params, *function.params.params, *function.params.kwonly_params)}
     read = (_names_in(value) & parameters) - {"self", "cls"}
     for call in call_sites(ctx, function):
+        flow = flow_for(ctx, call)
+        if read and any(a.star == "*" and flow.carries(a.value, call) is Carry.YES for a in call.args):
+            return True  # `f(*outputs)`: the unpacked outputs fill the parameters
         for parameter in read:
             argument = _argument_for(call, function, parameter, is_method)
-            if argument is not None and flow_for(ctx, call).carries(argument, call) is Carry.YES:
+            if argument is not None and flow.carries(argument, call) is Carry.YES:
                 return True
     return False
