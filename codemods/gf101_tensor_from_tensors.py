@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -26,6 +27,17 @@ _CONSTRUCTORS = {
     "torch.cuda.DoubleTensor": "double",
     "torch.cuda.HalfTensor": "half",
 }
+
+
+_SHORT_NAMES = {name.rsplit(".", 1)[-1] for name in _CONSTRUCTORS}
+
+
+def _all_literal(node: ast.AST) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_all_literal(e) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return _all_literal(node.operand)
+    return isinstance(node, ast.Constant)
 
 
 class TensorFromTensors(Rule):
@@ -66,6 +78,21 @@ class TensorFromTensors(Rule):
     name = "tensor-from-tensors"
     summary = "`torch.tensor([...])` of graph-carrying tensors cuts the graph; use `torch.stack`"
     trigger = re.compile(r"(?:tensor|Tensor)\s*\(")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A constructor call whose data is not made of literals only."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name != "new_tensor" and name.rsplit(".", 1)[-1] not in _SHORT_NAMES:
+                continue
+            data = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "data"), None)
+            if data is not None and not _all_literal(data):
+                return True
+        return False
 
     def check(self, ctx):
         names = imports(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -66,6 +67,22 @@ class DataOverwrite(Rule):
     name = "data-overwrite"
     summary = "`.data = value` with a graph-carrying value cuts the graph; pass the value functionally"
     trigger = re.compile(r"\.data\b")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A `.data` write, a `.data.copy_()`, or a `.data` read inside a `forward`."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and t.attr == "data" for t in node.targets
+            ):
+                return True
+            if isinstance(node, ast.Attribute) and node.attr == "copy_" and isinstance(node.value, ast.Attribute) and node.value.attr == "data":
+                return True
+            if isinstance(node, ast.FunctionDef) and node.name == "forward" and any(
+                isinstance(n, ast.Attribute) and n.attr == "data" for n in ast.walk(node)
+            ):
+                return True
+        return False
 
     def check(self, ctx):
         for node in _walk(ctx.module):

@@ -136,7 +136,15 @@ class Suppressions:
 
 # Running rules -------------------------------------------------------------------------
 def _triggered(rules: Iterable[type[Rule]], source: str) -> list[type[Rule]]:
-    return [rule for rule in rules if rule.trigger.search(source)]
+    """The rules whose cheap filters say this source may hold a finding."""
+    found = [rule for rule in rules if rule.trigger.search(source)]
+    if any(rule.quick_check is not None for rule in found):
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return found  # LibCST will report the problem
+        found = [rule for rule in found if rule.quick_check is None or rule.quick_check(tree)]
+    return found
 
 
 def _parse(source: str) -> cst.Module:

@@ -8,6 +8,7 @@ contain a finding are never parsed for it.
 
 from __future__ import annotations
 
+import ast
 import enum
 import re
 import textwrap
@@ -99,6 +100,11 @@ class Rule:
 
     def check(self, ctx: "FileContext") -> Iterable[Finding]:
         raise NotImplementedError
+
+    # Optional second filter, after `trigger`: a look at CPython's `ast` tree of the file
+    # (an order of magnitude cheaper than LibCST). Returning False means "nothing here",
+    # and the file is not parsed with LibCST for this rule.
+    quick_check: ClassVar[object] = None  # a staticmethod (tree: ast.Module) -> bool
 
     # Helpers for subclasses.
     def finding(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Finding:
