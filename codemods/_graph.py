@@ -26,6 +26,8 @@ from gradfix.context import FileContext
 
 from ._names import dotted_name, imports, is_true, keyword
 from ._scopes import (
+    argument_for,
+    call_sites,
     class_facts,
     enclosing_class,
     is_grad_disabling_call,
@@ -125,7 +127,28 @@ class Flow:
             elif is_forward and not literal_default:
                 env[name] = Carry.YES
             else:
-                env[name] = Carry.UNKNOWN
+                env[name] = self._passed_by_callers(func, name)
+
+    def _passed_by_callers(self, func: cst.FunctionDef, parameter: str) -> Carry:
+        """YES when a caller in this file passes a graph-carrying value (plain functions only:
+        a method name says too little about which object is called)."""
+        if self.cls is not None or not isinstance(self.ctx.parent(func), cst.Module):
+            return Carry.UNKNOWN
+        building = self.ctx.cached("flows_in_progress", set)
+        building.add(id(func))
+        try:
+            for call in call_sites(self.ctx, func):
+                if not isinstance(call.func, cst.Name):
+                    continue
+                caller = scope_of(self.ctx, call)
+                if id(caller) in building:
+                    continue  # recursion: that flow is still being built
+                argument = argument_for(call, func, parameter, is_method=False)
+                if argument is not None and flow_for(self.ctx, call).carries(argument, call) is Carry.YES:
+                    return Carry.YES
+        finally:
+            building.discard(id(func))
+        return Carry.UNKNOWN
 
     # Statements ----------------------------------------------------------------------------
     def _block(self, block, env: dict[str, Carry], grad_enabled: bool) -> None:

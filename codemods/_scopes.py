@@ -214,3 +214,36 @@ def all_class_facts(ctx: FileContext) -> list[ClassFacts]:
 
 def module_class_names(ctx: FileContext) -> set[str]:
     return {f.node.name.value for f in all_class_facts(ctx) if f.is_module}
+
+
+def call_sites(ctx: FileContext, function: cst.FunctionDef) -> list[cst.Call]:
+    """Calls in this file that name ``function`` (``f(...)`` or ``obj.f(...)``)."""
+    name = function.name.value
+
+    def collect() -> dict[str, list[cst.Call]]:
+        by_name: dict[str, list[cst.Call]] = {}
+        stack: list[cst.CSTNode] = [ctx.module]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Call):
+                func = node.func
+                called = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+                if called is not None:
+                    by_name.setdefault(called, []).append(node)
+            stack.extend(node.children)
+        return by_name
+
+    return ctx.cached("call_sites", collect).get(name, [])
+
+
+def argument_for(call: cst.Call, function: cst.FunctionDef, parameter: str, is_method: bool) -> cst.BaseExpression | None:
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if is_method and params:
+        params = params[1:]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == parameter:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None and a.star == ""]
+    if parameter in params and params.index(parameter) < len(positional):
+        return positional[params.index(parameter)].value
+    return None
