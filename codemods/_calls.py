@@ -48,7 +48,7 @@ def call_sites(ctx: FileContext, function: cst.FunctionDef) -> list[cst.Call]:
     return ctx.cached("call_sites", collect).get(name, [])
 
 
-def _argument_for(call: cst.Call, function: cst.FunctionDef, parameter: str, is_method: bool) -> cst.BaseExpression | None:
+def argument_for(call: cst.Call, function: cst.FunctionDef, parameter: str, is_method: bool) -> cst.BaseExpression | None:
     params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
     if is_method and params:
         params = params[1:]
@@ -74,7 +74,7 @@ def argument_carries_at_call_sites(ctx: FileContext, node: cst.CSTNode, value: c
         if read and any(a.star == "*" and flow.carries(a.value, call) is Carry.YES for a in call.args):
             return True  # `f(*outputs)`: the unpacked outputs fill the parameters
         for parameter in read:
-            argument = _argument_for(call, function, parameter, is_method)
+            argument = argument_for(call, function, parameter, is_method)
             if argument is not None and flow.carries(argument, call) is Carry.YES:
                 return True
     return False

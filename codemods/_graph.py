@@ -81,6 +81,8 @@ _NON_DIFFERENTIABLE_METHODS = {
     "allclose", "count_nonzero", "bincount", "is_floating_point", "requires_grad_",
     "__len__", "keys", "values", "items", "state_dict",
 }
+# List/dict/set methods that put their arguments into the receiver.
+_CONTAINER_ADDERS = {"append", "extend", "insert", "add", "update", "setdefault"}
 _NON_TENSOR_ATTRIBUTES = {
     "data", "grad", "shape", "dtype", "device", "ndim", "requires_grad", "is_leaf", "grad_fn",
     "is_cuda", "layout", "names", "itemsize", "nbytes",
@@ -123,6 +125,8 @@ class Flow:
             if annotation in ("int", "float", "bool", "str"):
                 env[name] = Carry.NO
             elif is_forward and not literal_default:
+                env[name] = Carry.YES
+            elif _passed_a_graph(self.ctx, func, name, is_method=self.cls is not None):
                 env[name] = Carry.YES
             else:
                 env[name] = Carry.UNKNOWN
@@ -209,9 +213,10 @@ class Flow:
             if key is not None:
                 env[key] = self.value(small.target, env).join(produced(small.value))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            # x.copy_(y), x.add_(y) and friends write y's graph into x.
+            # x.copy_(y), x.add_(y) and friends write y's graph into x; xs.append(y) puts it in xs.
             call = small.value
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value.endswith("_") and call.args:
+            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+            if (method.endswith("_") or method in _CONTAINER_ADDERS) and call.args:
                 key = self._key(call.func.value)
                 if key is not None and grad_enabled:
                     env[key] = self.value(call.func.value, env).join(join_all(self.value(a.value, env) for a in call.args))
@@ -248,7 +253,7 @@ class Flow:
                 return Carry.NO
             if expr.value in env:
                 return env[expr.value]
-            return Carry.UNKNOWN
+            return self._global(expr.value)
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, env)
         if isinstance(expr, cst.Call):
@@ -284,6 +289,13 @@ class Flow:
             self._bind(expr.target, value, env)
             return value
         return Carry.UNKNOWN
+
+    def _global(self, name: str) -> Carry:
+        """A module-level name read in a function: its Parameters and modules are seen."""
+        if isinstance(self.scope, cst.Module):
+            return Carry.UNKNOWN
+        value = flow_for(self.ctx, self.ctx.module).final.get(name, Carry.UNKNOWN)
+        return value if value in (Carry.YES, Carry.MODULE) else Carry.UNKNOWN
 
     def _self_attribute(self, attr: str) -> Carry | None:
         if self.facts is None:
@@ -339,8 +351,8 @@ class Flow:
             name = call.func.value
             if name in self.local_modules:
                 return Carry.MODULE
-            if name in env:
-                return Carry.YES if env[name] is Carry.MODULE else Carry.UNKNOWN
+            if name in env or self._global(name) is Carry.MODULE:
+                return Carry.YES if env.get(name, Carry.MODULE) is Carry.MODULE else Carry.UNKNOWN
             if name in _PYTHON_SCALAR_BUILTINS:
                 return Carry.NO
             if name in _PYTHON_PASSING_BUILTINS:
@@ -381,6 +393,24 @@ class Flow:
         return self.value(expr, dict(self.state_before(at if at is not None else expr)))
 
 
+def _passed_a_graph(ctx: FileContext, func: cst.FunctionDef, parameter: str, is_method: bool) -> bool:
+    """Whether a call in this file passes a graph-carrying value for ``parameter`` of ``func``.
+
+    Caller flows are built on demand; a caller whose flow is itself being built (recursion,
+    mutual calls) is skipped.
+    """
+    from ._calls import argument_for, call_sites
+
+    building: set[int] = ctx.cached("flows_in_progress", set)
+    for call in call_sites(ctx, func):
+        argument = argument_for(call, func, parameter, is_method)
+        if argument is None or id(scope_of(ctx, call)) in building:
+            continue
+        if flow_for(ctx, call).carries(argument, call) is Carry.YES:
+            return True
+    return False
+
+
 def scope_of(ctx: FileContext, node: cst.CSTNode) -> cst.Module | cst.FunctionDef:
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, cst.FunctionDef):
@@ -391,4 +421,13 @@ def scope_of(ctx: FileContext, node: cst.CSTNode) -> cst.Module | cst.FunctionDe
 def flow_for(ctx: FileContext, node: cst.CSTNode) -> Flow:
     """The flow of the function (or module body) that ``node`` is in, built once per scope."""
     scope = scope_of(ctx, node)
-    return ctx.cached(("flow", id(scope)), lambda: Flow(ctx, scope))
+    building: set[int] = ctx.cached("flows_in_progress", set)
+
+    def build() -> Flow:
+        building.add(id(scope))
+        try:
+            return Flow(ctx, scope)
+        finally:
+            building.discard(id(scope))
+
+    return ctx.cached(("flow", id(scope)), build)
