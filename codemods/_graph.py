@@ -151,9 +151,9 @@ class Flow:
         elif isinstance(stmt, cst.If):
             self._branches(env, grad_enabled, stmt.body, stmt.orelse)
         elif isinstance(stmt, (cst.For, cst.While)):
-            if isinstance(stmt, cst.For):
-                self._bind(stmt.target, self.value(stmt.iter, env), env)
             for _ in range(2):  # twice: values carried around the loop
+                if isinstance(stmt, cst.For):
+                    self._bind_iteration(stmt.target, stmt.iter, env)
                 self._block(stmt.body, env, grad_enabled)
             if stmt.orelse is not None:
                 self._block(stmt.orelse.body, env, grad_enabled)
@@ -220,6 +220,21 @@ class Flow:
                 key = self._key(call.func.value)
                 if key is not None and grad_enabled:
                     env[key] = self.value(call.func.value, env).join(join_all(self.value(a.value, env) for a in call.args))
+
+    def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression, env: dict[str, Carry]) -> None:
+        """``for a, b in zip(xs, ys)`` / ``for i, x in enumerate(xs)``: each name gets its own sequence's value."""
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name):
+            args = [a.value for a in iterable.args if a.keyword is None and a.star == ""]
+            names = [e.value for e in target.elements]
+            if iterable.func.value == "zip" and len(args) == len(names) == len(iterable.args):
+                for name, arg in zip(names, args):
+                    self._bind(name, self.value(arg, env), env)
+                return
+            if iterable.func.value == "enumerate" and len(names) == 2 and args:
+                self._bind(names[0], Carry.NO, env)
+                self._bind(names[1], self.value(args[0], env), env)
+                return
+        self._bind(target, self.value(iterable, env), env)
 
     def _key(self, target: cst.BaseExpression) -> str | None:
         while isinstance(target, cst.Subscript):
