@@ -83,6 +83,8 @@ _NON_DIFFERENTIABLE_METHODS = {
     "allclose", "count_nonzero", "bincount", "is_floating_point", "requires_grad_",
     "__len__", "keys", "values", "items", "state_dict",
 }
+# List/dict/set methods that put their arguments into the receiver.
+_CONTAINER_ADDERS = {"append", "extend", "insert", "add", "update", "setdefault"}
 _NON_TENSOR_ATTRIBUTES = {
     "data", "grad", "shape", "dtype", "device", "ndim", "requires_grad", "is_leaf", "grad_fn",
     "is_cuda", "layout", "names", "itemsize", "nbytes",
@@ -126,29 +128,10 @@ class Flow:
                 env[name] = Carry.NO
             elif is_forward and not literal_default:
                 env[name] = Carry.YES
+            elif _passed_a_graph(self.ctx, func, name, is_method=self.cls is not None):
+                env[name] = Carry.YES
             else:
-                env[name] = self._passed_by_callers(func, name)
-
-    def _passed_by_callers(self, func: cst.FunctionDef, parameter: str) -> Carry:
-        """YES when a caller in this file passes a graph-carrying value (plain functions only:
-        a method name says too little about which object is called)."""
-        if self.cls is not None or not isinstance(self.ctx.parent(func), cst.Module):
-            return Carry.UNKNOWN
-        building = self.ctx.cached("flows_in_progress", set)
-        building.add(id(func))
-        try:
-            for call in call_sites(self.ctx, func):
-                if not isinstance(call.func, cst.Name):
-                    continue
-                caller = scope_of(self.ctx, call)
-                if id(caller) in building:
-                    continue  # recursion: that flow is still being built
-                argument = argument_for(call, func, parameter, is_method=False)
-                if argument is not None and flow_for(self.ctx, call).carries(argument, call) is Carry.YES:
-                    return Carry.YES
-        finally:
-            building.discard(id(func))
-        return Carry.UNKNOWN
+                env[name] = Carry.UNKNOWN
 
     # Statements ----------------------------------------------------------------------------
     def _block(self, block, env: dict[str, Carry], grad_enabled: bool) -> None:
@@ -170,9 +153,9 @@ class Flow:
         elif isinstance(stmt, cst.If):
             self._branches(env, grad_enabled, stmt.body, stmt.orelse)
         elif isinstance(stmt, (cst.For, cst.While)):
-            if isinstance(stmt, cst.For):
-                self._bind(stmt.target, self.value(stmt.iter, env), env)
             for _ in range(2):  # twice: values carried around the loop
+                if isinstance(stmt, cst.For):
+                    self._bind_iteration(stmt.target, stmt.iter, env)
                 self._block(stmt.body, env, grad_enabled)
             if stmt.orelse is not None:
                 self._block(stmt.orelse.body, env, grad_enabled)
@@ -232,12 +215,28 @@ class Flow:
             if key is not None:
                 env[key] = self.value(small.target, env).join(produced(small.value))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            # x.copy_(y), x.add_(y) and friends write y's graph into x.
+            # x.copy_(y), x.add_(y) and friends write y's graph into x; xs.append(y) puts it in xs.
             call = small.value
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value.endswith("_") and call.args:
+            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+            if (method.endswith("_") or method in _CONTAINER_ADDERS) and call.args:
                 key = self._key(call.func.value)
                 if key is not None and grad_enabled:
                     env[key] = self.value(call.func.value, env).join(join_all(self.value(a.value, env) for a in call.args))
+
+    def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression, env: dict[str, Carry]) -> None:
+        """``for a, b in zip(xs, ys)`` / ``for i, x in enumerate(xs)``: each name gets its own sequence's value."""
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name):
+            args = [a.value for a in iterable.args if a.keyword is None and a.star == ""]
+            names = [e.value for e in target.elements]
+            if iterable.func.value == "zip" and len(args) == len(names) == len(iterable.args):
+                for name, arg in zip(names, args):
+                    self._bind(name, self.value(arg, env), env)
+                return
+            if iterable.func.value == "enumerate" and len(names) == 2 and args:
+                self._bind(names[0], Carry.NO, env)
+                self._bind(names[1], self.value(args[0], env), env)
+                return
+        self._bind(target, self.value(iterable, env), env)
 
     def _key(self, target: cst.BaseExpression) -> str | None:
         while isinstance(target, cst.Subscript):
@@ -271,7 +270,7 @@ class Flow:
                 return Carry.NO
             if expr.value in env:
                 return env[expr.value]
-            return Carry.UNKNOWN
+            return self._global(expr.value)
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, env)
         if isinstance(expr, cst.Call):
@@ -307,6 +306,13 @@ class Flow:
             self._bind(expr.target, value, env)
             return value
         return Carry.UNKNOWN
+
+    def _global(self, name: str) -> Carry:
+        """A module-level name read in a function: its Parameters and modules are seen."""
+        if isinstance(self.scope, cst.Module):
+            return Carry.UNKNOWN
+        value = flow_for(self.ctx, self.ctx.module).final.get(name, Carry.UNKNOWN)
+        return value if value in (Carry.YES, Carry.MODULE) else Carry.UNKNOWN
 
     def _self_attribute(self, attr: str) -> Carry | None:
         if self.facts is None:
@@ -362,8 +368,8 @@ class Flow:
             name = call.func.value
             if name in self.local_modules:
                 return Carry.MODULE
-            if name in env:
-                return Carry.YES if env[name] is Carry.MODULE else Carry.UNKNOWN
+            if name in env or self._global(name) is Carry.MODULE:
+                return Carry.YES if env.get(name, Carry.MODULE) is Carry.MODULE else Carry.UNKNOWN
             if name in _PYTHON_SCALAR_BUILTINS:
                 return Carry.NO
             if name in _PYTHON_PASSING_BUILTINS:
@@ -404,6 +410,22 @@ class Flow:
         return self.value(expr, dict(self.state_before(at if at is not None else expr)))
 
 
+def _passed_a_graph(ctx: FileContext, func: cst.FunctionDef, parameter: str, is_method: bool) -> bool:
+    """Whether a call in this file passes a graph-carrying value for ``parameter`` of ``func``.
+
+    Caller flows are built on demand; a caller whose flow is itself being built (recursion,
+    mutual calls) is skipped.
+    """
+    building: set[int] = ctx.cached("flows_in_progress", set)
+    for call in call_sites(ctx, func):
+        argument = argument_for(call, func, parameter, is_method)
+        if argument is None or id(scope_of(ctx, call)) in building:
+            continue
+        if flow_for(ctx, call).carries(argument, call) is Carry.YES:
+            return True
+    return False
+
+
 def scope_of(ctx: FileContext, node: cst.CSTNode) -> cst.Module | cst.FunctionDef:
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, cst.FunctionDef):
@@ -414,4 +436,13 @@ def scope_of(ctx: FileContext, node: cst.CSTNode) -> cst.Module | cst.FunctionDe
 def flow_for(ctx: FileContext, node: cst.CSTNode) -> Flow:
     """The flow of the function (or module body) that ``node`` is in, built once per scope."""
     scope = scope_of(ctx, node)
-    return ctx.cached(("flow", id(scope)), lambda: Flow(ctx, scope))
+    building: set[int] = ctx.cached("flows_in_progress", set)
+
+    def build() -> Flow:
+        building.add(id(scope))
+        try:
+            return Flow(ctx, scope)
+        finally:
+            building.discard(id(scope))
+
+    return ctx.cached(("flow", id(scope)), build)

@@ -16,6 +16,8 @@ from ._shapes import shapes
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
 # nothing of `x`: `x[2] = torch.exp(x[0])` is harmless (checked in torch 2.13).
 _SAVE_OUTPUT_ONLY = {"exp", "sigmoid", "tanh", "relu", "sqrt", "rsqrt", "expm1", "exp2", "clone", "contiguous"}
+# Tensor methods whose result is out of the graph: nothing computed inside them reaches backward.
+_CUT_METHODS = {"detach", "item", "tolist", "numpy"}
 # Tensor methods that return a view of (or the same object as) their receiver.
 _VIEW_METHODS = {
     "view", "view_as", "reshape", "reshape_as", "transpose", "permute", "t", "squeeze", "unsqueeze",
@@ -144,6 +146,8 @@ def _saves_a_view(expr: cst.BaseExpression, base: str) -> bool:
         return True
     if isinstance(expr, cst.Call):
         name = expr.func.attr.value if isinstance(expr.func, cst.Attribute) else dotted_name(expr.func)
+        if isinstance(expr.func, cst.Attribute) and name in _CUT_METHODS:
+            return False  # `(x[0] / x[1]).detach()`: the saved views are never used by backward
         if name in _SAVE_OUTPUT_ONLY:
             arguments = [a.value for a in expr.args]
             if isinstance(expr.func, cst.Attribute) and _reads(expr.func.value, base) and not arguments:

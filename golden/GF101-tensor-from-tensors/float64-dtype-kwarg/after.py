@@ -1,0 +1,13 @@
+import torch
+
+theta = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+
+def features(theta, device):
+    r = theta[0].exp()
+    phi = torch.atan2(theta[1], theta[2])
+    return torch.stack([r, phi]).reshape(2).to(device=device, dtype=torch.float64)
+
+
+loss = features(theta, "cpu").sum()
+loss.backward()

@@ -1,0 +1,9 @@
+import torch
+
+weights = torch.randn(4, requires_grad=True)
+norms = []
+for i in range(4):
+    v = weights[i] * (i + 1)
+    norms.append(v)
+total = torch.Tensor([norms[0], norms[1]]).sum()
+total.backward()
