@@ -180,7 +180,7 @@ class Recorder:
         out = {"torch": hashlib.blake2b(self._raw(torch.random.get_rng_state()), digest_size=8).hexdigest()}
         import random
 
-        out["random"] = hash(random.getstate()) & 0xFFFFFFFFFFFF
+        out["random"] = hashlib.blake2b(repr(random.getstate()).encode(), digest_size=8).hexdigest()
         np = sys.modules.get("numpy")
         if np is not None:
             try:

@@ -1,0 +1,53 @@
+"""The verifier's output: a short human report per file, or JSON with a ``verdict`` per file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from gradfix.verify.api import FileVerdict, passed
+
+
+def _diff(value: float | None) -> str:
+    if value is None:
+        return "not compared"
+    return "0 (bitwise equal)" if value == 0 else "%.3g" % value
+
+
+def text_report(verdict: FileVerdict) -> str:
+    d = verdict.decision
+    head = verdict.path if not verdict.new_path else "%s -> %s" % (verdict.path, verdict.new_path)
+    lines = ["%s: %s: %s" % (head, d.verdict, d.reason)]
+    if verdict.command:
+        lines.append("  driven by: %s" % verdict.command)
+    if verdict.fixed_codes:
+        lines.append("  rewritten by: %s" % ", ".join(verdict.fixed_codes))
+    for label, items in (("broken", d.broken), ("fixed", d.fixed), ("still broken", d.still_broken),
+                         ("regressed", d.regressed)):
+        for item in items[:10]:
+            lines.append("  %s: %s" % (label, item))
+    if d.compared_calls or d.max_abs_diff is not None:
+        lines.append("  forward: largest difference %s over %d backward call(s) before the first state mutation"
+                     % (_diff(d.max_abs_diff), d.compared_calls))
+    for item in d.changed_leaves[:10]:
+        lines.append("  leaf: %s" % item)
+    for item in d.notes[:6]:
+        lines.append("  note: %s" % item)
+    if d.advice:
+        lines.append("  what to do: %s" % d.advice)
+    return "\n".join(lines)
+
+
+def summary_line(verdicts: list[FileVerdict]) -> str:
+    counts = Counter(v.verdict for v in verdicts)
+    if not counts:
+        return "Nothing to verify: gradfix made no change."
+    return "Verified %d of %d: %s." % (sum(1 for v in verdicts if passed(v)), len(verdicts),
+                                        ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
+
+
+def json_report(verdicts: list[FileVerdict]) -> str:
+    return json.dumps({
+        "files": [v.as_dict() for v in verdicts],
+        "summary": dict(Counter(v.verdict for v in verdicts)),
+    }, indent=2)
