@@ -142,6 +142,7 @@ def verify_paths(files: Iterable[str], run: str, python: str | None = None, time
                  settings_for: Callable[[str], object] | None = None, cwd: str | None = None,
                  keep: str | None = None) -> list[FileVerdict]:
     """Rewrite every file in memory; verify them together by running ``run`` twice."""
+    parse_run_command(run, cwd)  # a bad command is a usage error even when nothing changes
     rewrites: dict[str, str] = {}
     codes: dict[str, list[str]] = {}
     results: list[FileVerdict] = []

@@ -249,6 +249,14 @@ def decide(original: Run, rewritten: Run) -> Decision:
             d.fixed.append("backward #%d no longer raises" % r)
         else:
             d.still_broken.append("backward #%d is never reached" % r)
+    o_exc = o.exc
+    if o_exc and not o_exc.get("in_backward"):
+        problems += 1
+        d.broken.append("the program raised %s after backward #%d" % (describe_error(o_exc), int(o_exc.get("after", 0))))
+        if same_error(o_exc, n.exc):
+            d.still_broken.append("the program still raises %s" % describe_error(o_exc))
+        else:
+            d.fixed.append("the program no longer raises %s" % describe_error(o_exc))
     for lid in sorted(o.leaves):
         leaf = o.leaves[lid]
         o_ok = o.ever_ok(lid)
@@ -306,7 +314,7 @@ def decide(original: Run, rewritten: Run) -> Decision:
     # 3. regressions: new raises, lost gradients.
     for i in sorted(n.calls):
         err = n.calls[i].raised
-        if err and i in o.calls and not o.calls[i].raised and i <= o.total_calls:
+        if err and i <= o.total_calls and not o.raised_at(i):
             d.regressed.append("backward #%d now raises %s" % (i, describe_error(err)))
     o_reach = o.prefix if o.mutation else o.total_calls
     program = _program_exception_is_regression(o, n, o_reach)
