@@ -120,3 +120,15 @@ def test_parse_run_command(tmp_path):
     for bad in ("ls -l", "python", "python -c 'x'", "python missing.py", "python -m"):
         with pytest.raises(UsageError):
             parse_run_command(bad, str(tmp_path))
+
+
+def test_timeout_is_unverifiable_with_advice(tmp_path):
+    from gradfix.verify.api import verify_pair
+
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\ntime.sleep(60)\n")
+    result = verify_pair(str(slow), str(slow), timeout=1.5)
+    assert result.verdict == "unverifiable"
+    assert "timed out after 1.5s" in result.decision.reason
+    assert "--timeout" in result.decision.advice
+    assert result.original_run.seconds < 30

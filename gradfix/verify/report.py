@@ -14,7 +14,13 @@ def _diff(value: float | None) -> str:
     return "0 (bitwise equal)" if value == 0 else "%.3g" % value
 
 
+def _joined(items: list[str], shown: int = 4) -> str:
+    text = "; ".join(items[:shown])
+    return text + ("; ... (%d more)" % (len(items) - shown) if len(items) > shown else "")
+
+
 def text_report(verdict: FileVerdict) -> str:
+    """A few lines: verdict and why, what was broken, what is fixed, forward diff, leaves."""
     d = verdict.decision
     head = verdict.path if not verdict.new_path else "%s -> %s" % (verdict.path, verdict.new_path)
     lines = ["%s: %s: %s" % (head, d.verdict, d.reason)]
@@ -22,15 +28,17 @@ def text_report(verdict: FileVerdict) -> str:
         lines.append("  driven by: %s" % verdict.command)
     if verdict.fixed_codes:
         lines.append("  rewritten by: %s" % ", ".join(verdict.fixed_codes))
-    for label, items in (("broken", d.broken), ("fixed", d.fixed), ("still broken", d.still_broken),
+    changed = set(d.changed_leaves)
+    fixed = [f for f in d.fixed if f.replace(": grad ", ": ", 1) not in changed]
+    for label, items in (("broken", d.broken), ("fixed", fixed), ("still broken", d.still_broken),
                          ("regressed", d.regressed)):
-        for item in items[:10]:
-            lines.append("  %s: %s" % (label, item))
+        if items:
+            lines.append("  %s: %s" % (label, _joined(items)))
     if d.compared_calls or d.max_abs_diff is not None:
         lines.append("  forward: largest difference %s over %d backward call(s) before the first state mutation"
                      % (_diff(d.max_abs_diff), d.compared_calls))
-    for item in d.changed_leaves[:10]:
-        lines.append("  leaf: %s" % item)
+    if d.changed_leaves:
+        lines.append("  leaves changed state: %s" % _joined(d.changed_leaves, 6))
     for item in d.notes[:6]:
         lines.append("  note: %s" % item)
     if d.advice:
