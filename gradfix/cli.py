@@ -308,6 +308,12 @@ def _apply_verified(run: "_Run", jobs, run_command, python, timeout, exit_zero) 
     files = run.files()
     results = process_files([(f, run.settings_for(f)) for f in files], Mode.DIFF, jobs)
     rewrites = {r.path: r.new_source for r in results if r.new_source is not None and not r.path.endswith(".ipynb")}
+    originals = {}
+    for path in rewrites:
+        try:
+            originals[path] = read_source(path)[0]
+        except Exception:
+            pass
     verdicts = [FileVerdict(r.path, Decision(UNVERIFIABLE, "notebooks are not run by the verifier; left untouched"))
                 for r in results if r.new_source is not None and r.path.endswith(".ipynb")]
     try:
@@ -320,9 +326,11 @@ def _apply_verified(run: "_Run", jobs, run_command, python, timeout, exit_zero) 
             continue
         try:
             text, encoding = read_source(verdict.path)
-            if text != by_path[verdict.path].new_source:  # unchanged since the rewrite was computed
-                write_atomically(verdict.path, verdict.rewritten, encoding)
-                by_path[verdict.path].written = True
+            if text != originals.get(verdict.path):
+                by_path[verdict.path].error = "changed while it was being verified; not written"
+                continue
+            write_atomically(verdict.path, verdict.rewritten, encoding)
+            by_path[verdict.path].written = True
         except Exception as exc:
             by_path[verdict.path].error = f"cannot write: {exc}"
     _verify_report(verdicts, run.output_format)

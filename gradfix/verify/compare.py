@@ -193,8 +193,12 @@ def decide(original: Run, rewritten: Run) -> Decision:
     if o.total_calls == 0:
         if o.exc:
             kind = "an import error" if o.exc.get("type") in ("ImportError", "ModuleNotFoundError", "SyntaxError") else "an exception"
+            advice = "fix the program or " + RUN_ADVICE
+            if o.exc.get("type") in ("FileNotFoundError", "NotADirectoryError"):
+                advice = ("the verifier runs programs in a scratch working directory; open data files by paths "
+                          "built from __file__ (or absolute paths), or " + RUN_ADVICE)
             return _unverifiable("the original program stopped with %s before any backward() (%s)" % (
-                kind, describe_error(o.exc)), "fix the program or " + RUN_ADVICE)
+                kind, describe_error(o.exc)), advice)
         return _unverifiable("the program never calls backward() or torch.autograd.grad (no entry point)", RUN_ADVICE)
 
     d = Decision(VERIFIED, "")

@@ -47,11 +47,13 @@ def text_report(verdict: FileVerdict) -> str:
 
 
 def summary_line(verdicts: list[FileVerdict]) -> str:
-    counts = Counter(v.verdict for v in verdicts)
-    if not counts:
+    rewrites = [v for v in verdicts if v.verdict != "unchanged"]
+    if not rewrites:
         return "Nothing to verify: gradfix made no change."
-    return "Verified %d of %d: %s." % (sum(1 for v in verdicts if passed(v)), len(verdicts),
-                                        ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
+    counts = Counter(v.verdict for v in rewrites)
+    return "Verified %d of %d rewrite%s: %s." % (
+        sum(1 for v in rewrites if passed(v)), len(rewrites), "s" if len(rewrites) != 1 else "",
+        ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
 
 
 def json_report(verdicts: list[FileVerdict]) -> str:
