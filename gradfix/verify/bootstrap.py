@@ -106,6 +106,8 @@ class Recorder:
         self.depth = 0
         self.prefix_end = None  # calls completed when the first state mutation happened
         self.leaves = {}  # id(tensor) -> leaf record (dict)
+        self.waiting = {}  # the same, for leaves that never had a usable grad yet
+        self.pending = False  # a leaf was tracked since keys were last assigned
         self.next_lid = 0
         self.used_keys = set()
         self.buffers = set()
@@ -207,6 +209,8 @@ class Recorder:
         rec = {"ref": weakref.ref(t), "lid": None, "key": None, "kind": kind, "hint": hint,
                "ok": False, "version": None, "order": len(self.leaves)}
         self.leaves[id(t)] = rec
+        self.waiting[id(t)] = rec
+        self.pending = True
         return rec
 
     def lookup(self, t):
@@ -272,6 +276,9 @@ class Recorder:
             stack.extend(fn for fn, _ in node.next_functions)
 
     def _assign_keys(self, names):
+        if not self.pending:
+            return
+        self.pending = False
         for tid, rec in self.leaves.items():
             t = rec["ref"]()
             if rec["key"] is not None or t is None:
@@ -288,9 +295,9 @@ class Recorder:
             self.emit({"ev": "leaf", "lid": rec["lid"], "key": key, "kind": rec["kind"],
                        "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")})
 
-    def _live(self):
+    def _live(self, records=None):
         out = []
-        for rec in list(self.leaves.values()):
+        for rec in list((records if records is not None else self.leaves).values()):
             t = rec["ref"]()
             if t is not None and rec["key"] is not None and t.requires_grad and t.is_leaf:
                 out.append((rec, t))
@@ -362,7 +369,9 @@ class Recorder:
             for rec, t in self._live():
                 grad = t.grad
                 st = self.state(grad)
-                rec["ok"] = rec["ok"] or st == "ok"
+                if st == "ok":
+                    rec["ok"] = True
+                    self.waiting.pop(id(t), None)
                 rec["version"] = t._version
                 item = [rec["lid"], st]
                 if grad is not None:
@@ -373,9 +382,10 @@ class Recorder:
             self.emit(event)
             return
         newly = []
-        for rec, t in self._live():
-            if not rec["ok"] and self.state(t.grad) == "ok":
+        for rec, t in self._live(self.waiting):
+            if self.state(t.grad) == "ok":
                 rec["ok"] = True
+                self.waiting.pop(id(t), None)
                 newly.append(rec["lid"])
         if results is not None and all(s == "ok" for s in results):
             results = None
