@@ -132,3 +132,26 @@ def test_timeout_is_unverifiable_with_advice(tmp_path):
     assert "timed out after 1.5s" in result.decision.reason
     assert "--timeout" in result.decision.advice
     assert result.original_run.seconds < 30
+
+
+def test_run_script_serves_a_hand_made_rewrite_of_an_imported_module(tmp_path):
+    """The import hook swaps the rewritten text in under the original file name."""
+    from gradfix.verify.api import verify_rewrites
+
+    lib = tmp_path / "lib.py"
+    lib.write_text(MODEL.replace("import torch\n", "import torch\nWHERE = __file__\n", 1))
+    (tmp_path / "drive.py").write_text(textwrap.dedent('''\
+        import os
+        import torch
+        import lib
+
+        assert lib.WHERE == os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib.py"), lib.WHERE
+        model = lib.Summary()
+        model(torch.ones(2, 2)).sum().backward()
+    '''))
+    before = _files(tmp_path)
+    rewritten = lib.read_text().replace("torch.tensor([", "torch.stack([")
+    (result,) = verify_rewrites({str(lib): rewritten}, run="python drive.py", cwd=str(tmp_path)).values()
+    assert result.verdict == "verified", result.decision.as_dict()
+    assert "model.w: grad None -> finite nonzero" in result.decision.fixed
+    assert _files(tmp_path) == before
