@@ -112,6 +112,8 @@ def verify_rewrites(rewrites: dict[str, str], run: str | None = None, python: st
     out: dict[str, FileVerdict] = {}
     if run is not None:
         target: Target = parse_run_command(run, cwd)
+        if not rewrites:
+            return out
         decision, o, n = _pair(RunSpec(target), RunSpec(target, dict(rewrites)), python, timeout, keep)
         for path, text in rewrites.items():
             out[path] = FileVerdict(path, decision, rewritten=text, original_run=o, rewritten_run=n, command=run)
