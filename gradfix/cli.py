@@ -293,6 +293,8 @@ def _verify_report(verdicts, output_format: str) -> None:
         typer.echo(json_report(verdicts))
         return
     for verdict in verdicts:
+        if len(verdicts) > 1 and verdict.verdict == "unchanged":
+            continue  # a folder: list the rewrites only
         typer.echo(text_report(verdict))
     typer.echo(summary_line(verdicts), err=True)
 
