@@ -48,16 +48,17 @@ def test_case_verdict(case: Path):
 
 def test_cli_json_and_exit_codes():
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    case = CASES / "detached_path"
+    case = CASES / "no_entry_point"  # the cheapest pair to run: nothing trains
     proc = subprocess.run([sys.executable, "-m", "gradfix", "verify", str(case / "old.py"), str(case / "new.py"),
                            "--output-format", "json"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     (entry,) = report["files"]
-    assert entry["verdict"] == "regressed"
+    assert entry["verdict"] == "unverifiable"
     assert entry["new_path"].endswith("new.py")
-    assert any("backbone.0.weight" in r for r in entry["regressed"])
-    assert entry["runs"]["original"]["backward_calls"] == 2
+    assert "no entry point" in entry["reason"] and "--run" in entry["advice"]
+    assert entry["runs"]["original"]["backward_calls"] == 0
+    assert report["summary"] == {"unverifiable": 1}
 
     bad = subprocess.run([sys.executable, "-m", "gradfix", "verify", str(case / "old.py"), "--run", "ls -l"],
                          capture_output=True, text=True, env=env, timeout=120)
