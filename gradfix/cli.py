@@ -72,6 +72,9 @@ ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings
 JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
 MaxSizeOpt = typer.Option(None, "--max-file-size", help=f"Skip files larger than this many bytes (default {DEFAULT_MAX_FILE_BYTES}).")
 NoProgressOpt = typer.Option(False, "--no-progress", help="Never show a progress bar.")
+RunOpt = typer.Option(None, "--run", help="A command that drives the code, e.g. 'python -m pytest tests/' (rewritten files are served by an import hook).")
+PythonOpt = typer.Option(None, "--python", help="The interpreter that runs the code (default: the one running gradfix).")
+TimeoutOpt = typer.Option(120.0, "--timeout", help="Seconds each verification run may take.")
 
 
 def _split(values: Optional[List[str]]) -> Optional[List[str]]:
@@ -236,10 +239,18 @@ def apply(
     jobs: Optional[int] = JobsOpt,
     max_file_size: Optional[int] = MaxSizeOpt,
     no_progress: bool = NoProgressOpt,
+    verify_fixes: bool = typer.Option(False, "--verify", help="Run the original and the rewritten code; write only the rewrites proven right."),
+    run_command: Optional[str] = RunOpt,
+    python: Optional[str] = PythonOpt,
+    timeout: float = TimeoutOpt,
 ) -> None:
     """Rewrite the code so gradients flow again (atomically, file by file)."""
     run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size)
     mode = Mode.DIFF if diff else Mode.APPLY
+    if verify_fixes and not diff and not run.stdin:
+        raise typer.Exit(_apply_verified(run, jobs, run_command, python, timeout, exit_zero))
+    if run_command is not None and not verify_fixes:
+        raise UsageFailure("--run is only used with --verify")
     if run.stdin:
         results = [_run_stdin(run, mode)]
         if mode is Mode.APPLY:  # stdout carries the source; findings go to stderr
@@ -272,6 +283,101 @@ def apply(
     if code == 0 and exit_non_zero_on_fix and changed:
         code = 1
     raise typer.Exit(code)
+
+
+# Verifier ---------------------------------------------------------------------------------
+def _verify_report(verdicts, output_format: str) -> None:
+    from gradfix.verify.report import json_report, summary_line, text_report
+
+    if output_format == "json":
+        typer.echo(json_report(verdicts))
+        return
+    for verdict in verdicts:
+        if len(verdicts) > 1 and verdict.verdict == "unchanged":
+            continue  # a folder: list the rewrites only
+        typer.echo(text_report(verdict))
+    typer.echo(summary_line(verdicts), err=True)
+
+
+def _apply_verified(run: "_Run", jobs, run_command, python, timeout, exit_zero) -> int:
+    """apply --verify: compute the rewrites in memory, verify them, write only the proven ones."""
+    from gradfix.engine import read_source, write_atomically
+    from gradfix.verify.api import FileVerdict, UsageError, passed, verify_rewrites
+    from gradfix.verify.compare import UNVERIFIABLE, Decision
+
+    if run.output_format not in ("text", "json"):
+        raise UsageFailure("--verify supports --output-format text or json")
+    files = run.files()
+    results = process_files([(f, run.settings_for(f)) for f in files], Mode.DIFF, jobs)
+    rewrites = {r.path: r.new_source for r in results if r.new_source is not None and not r.path.endswith(".ipynb")}
+    originals = {}
+    for path in rewrites:
+        try:
+            originals[path] = read_source(path)[0]
+        except Exception:
+            pass
+    verdicts = [FileVerdict(r.path, Decision(UNVERIFIABLE, "notebooks are not run by the verifier; left untouched"))
+                for r in results if r.new_source is not None and r.path.endswith(".ipynb")]
+    try:
+        verdicts += list(verify_rewrites(rewrites, run_command, python, timeout).values())
+    except UsageError as exc:
+        raise UsageFailure(str(exc)) from None
+    by_path = {r.path: r for r in results}
+    for verdict in verdicts:
+        if not passed(verdict) or verdict.rewritten is None:
+            continue
+        try:
+            text, encoding = read_source(verdict.path)
+            if text != originals.get(verdict.path):
+                by_path[verdict.path].error = "changed while it was being verified; not written"
+                continue
+            write_atomically(verdict.path, verdict.rewritten, encoding)
+            by_path[verdict.path].written = True
+        except Exception as exc:
+            by_path[verdict.path].error = f"cannot write: {exc}"
+    _verify_report(verdicts, run.output_format)
+    for result in results:
+        if result.error:
+            typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+    written = sum(1 for r in results if r.written)
+    if run.output_format == "text":
+        typer.echo(f"Wrote {written} verified rewrite{'s' if written != 1 else ''}; left {len(verdicts) - written} file{'s' if len(verdicts) - written != 1 else ''} untouched.", err=True)
+    if any(r.error for r in results):
+        return 2
+    return 0 if exit_zero or all(passed(v) for v in verdicts) else 1
+
+
+@app.command()
+def verify(
+    paths: List[str] = typer.Argument(..., help="FILE (rewrite in memory and run it), OLD NEW (a given pair), or the files/folders a --run command drives."),
+    run_command: Optional[str] = RunOpt,
+    python: Optional[str] = PythonOpt,
+    timeout: float = TimeoutOpt,
+    select: Optional[List[str]] = SelectOpt,
+    ignore: Optional[List[str]] = IgnoreOpt,
+    unsafe_fixes: Optional[bool] = UnsafeOpt,
+    output_format: str = typer.Option("text", "--output-format", help="text or json."),
+    config: Optional[str] = ConfigOpt,
+    isolated: bool = IsolatedOpt,
+    keep_scratch: Optional[str] = typer.Option(None, "--keep-scratch", help="Copy the runs' scratch folder (traces, output) here."),
+) -> None:
+    """Prove a rewrite by running the original and the rewritten code (writes nothing)."""
+    from gradfix.verify.api import UsageError, passed, verify_file, verify_pair, verify_paths
+
+    if output_format not in ("text", "json"):
+        raise UsageFailure(f"unknown --output-format {output_format!r} (choose from text, json)")
+    run = _Run(paths, select, ignore, "text", None, config, isolated, unsafe_fixes, None)
+    try:
+        if run_command is not None:
+            verdicts = verify_paths(run.files(), run_command, python, timeout, run.settings_for, keep=keep_scratch)
+        elif len(paths) == 2 and all(os.path.isfile(p) for p in paths):
+            verdicts = [verify_pair(paths[0], paths[1], python, timeout, keep=keep_scratch)]
+        else:
+            verdicts = [verify_file(f, python, timeout, run.settings_for(f), keep=keep_scratch) for f in run.files()]
+    except UsageError as exc:
+        raise UsageFailure(str(exc)) from None
+    _verify_report(verdicts, output_format)
+    raise typer.Exit(0 if all(passed(v) for v in verdicts) else 1)
 
 
 @app.command()
