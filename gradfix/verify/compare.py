@@ -241,6 +241,10 @@ def decide(original: Run, rewritten: Run) -> Decision:
 
     # 2. what was broken in the original, and what became of it.
     problems = 0
+    # Leaves without a gradient in both versions: still broken only if the rewrite fixed
+    # nothing at all; otherwise they are leaves the loss never reads (a backward that
+    # raised left every leaf at None, so the original cannot tell the two apart).
+    untouched: list[str] = []
     orig_raise = o.first_raise()
     if orig_raise is not None:
         r, err = orig_raise
@@ -287,7 +291,7 @@ def decide(original: Run, rewritten: Run) -> Decision:
                 d.fixed.append("%s: grad %s -> finite nonzero" % (name, before))
                 d.changed_leaves.append("%s: %s -> finite nonzero" % (name, before))
             else:
-                d.still_broken.append("%s: grad still %s" % (name, STATE_TEXT[n.last_state(nlid)]))
+                untouched.append("%s: grad still %s" % (name, STATE_TEXT[n.last_state(nlid)]))
         elif not n_ok:
             after = STATE_TEXT[n.last_state(nlid)]
             d.regressed.append("%s: grad was finite nonzero, now %s" % (name, after))
@@ -314,6 +318,11 @@ def decide(original: Run, rewritten: Run) -> Decision:
                 d.fixed.append("autograd.grad #%d: results now finite nonzero" % i)
             else:
                 d.still_broken.append("autograd.grad #%d: result(s) still None/zero" % i)
+
+    if untouched and not d.fixed:
+        d.still_broken.extend(untouched)
+    elif untouched:
+        d.notes.append("no gradient in either version (the loss does not reach them?): %s" % "; ".join(untouched[:6]))
 
     # 3. regressions: new raises, lost gradients.
     for i in sorted(n.calls):
