@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -64,6 +65,16 @@ class LeafRebind(Rule):
     name = "leaf-rebind"
     summary = "a leaf that requires grad is rebound to a value derived from it, then its `.grad` is read"
     trigger = re.compile(r"\.grad\b|optim\.")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """Some ``name = <expression reading name>``."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.value)):
+                    return True
+        return False
 
     def check(self, ctx):
         done: set[int] = set()

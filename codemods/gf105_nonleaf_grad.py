@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -67,6 +68,18 @@ class NonleafGrad(Rule):
     summary = "a leaf that requires grad is converted (`.to`, `.double()`, `* s`) before use and is no leaf any more"
     trigger = re.compile(r"requires_grad\s*=\s*True|Parameter\s*\(")
 
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A conversion (``.to()``, ``* s``, ...) applied directly to a leaf-creating call."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CONVERSIONS:
+                if _ast_creation(node.func.value):
+                    return True
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub)):
+                if _ast_creation(node.left) or _ast_creation(node.right):
+                    return True
+        return False
+
     def check(self, ctx):
         for assign in _assigns(ctx.module):
             value = assign.value
@@ -121,6 +134,16 @@ class NonleafGrad(Rule):
             if isinstance(ancestor, (cst.For, cst.While)):
                 loop_ids = name_ids_in(ancestor)
         return any(o.kind == LEAF and (o.index > last or id(o.node) in loop_ids) for o in occs)
+
+
+def _ast_creation(node: ast.expr) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name == "Parameter" or any(
+        k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords
+    )
 
 
 def _assigns(module: cst.Module):
