@@ -1,0 +1,5 @@
+import torch
+
+x = torch.randn(5)
+x = x * 2
+print(x.grad)

@@ -1,0 +1,8 @@
+import torch
+
+torch.manual_seed(0)
+w = torch.randn(4, requires_grad=True).double()
+y = (w.sin() * 3).sum()
+print("forward", repr(y.tolist()))
+y.backward()
+print("grad", "w", None if w.grad is None else repr(w.grad.tolist()))

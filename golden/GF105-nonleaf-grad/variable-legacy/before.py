@@ -1,0 +1,8 @@
+import torch
+from torch.autograd import Variable
+
+# In [3]:
+a = Variable(torch.ones(2, 2), requires_grad=True).float()
+b = (a * a).mean()
+b.backward()
+print(a.grad)
