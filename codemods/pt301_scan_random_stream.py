@@ -279,10 +279,13 @@ class _Planner:
             step_edits[id(via)] = _append_arg(step_edits.get(id(via), via), param, step_param)  # type: ignore[arg-type]
         self.step_params.append(step_param)
 
-        outer = fresh_name(f"{base}_seq", self.site_names | all_names(self.step) | self.taken_outside)
+        outer = fresh_name(f"{step_param}_seq", self.site_names | all_names(self.step) | self.taken_outside)
         self.taken_outside.add(outer)
+        elements = list(size.elements)
+        if len(elements) == 1:  # (n,) -> (steps, n): no trailing comma needed
+            elements[0] = elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         new_size = size.with_changes(
-            elements=[cst.Element(steps, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *size.elements]
+            elements=[cst.Element(steps, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *elements]
         )
         outer_call = draw.call.deep_replace(size, new_size).with_changes(
             func=cst.Attribute(stream_ref, cst.Name(draw.method))
