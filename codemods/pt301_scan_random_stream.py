@@ -219,7 +219,7 @@ class _Planner:
             if isinstance(sequences, (cst.List, cst.Tuple)) and listed is None:
                 raise _Refuse("the sequences are starred")
         for item in items:
-            if isinstance(item, (cst.Dict, cst.Call)) and (isinstance(item, cst.Dict) or _is_dict_call(item)):
+            if isinstance(item, cst.Dict) or (isinstance(item, cst.Call) and _is_dict_call(item)):
                 raise _Refuse("a sequence has taps")
         if n_steps is not None:
             if isinstance(n_steps, cst.UnaryOperation):
