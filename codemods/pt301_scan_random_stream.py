@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
 from gradfix.rule import Applicability, Fix, Rule
 
-from ._names import imports, keyword
+from ._names import imports, keyword, kwarg
 from ._scan import (
     MRG_STREAMS,
     Draw,
@@ -83,6 +84,10 @@ class ScanRandomStream(Rule):
 
     Fix safety: safe for `RandomStream` (PyTensor) and Theano's `shared_randomstreams`,
     whose `normal`/`uniform` fill a `(T, ...)` draw with the same numbers as `T` draws.
+    One behaviour does change, for the better: a program that dropped the `updates` scan
+    returned got the same noise on every call of its compiled function; the hoisted draw
+    has the stream's default update, so each call now draws fresh noise (the first call is
+    bitwise equal).
     Unsafe for `MRG_RandomStreams`, whose numbers depend on the size of the draw (same
     model, different noise). Reported without a fix when the size is not static, the draw
     is conditional, the loop runs backwards or stops early (`until`), or the step or
@@ -94,6 +99,15 @@ class ScanRandomStream(Rule):
     summary = "`scan` step draws from a random stream; `grad` fails. Pass the noise as a sequence"
     framework = "pytensor"
     trigger = re.compile(r"RandomStream")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A call of something named ``scan``."""
+        return any(
+            isinstance(node, ast.Call)
+            and (getattr(node.func, "attr", None) == "scan" or getattr(node.func, "id", None) == "scan")
+            for node in ast.walk(tree)
+        )
 
     def check(self, ctx):
         names = imports(ctx)
@@ -427,12 +441,7 @@ class _Planner:
         if sequences is not None:
             return scan.call.deep_replace(sequences, sequences.with_changes(value=new_list))
         fn = scan.args["fn"]
-        arg = cst.Arg(
-            new_list,
-            keyword=cst.Name("sequences"),
-            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-            comma=fn.comma,
-        )
+        arg = kwarg("sequences", new_list).with_changes(comma=fn.comma)
         args = list(scan.call.args)
         position = args.index(fn) + 1
         if position == len(args):
@@ -459,10 +468,7 @@ class _Swap(cst.CSTTransformer):
 def _append_arg(call: cst.Call, param: str, value: str) -> cst.Call:
     """``call`` with one more argument: positional, or ``param=value`` after keywords."""
     plain = all(a.keyword is None and a.star == "" for a in call.args)
-    new = cst.Arg(cst.Name(value)) if plain else cst.Arg(
-        cst.Name(value), keyword=cst.Name(param),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
+    new = cst.Arg(cst.Name(value)) if plain else kwarg(param, cst.Name(value))
     return call.with_changes(args=[*_comma_all(call.args), new])
 
 
