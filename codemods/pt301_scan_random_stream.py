@@ -56,7 +56,7 @@ class ScanRandomStream(Rule):
     argument). One `(T, ...)` draw gives exactly the numbers of `T` sequential `(...)`
     draws from the same stream and seed, so the forward values are bitwise equal. Passing
     one draw as `non_sequences` (a common answer) reuses the same noise at every step: it
-    changes the model, and gradflow never emits it.
+    changes the model, and gradfix never emits it.
 
     Bad:
 
@@ -181,6 +181,7 @@ class _Planner:
         if "until" in all_names(step):
             raise _Refuse("the scan may stop early (`until`)")
         statement = self._scan_statement()
+        self._check_only_user(step)
         items, steps = self._sequences()
         index = len(items) + (1 if _is_self_call(scan.value("fn")) else 0)
         self._check_signature(step, index)
@@ -221,6 +222,16 @@ class _Planner:
             if id(call) not in names and drawn_stream(self.ctx, call) is not None:
                 raise _Refuse("the scan statement draws random numbers itself")
         return line
+
+    def _check_only_user(self, step: cst.FunctionDef) -> None:
+        """The step's signature changes: nothing but this scan may call or pass it."""
+        for node in preorder(self.ctx.module):
+            if node is self.scan.call:
+                continue
+            if isinstance(node, cst.Call):
+                targets = [node.func] + [a.value for a in node.args]
+                if any(resolve_function(self.ctx, t, node) is step for t in targets):
+                    raise _Refuse(f"`{step.name.value}` is also used elsewhere")
 
     def _sequences(self) -> tuple[list[cst.BaseExpression], cst.BaseExpression]:
         sequences = self.scan.value("sequences")
@@ -432,10 +443,7 @@ class _Planner:
         scan, new = self.scan, [cst.Name(s) for s in self.sequences]
         sequences = scan.args.get("sequences")
         if sequences is not None and isinstance(sequences.value, (cst.List, cst.Tuple)):
-            elements = list(sequences.value.elements)
-            last = elements[-1] if elements else None
-            comma = last.comma if last is not None and isinstance(last.comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
-            value = sequences.value.with_changes(elements=[*elements, *(cst.Element(n, comma=comma) for n in new)])
+            value = _extend(sequences.value, new)
             return scan.call.deep_replace(sequences, sequences.with_changes(value=value))
         new_list = cst.List([cst.Element(v) for v in [*items, *new]])
         if sequences is not None:
@@ -452,6 +460,24 @@ class _Planner:
 
 
 # Small helpers ------------------------------------------------------------------------
+def _extend(literal: cst.List | cst.Tuple, names: list[cst.Name]) -> cst.List | cst.Tuple:
+    """``literal`` with more elements, laid out like the ones it has: one per line after a
+    trailing comma (the new lines indented like the first element), else inline."""
+    elements = list(literal.elements)
+    if not elements:
+        return literal.with_changes(elements=[cst.Element(n) for n in names])
+    last = elements[-1]
+    if not isinstance(last.comma, cst.Comma):
+        return literal.with_changes(elements=[*elements, *(cst.Element(n) for n in names)])
+    opening = literal.lbracket.whitespace_after if isinstance(literal, cst.List) else (
+        literal.lpar[0].whitespace_after if literal.lpar else cst.SimpleWhitespace(" ")
+    )
+    separator = last.comma.with_changes(whitespace_after=opening)
+    added = [cst.Element(n, comma=separator) for n in names]
+    added[-1] = added[-1].with_changes(comma=last.comma)
+    return literal.with_changes(elements=[*elements[:-1], last.with_changes(comma=separator), *added])
+
+
 class _Swap(cst.CSTTransformer):
     def __init__(self, edits: dict[int, object]) -> None:
         self.edits = edits
