@@ -29,6 +29,10 @@ from ._scan import (
 )
 from ._scopes import enclosing_class, enclosing_function
 
+_ADVICE = (
+    "`grad` through this scan raises NullTypeGradError: "
+    "draw the noise for all steps outside and pass it as a sequence"
+)
 # Draws whose (T, ...) form is checked to give the same numbers as T per-step draws.
 _BITWISE_METHODS = {"normal", "uniform"}
 # Nodes between a draw and its function that make the draw conditional or repeated.
@@ -115,6 +119,13 @@ class ScanRandomStream(Rule):
             return
         for scan in scan_calls(ctx):
             fn = scan.value("fn")
+            if isinstance(fn, cst.Lambda):
+                draw = next((n for n in preorder(fn.body) if drawn_stream(ctx, n) is not None), None)
+                if draw is not None:
+                    what = ctx.code(draw.func)  # type: ignore[attr-defined]
+                    message = f"the step lambda draws from a random stream (`{what}`); {_ADVICE}"
+                    yield self.finding(scan.call, f"{message} (not rewritten: the step is a lambda)")
+                continue
             step = resolve_function(ctx, fn, scan.call) if fn is not None else None
             if step is None:
                 continue
@@ -125,8 +136,7 @@ class ScanRandomStream(Rule):
             where = "" if first.function is step else f" in `{first.function.name.value}`"
             message = (
                 f"the step function `{step.name.value}` draws from a random stream "
-                f"(`{ctx.code(first.call.func)}`{where}); `grad` through this scan raises "
-                "NullTypeGradError: draw the noise for all steps outside and pass it as a sequence"
+                f"(`{ctx.code(first.call.func)}`{where}); {_ADVICE}"
             )
             try:
                 fix = _Planner(ctx, scan, step, events).fix()
