@@ -242,5 +242,6 @@ def _report(old_path: str, new_path: str, old: dict, new: dict, result: dict) ->
             lines.append(text)
     if result["compared"]:
         how = "bitwise equal" if result["bitwise"] else f"equal within rtol={RTOL:g} (max abs diff {result['max_abs_diff']:.3g})"
-        lines.append(f"  forward: {result['compared']} values compared, {how}")
+        count = result["compared"]
+        lines.append(f"  forward: {count} value{'s' if count != 1 else ''} compared, {how}")
     return "\n".join(lines)
