@@ -14,7 +14,7 @@ import libcst as cst
 
 from gradfix.context import FileContext
 
-from ._names import dotted_name, imports, keyword
+from ._names import dotted_name, imports
 from ._scopes import enclosing_class, enclosing_function
 
 SCAN_FUNCTIONS = {
