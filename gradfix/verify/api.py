@@ -7,6 +7,8 @@ child from a scratch folder (see ``runner``). gradfix itself never imports torch
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -69,6 +71,38 @@ def _notebook(path: str) -> FileVerdict:
                                       advice="export the notebook to a script (jupyter nbconvert --to script) and verify that"))
 
 
+def _pytensor_pair(old: str, new: str, python: str | None, timeout: float) -> Decision:
+    """PyTensor/Theano programs: the compiled outputs and ``grad`` w.r.t. shared parameters."""
+    from gradfix.verify.pytensor_backend import verify_pytensor_pair
+
+    result = verify_pytensor_pair(old, new, python or sys.executable, timeout)
+    decision = Decision(result["verdict"], result.get("why") or "forward equal, gradients present",
+                        max_abs_diff=result.get("max_abs_diff"), compared_calls=result.get("compared", 0))
+    for call, after in result.get("after", {}).items():
+        before = result.get("before", {}).get(call, {})
+        for param, state in sorted(after.items()):
+            was = before.get(param, "absent")
+            if was != state:
+                decision.changed_leaves.append("%s: %s -> %s (grad #%s)" % (param, was, state, call))
+                if was in ("null", "zero", "nonfinite", "raised"):
+                    decision.broken.append("%s: gradient %s" % (param, was))
+                    if state == "ok":
+                        decision.fixed.append("%s: gradient %s -> finite nonzero" % (param, was))
+    if decision.verdict == UNVERIFIABLE and not decision.advice:
+        decision.advice = "make the program call grad() on its cost and evaluate it (pytensor.function)"
+    return decision
+
+
+def _is_pytensor(path: str) -> bool:
+    from gradfix.verify.pytensor_backend import is_pytensor_program
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return is_pytensor_program(handle.read())
+    except OSError:
+        return False
+
+
 def _pair(original: RunSpec, rewritten: RunSpec, python: str | None, timeout: float,
           keep: str | None) -> tuple[Decision, Run, Run]:
     o, n = run_specs([original, rewritten], python=python, timeout=timeout, keep=keep)
@@ -83,6 +117,8 @@ def verify_pair(old: str, new: str, python: str | None = None, timeout: float = 
             raise UsageError("no such file: %s" % path)
     if old.endswith(".ipynb") or new.endswith(".ipynb"):
         return _notebook(old)
+    if _is_pytensor(old):
+        return FileVerdict(old, _pytensor_pair(old, new, python, timeout), new_path=new)
     decision, o, n = _pair(RunSpec(script_target(old)), RunSpec(script_target(new)), python, timeout, keep)
     return FileVerdict(old, decision, new_path=new, original_run=o, rewritten_run=n)
 
@@ -119,6 +155,13 @@ def verify_rewrites(rewrites: dict[str, str], run: str | None = None, python: st
             out[path] = FileVerdict(path, decision, rewritten=text, original_run=o, rewritten_run=n, command=run)
         return out
     for path, text in rewrites.items():
+        if _is_pytensor(path):
+            with tempfile.TemporaryDirectory(prefix="gradfix-rewrite-") as scratch:
+                rewritten = os.path.join(scratch, os.path.basename(path))
+                with open(rewritten, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                out[path] = FileVerdict(path, _pytensor_pair(path, rewritten, python, timeout), rewritten=text)
+            continue
         target = script_target(path)
         decision, o, n = _pair(RunSpec(target), RunSpec(target, {path: text}), python, timeout, keep)
         out[path] = FileVerdict(path, decision, rewritten=text, original_run=o, rewritten_run=n)
