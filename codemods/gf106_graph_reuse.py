@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -95,6 +96,21 @@ class GraphReuse(Rule):
     name = "graph-reuse"
     summary = "a tensor derived from Parameters before a training loop is reused after backward(); recompute it in the loop"
     trigger = re.compile(r"\bbackward\s*\(|autograd\.grad\s*\(")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A loop that calls backward (or autograd.grad) and follows another statement in its block."""
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if not isinstance(body, list):
+                continue
+            for index, stmt in enumerate(body):
+                if index and isinstance(stmt, (ast.For, ast.While)) and any(
+                    isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("backward", "grad")
+                    for n in ast.walk(stmt)
+                ):
+                    return True
+        return False
 
     def check(self, ctx):
         if not imports(ctx).imports_module("torch"):

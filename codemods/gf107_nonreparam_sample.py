@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -73,6 +74,22 @@ class NonReparamSample(Rule):
     name = "nonreparam-sample"
     summary = "`torch.normal(mu, std)` / `dist.sample()` give no gradient to mu and std; reparameterise"
     trigger = re.compile(r"normal\s*\(|\.sample\s*\(")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """``x.sample(...)``, or ``normal(mean, std)`` with no size and a non-literal argument."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name == "sample" and isinstance(func, ast.Attribute):
+                return True
+            if name == "normal" and len(node.args) + len(node.keywords) == 2 and len(node.args) <= 2:
+                values = [*node.args, *(k.value for k in node.keywords if k.arg in ("mean", "std"))]
+                if len(values) == 2 and not all(isinstance(v, (ast.Constant, ast.UnaryOp)) for v in values):
+                    return True
+        return False
 
     def check(self, ctx):
         names = imports(ctx)

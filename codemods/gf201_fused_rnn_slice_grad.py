@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -59,6 +60,17 @@ class FusedRnnSliceGrad(Rule):
     summary = "`y.grad` of output slots the loss never reads is zero by construction (explain only)"
     trigger = re.compile(r"retain_grad\s*\(")
     fixable = False
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A ``retain_grad()`` call and a subscripted ``.grad`` read."""
+        retains = subscripted_grad = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retain_grad":
+                retains = True
+            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "grad":
+                subscripted_grad = True
+        return retains and subscripted_grad
 
     def check(self, ctx):
         if not imports(ctx).imports_module("torch"):
