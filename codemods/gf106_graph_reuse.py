@@ -164,6 +164,8 @@ class GraphReuse(Rule):
             return None
         inner = _insertion_loop(ctx, loop, backwards, {c.target for c in chosen})
         inputs = set().union(*(names_read(c.assign.value) for c in chosen))
+        if not _updates(loop, inputs):
+            return None  # nothing changes between iterations: reuse is wasteful at most
         fixable = all(c.fixable for c in chosen) and inner is not None
         if inner is not None:
             outside_inner = names_written(loop) - names_written(inner.body) - loop_targets(inner)
@@ -213,6 +215,10 @@ class GraphReuse(Rule):
         outside = [s for s in body if id(s) not in chosen_lines and s is not loop]
         read_elsewhere = set().union(*(names_read(s) for s in outside)) if outside else set()
         read_elsewhere |= _reads_after(ctx, loop)
+        # Loop headers (a `while` test, a `for` iterable) and code outside the insertion loop
+        # still read the name before the recompute: keep the original there.
+        placeholder = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
+        read_elsewhere |= names_read(loop.deep_replace(inner.body, placeholder))
         moved: set[int] = set()
         copies = []
         for candidate in chosen:
@@ -317,6 +323,15 @@ def _pure(ctx, flow, value: cst.BaseExpression, at: cst.CSTNode) -> bool:
         if isinstance(receiver, cst.Name) and receiver.value == "self":
             return False  # a method of the object: could do anything
     return True
+
+
+def _updates(loop, inputs: set[str]) -> bool:
+    """The loop steps an optimizer or updates one of the inputs in place (`w -= lr * w.grad`)."""
+    steps = any(
+        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "step"
+        for n in walk(loop)
+    )
+    return steps or bool(names_written(loop.body) & inputs)
 
 
 def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
