@@ -78,6 +78,11 @@ def mentions(expr: cst.CSTNode, names: set[str]) -> bool:
     return bool(names_read(expr) & names)
 
 
+def target_names(target: cst.CSTNode) -> set[str]:
+    """The names an assignment target binds or changes (``a, b``, ``x[i]``, ``x.data``: ``x``)."""
+    return _target_names(target)
+
+
 def _target_names(target: cst.CSTNode) -> set[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         out: set[str] = set()

@@ -22,6 +22,7 @@ from ._loops import (
     names_read,
     names_written,
     statements,
+    target_names,
     walk,
 )
 from ._names import imports, is_true, keyword
@@ -146,7 +147,9 @@ class GraphReuse(Rule):
             if candidate.target in later_writes:
                 continue  # rebound on the way: not the value the loop sees
             inputs = names_read(candidate.assign.value)
-            if inputs & later_writes:
+            if candidate.target in inputs:
+                continue  # `w = w * 0.01` rebinds a leaf's name (GF104), recomputing it would compound
+            if inputs & (later_writes | _rebound(loop)):
                 candidate.fixable = False
             chosen.append(candidate)
             needed |= inputs
@@ -159,7 +162,7 @@ class GraphReuse(Rule):
         roots = [root for call in backwards for root in backward_roots(call)]
         if not any(mentions(root, reached) for root in roots):
             return None
-        chosen = _closure(chosen, {t for t in direct if mentions_any(roots, flows_into(list(statements(loop)), {t}))})
+        chosen = _closure(chosen, {t for t in direct if _mentions_any(roots, flows_into(list(statements(loop)), {t}))})
         if not chosen:
             return None
         inner = _insertion_loop(ctx, loop, backwards, {c.target for c in chosen})
@@ -257,7 +260,7 @@ class GraphReuse(Rule):
         return Fix(edits, Applicability.SAFE, what)  # type: ignore[arg-type]
 
 
-def mentions_any(roots, names: set[str]) -> bool:
+def _mentions_any(roots, names: set[str]) -> bool:
     return any(mentions(root, names) for root in roots)
 
 
@@ -323,6 +326,19 @@ def _pure(ctx, flow, value: cst.BaseExpression, at: cst.CSTNode) -> bool:
         if isinstance(receiver, cst.Name) and receiver.value == "self":
             return False  # a method of the object: could do anything
     return True
+
+
+def _rebound(loop) -> set[str]:
+    """Names the loop binds to a new object (`x = ...`, `for x in`), not updates in place."""
+    out: set[str] = set(loop_targets(loop))
+    for node in walk(loop):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, (cst.Name, cst.Tuple, cst.List)):
+                    out |= target_names(target.target)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            out |= target_names(node.target)
+    return out
 
 
 def _updates(loop, inputs: set[str]) -> bool:

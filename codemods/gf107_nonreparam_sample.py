@@ -17,7 +17,7 @@ from ._names import dotted_name, imports, kwarg, torch_module
 from ._scopes import class_facts, enclosing_class, enclosing_function, enclosing_statement, in_grad_disabled
 
 # Tensor methods after which a value no longer carries a graph.
-_CUTS = {"detach", "item", "tolist", "numpy", "cpu_numpy"}
+_CUTS = {"detach", "item", "tolist", "numpy"}
 _LOSS_NAME = re.compile(r"loss|cost|elbo|objective|kl", re.I)
 _REPARAM_FUNCTION = re.compile(r"reparam", re.I)
 
