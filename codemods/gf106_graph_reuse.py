@@ -131,7 +131,6 @@ class GraphReuse(Rule):
         backwards = backward_calls(ctx, loop)
         if not backwards:
             return None
-        between_all = body[:index]
         loop_writes = names_written(loop)
         needed = names_read(loop) - loop_writes
         chosen: list[_Candidate] = []
