@@ -9,7 +9,6 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, Rule
 
-from ._calls import argument_carries_at_call_sites
 from ._distributions import distribution_class, has_rsample, parameter_arguments
 from ._graph import Carry, flow_for, scope_of
 from ._loops import flows_into, loop_targets, names_read, names_written, statements, walk
@@ -196,11 +195,8 @@ class NonReparamSample(Rule):
         parameters = parameter_arguments(ctx, constructor)
         flow = flow_for(ctx, constructor)
         carries = [flow.carries(p, constructor) for p in parameters]
-        if Carry.YES not in carries and not any(
-            argument_carries_at_call_sites(ctx, constructor, p) for p in parameters
-        ):
-            if not (Carry.UNKNOWN in carries and _in_reparam_function(ctx, call)):
-                return None
+        if Carry.YES not in carries and not (Carry.UNKNOWN in carries and _in_reparam_function(ctx, call)):
+            return None  # constant parameters: nothing to differentiate
         usage = _sample_usage(ctx, call)
         if usage != "differentiable":
             return None
