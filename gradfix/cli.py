@@ -17,6 +17,7 @@ import typer
 from gradfix import __version__
 from gradfix.config import Config, ConfigError, find_config, load_config
 from gradfix.discovery import DiscoveryError, find_files
+from gradfix.notebook import check_notebook_text, load_notebook
 from gradfix.engine import (
     DEFAULT_MAX_FILE_BYTES,
     FileResult,
@@ -180,9 +181,16 @@ def _run_stdin(run: _Run, mode: Mode) -> FileResult:
     data = sys.stdin.buffer.read()
     result = FileResult(path=run.stdin_filename)
     settings = run.settings_for(run.stdin_filename)
+    diff = ""
     try:
-        text, _ = decode_source(data)
-        checked = check_source(text, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
+        if run.stdin_filename.endswith(".ipynb"):
+            text, notebook = load_notebook(data)
+            checked, _, diff = check_notebook_text(text, notebook, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
+        else:
+            text, _ = decode_source(data)
+            checked = check_source(text, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
+            if checked.new_source is not None:
+                diff = unified_diff(run.stdin_filename, text, checked.new_source)
     except InputError as exc:
         result.error = str(exc)
         if mode is Mode.APPLY:  # an editor replaces the buffer with stdout: give back the input
@@ -192,8 +200,8 @@ def _run_stdin(run: _Run, mode: Mode) -> FileResult:
     if mode is Mode.APPLY:
         sys.stdout.write(checked.new_source if checked.new_source is not None else text)
         sys.stdout.flush()
-    elif mode is Mode.DIFF and checked.new_source is not None:
-        result.diff = unified_diff(run.stdin_filename, text, checked.new_source)
+    elif mode is Mode.DIFF:
+        result.diff = diff
     return result
 
 

@@ -64,6 +64,7 @@ class Diagnostic:
     fix_applicability: str | None  # "safe", "unsafe" or None (no fix)
     fix_description: str = ""
     note: str = ""
+    cell: int | None = None  # notebooks: 1-based cell number; line and column are in that cell
 
     @property
     def fixable(self) -> bool:
@@ -300,8 +301,8 @@ def fix_source(source: str, path: str = "<string>", select=None, ignore=None, un
 
 
 # Files -----------------------------------------------------------------------------------
-def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
-    """(text, encoding) of a Python file, honouring its coding cookie. Raises InputError."""
+def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file to check: not a symbolic link, not larger than ``max_bytes``. Raises InputError."""
     if os.path.islink(path):
         raise InputError("is a symbolic link; pass the file it points to")
     try:
@@ -309,10 +310,14 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str
         if size > max_bytes:
             raise InputError(f"file too large ({size} bytes > {max_bytes}); raise --max-file-size to check it")
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    return decode_source(data)
+
+
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
+    """(text, encoding) of a Python file, honouring its coding cookie. Raises InputError."""
+    return decode_source(read_bytes(path, max_bytes))
 
 
 def decode_source(data: bytes) -> tuple[str, str]:

@@ -14,7 +14,8 @@ FORMATS = ("text", "json", "sarif", "github")
 
 def diagnostic_line(path: str, d: Diagnostic, show_fix_marker: bool = True) -> str:
     marker = " [*]" if show_fix_marker and d.fix_applicability == "safe" else ""
-    line = f"{path}:{d.line}:{d.column}: {d.code}{marker} {d.message}"
+    where = f"{path}:cell {d.cell}" if d.cell is not None else path
+    line = f"{where}:{d.line}:{d.column}: {d.code}{marker} {d.message}"
     if d.note:
         line += f" ({d.note})"
     return line
@@ -73,7 +74,7 @@ def github_report(results: Sequence[FileResult]) -> str:
         for d in result.diagnostics:
             lines.append(
                 f"::error title=gradfix ({d.code}),file={result.path},line={d.line},col={d.column},"
-                f"endLine={d.end_line},endColumn={d.end_column}::{result.path}:{d.line}:{d.column}: {d.code} {d.message}"
+                f"endLine={d.end_line},endColumn={d.end_column}::{diagnostic_line(result.path, d, False)}"
             )
         if result.error:
             lines.append(f"::error title=gradfix,file={result.path}::{result.error}")
