@@ -238,6 +238,22 @@ def _parses(source: str) -> bool:
     return True
 
 
+_NO_ROUND_TRIP = "fix refused: LibCST does not write this file back byte for byte"
+
+
+def _lost_suffix(source: str, module: cst.Module) -> str | None:
+    """What LibCST drops when it writes ``module`` back: "" when nothing, None when not a known loss.
+
+    LibCST drops the final "\\r" of a file with old Mac ("\\r") line endings; put it back.
+    """
+    code = module.code
+    if code == source:
+        return ""
+    if source == code + "\r":
+        return "\r"
+    return None
+
+
 def _finding_key(finding: Finding, module: cst.Module) -> tuple[str, str, str]:
     return finding.code, finding.message, module.code_for_node(finding.node)
 
@@ -255,6 +271,9 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
     original_source = source
     refused: dict[tuple[str, str, str], str] = {}
     fixed: list[Diagnostic] = []
+    suffix = _lost_suffix(source, module)
+    if suffix is None:  # writing the tree back would change bytes no fix touched
+        return SourceResult(diagnostics=[_diagnostic(f, _NO_ROUND_TRIP if f.fix else "") for f in findings])
     for _ in range(MAX_FIX_PASSES):
         candidates = [
             f for f in findings
@@ -265,7 +284,7 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
         if not chosen:
             break
         new_module = _apply(module, chosen)
-        new_source = new_module.code
+        new_source = new_module.code + suffix
         if not _parses(new_source):
             # Find the culprits one by one, refuse them, keep the rest for the next pass.
             for one in chosen:
