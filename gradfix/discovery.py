@@ -61,19 +61,21 @@ def _excluded(name: str, excludes: tuple[str, ...]) -> bool:
 
 
 def _repository_ignores(start: str) -> list[_Ignore]:
-    """The .gitignore files of the folders above ``start``, up to the repository root."""
+    """The .gitignore files of the folders above ``start``, up to its repository's root.
+
+    Like git: none when ``start`` is itself the root, and none when it is in no repository
+    (a stray ``~/.gitignore`` must not hide a project that is not under git).
+    """
     ignores: list[_Ignore] = []
     current = os.path.abspath(start)
-    while True:
+    while not os.path.exists(os.path.join(current, ".git")):
         parent = os.path.dirname(current)
         if parent == current:
-            break
+            return []
         current = parent
         found = _load_gitignore(current)
         if found is not None:
             ignores.append(found)
-        if os.path.exists(os.path.join(current, ".git")):
-            break
     return ignores
 
 
