@@ -42,3 +42,14 @@ def assert_one_line_error(run: Run, *needles: str) -> None:
     assert len(errors) == 1, run.err
     for needle in needles:
         assert needle in errors[0], (needle, errors[0])
+
+
+def put(folder, name, text):
+    """Write ``text`` (str, newlines kept as given, or bytes) to ``folder/name``."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, newline="")
+    return path

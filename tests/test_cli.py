@@ -13,27 +13,8 @@ import sys
 
 import pytest
 
-from cli_runner import assert_one_line_error, gradfix
+from cli_runner import assert_one_line_error, gradfix, put
 from sources import BAD, BAD_COL, BAD_LINE, CLEAN, FIXED, NO_TORCH, UNSAFE_ONLY
-
-
-@pytest.fixture
-def tree(tmp_path, monkeypatch):
-    """A project folder, made the current folder, with no configuration above it."""
-    project = tmp_path / "proj"
-    project.mkdir()
-    monkeypatch.chdir(project)
-    return project
-
-
-def put(folder, name, text, mode="w", **kw):
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, newline="", **kw)
-    return path
 
 
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]{2}\d{3})(?P<fix> \[\*\])? (?P<msg>.+)$")
