@@ -343,7 +343,12 @@ def decode_source(data: bytes) -> tuple[str, str]:
     if b"\x00" in data:
         raise InputError("not a text file (contains NUL bytes)")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            if "invalid or missing encoding declaration" not in str(exc):
+                raise
+            encoding = "utf-8"  # no cookie, and the first lines are not UTF-8: say where
         # newline="" semantics: keep "\r\n" and "\r" exactly as they are.
         return data.decode(encoding), encoding
     except (SyntaxError, LookupError) as exc:
