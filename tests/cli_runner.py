@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from dataclasses import dataclass
 
@@ -40,6 +41,9 @@ def assert_one_line_error(run: Run, *needles: str) -> None:
     assert "Traceback" not in run.err + run.out
     errors = [line for line in run.err.splitlines() if line.startswith("gradfix: ")]
     assert len(errors) == 1, run.err
+    # Nothing else on stderr but the summary lines the CLI prints there.
+    others = [line for line in run.err.splitlines() if not line.startswith("gradfix: ")]
+    assert all(re.fullmatch(r"(Would fix|No fixes|Fixed|Found|All checks|\d+ files? could not)[^\n]*", o) for o in others), run.err
     for needle in needles:
         assert needle in errors[0], (needle, errors[0])
 
