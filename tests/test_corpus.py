@@ -49,3 +49,18 @@ def test_slices_are_spread_and_stable(tmp_path):
     assert chosen == roundtrip.corpus_files(str(tmp_path), limit=4)
     assert {c.split(os.sep)[0] for c in chosen} == {"a-1", "b-2"} and len(chosen) == 4
     assert len(roundtrip.corpus_files(str(tmp_path))) == 20
+
+
+def test_round_trip_on_a_built_corpus_with_a_finding(tmp_path):
+    from sources import BAD, CLEAN, FIXED
+
+    corpus = tmp_path / "corpus-src"
+    (corpus / "pkg-1.0").mkdir(parents=True)
+    (corpus / "pkg-1.0" / "bad.py").write_text(BAD)
+    (corpus / "pkg-1.0" / "ok.py").write_text(CLEAN)
+    report = roundtrip.run(str(corpus), workdir=str(tmp_path))
+    assert report.failures == []
+    assert report.changed == [os.path.join("pkg-1.0", "bad.py")]
+    assert report.per_rule() == {"GF101": (1, 1)}
+    assert "+" + FIXED.splitlines()[3] in report.diffs[report.changed[0]]
+    assert (corpus / "pkg-1.0" / "bad.py").read_text() == BAD  # the corpus itself is never written
