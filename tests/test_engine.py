@@ -202,3 +202,24 @@ def test_parallel_and_serial_engine_runs_agree(tmp_path):
     parallel = summary(process_files(items, Mode.CHECK, jobs=2))
     assert serial == parallel
     assert sum(len(d) for _, d, _ in serial) == 16 and sum(1 for *_, e in serial if e) == 8
+
+
+def test_context_children_and_walk_match_libcst():
+    from gradfix.context import FileContext
+
+    source = BAD + "class M:\n    def f(self, x):\n        return [y for y in x if y]  # c\n"
+    module = cst.parse_module(source)
+    ctx = FileContext(source, module, "x.py")
+
+    def slow_walk(node):
+        yield node
+        for child in node.children:
+            yield from slow_walk(child)
+
+    expected = list(slow_walk(module))
+    assert [id(n) for n in ctx.walk()] == [id(n) for n in expected]
+    for node in expected:
+        assert [id(c) for c in ctx.children(node)] == [id(c) for c in node.children]
+    call = next(n for n in expected if isinstance(n, cst.Call))
+    assert [id(n) for n in ctx.walk(call)] == [id(n) for n in slow_walk(call)]
+    assert ctx.children(cst.Name("elsewhere")) == []  # a node of another tree: LibCST's answer
