@@ -358,17 +358,22 @@ def decode_source(data: bytes) -> tuple[str, str]:
 
 
 def write_atomically(path: str, text: str, encoding: str) -> None:
-    """Replace ``path`` by ``text`` via a temporary file and rename; keep the file's mode."""
+    """Replace ``path`` by ``text`` via a temporary file and rename; keep the file's mode and owner."""
     data = text.encode(encoding)
     directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode
+    status = os.stat(path)
     fd, temp = tempfile.mkstemp(prefix=".gradfix-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode & 0o7777)
+        if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+            try:  # e.g. root fixing a user's checkout must not leave root-owned files behind
+                os.chown(temp, status.st_uid, status.st_gid)
+            except OSError:
+                pass  # not allowed: the new file is ours, as with any editor's save
+        os.chmod(temp, status.st_mode & 0o7777)
         os.replace(temp, path)
     except BaseException:
         try:

@@ -223,3 +223,15 @@ def test_context_children_and_walk_match_libcst():
     call = next(n for n in expected if isinstance(n, cst.Call))
     assert [id(n) for n in ctx.walk(call)] == [id(n) for n in slow_walk(call)]
     assert ctx.children(cst.Name("elsewhere")) == []  # a node of another tree: LibCST's answer
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file to another user")
+def test_write_atomically_keeps_the_owner(tmp_path):
+    path = tmp_path / "x.py"
+    path.write_text("old\n")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o604)
+    write_atomically(str(path), "new\n", "utf-8")
+    status = path.stat()
+    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (65534, 65534, 0o604)
+    assert path.read_text() == "new\n"
