@@ -163,3 +163,22 @@ def test_stdin_notebook(tmp_path, capsys):
     assert "x.ipynb:cell 2:3:5: GF101" not in run.err  # fixed, so not remaining
     run = gradfix(capsys, "check", "-", "--stdin-filename", "x.ipynb", stdin=nb.encode())
     assert run.code == 1 and "x.ipynb:cell 2:3:5: GF101" in run.out
+
+
+def test_an_import_a_fix_adds_lands_in_the_first_code_cell(tmp_path, capsys):
+    path = tmp_path / "imp.ipynb"
+    cells = [
+        markdown(["Notes"]),
+        code(["from torch import tensor, nn\n", "import numpy as np"]),
+        code(["a = nn.Parameter(tensor([1.0, 2.0]))\n", "b = tensor([a[0] * 2, a[1]])\n", "c = tensor(a)"]),
+    ]
+    write(path, notebook(cells))
+    run = gradfix(capsys, "apply", str(path))
+    assert run.code == 1  # the unsafe-only finding remains, reported in its cell
+    assert f"{path}:cell 3:3:5: GF101 " in run.out
+    sources = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+    assert sources == [
+        "Notes",
+        "import torch\nfrom torch import tensor, nn\nimport numpy as np",
+        "a = nn.Parameter(tensor([1.0, 2.0]))\nb = torch.stack([a[0] * 2, a[1]])\nc = tensor(a)",
+    ]
