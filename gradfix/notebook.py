@@ -34,6 +34,7 @@ from gradfix.engine import (
     write_atomically,
 )
 
+OUTPUT_ALLOWANCE = 20  # a notebook file may be this many times --max-file-size; its code may not
 _MARKER = "# __gradfix_cell_{}__"
 _MARKER_LINE = re.compile(r"^# __gradfix_cell_(\d+)__\r?\n?", re.M)
 _PLACEHOLDER = "__gradfix_magic_{}__"
@@ -328,6 +329,9 @@ def check_notebook_text(text: str, notebook: dict, path: str, settings: Settings
     module = _build(notebook)
     if not module.cells:
         return SourceResult(), None, ""
+    size = len(module.text.encode("utf-8"))
+    if size > settings.max_file_bytes:
+        raise InputError(f"code cells too large ({size} bytes > {settings.max_file_bytes}); raise --max-file-size to check them")
     try:
         checked = check_source(module.text, path, settings, fix=fix)
     except InputError as exc:
@@ -356,7 +360,8 @@ def check_notebook_text(text: str, notebook: dict, path: str, settings: Settings
 def process_notebook(path: str, settings: Settings, mode: Mode) -> FileResult:
     result = FileResult(path=path)
     try:
-        text, notebook = _load(read_bytes(path, settings.max_file_bytes))
+        # Outputs (plots, tables) make notebooks large; the limit is on their code (below).
+        text, notebook = _load(read_bytes(path, settings.max_file_bytes * OUTPUT_ALLOWANCE))
         checked, new_json, diff = check_notebook_text(text, notebook, path, settings, fix=mode is not Mode.CHECK)
     except InputError as exc:
         result.error = str(exc)

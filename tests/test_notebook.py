@@ -182,3 +182,17 @@ def test_an_import_a_fix_adds_lands_in_the_first_code_cell(tmp_path, capsys):
         "import torch\nfrom torch import tensor, nn\nimport numpy as np",
         "a = nn.Parameter(tensor([1.0, 2.0]))\nb = torch.stack([a[0] * 2, a[1]])\nc = tensor(a)",
     ]
+
+
+def test_size_limit_counts_code_not_outputs(tmp_path, capsys):
+    path = tmp_path / "plots.ipynb"
+    broken = code(BROKEN)
+    broken["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBOR" * 4000}}]
+    write(path, notebook([code(SETUP), broken]))
+    assert path.stat().st_size > 20000
+    run = gradfix(capsys, "check", "--max-file-size", "5000", str(path))
+    assert run.code == 1 and "GF101" in run.out  # 20 kB of image, 150 bytes of code
+    small = tmp_path / "small.ipynb"
+    write(small, notebook([code(SETUP), code(BROKEN)]))
+    assert small.stat().st_size < 100 * 20
+    assert_one_line_error(gradfix(capsys, "check", "--max-file-size", "100", str(small)), "code cells too large")
