@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SLICE = 12
+SLICE = 8
 _SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus_roundtrip.py"
 
 
