@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass, field
 
 from gradfix.engine import (
@@ -184,13 +186,46 @@ def _mask_magics(text: str, magics: dict[int, str]) -> str | None:
         masked_from = 0
         if _parses(text):
             return text
+    before = dict(magics)
+    masked = _masked(lines, masked_from, None, magics)
+    if not _parses(masked):
+        # A line that merely looks like IPython may continue a statement ("a %s"\n % b):
+        # mask only lines that start a statement, if that is what makes the cell parse.
+        starts = _statement_starts(text)
+        trial = dict(before)
+        if starts is not None:
+            alternative = _masked(lines, masked_from, starts, trial)
+            if _parses(alternative):
+                magics.clear()
+                magics.update(trial)
+                return alternative
+    return masked
+
+
+def _statement_starts(text: str) -> set[int] | None:
+    """1-based numbers of the lines that start a statement (not inside brackets, strings or after a backslash)."""
+    starts, depth = {1}, 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth = max(0, depth - 1)
+            elif token.type == tokenize.NEWLINE or (token.type == tokenize.NL and depth == 0):
+                starts.add(token.start[0] + 1)
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return starts
+
+
+def _masked(lines: list[str], masked_from: int, starts: set[int] | None, magics: dict[int, str]) -> str:
     out = lines[:masked_from]
     continuation: str | None = None  # indentation of a magic continued with a backslash
-    for line in lines[masked_from:]:
+    for number, line in enumerate(lines[masked_from:], start=masked_from + 1):
         body = line.rstrip("\r\n")
         if continuation is not None:
             out.append(_placeholder(line, continuation, magics))
-        elif _MAGIC_START.match(body) or _HELP.match(body):
+        elif (starts is None or number in starts) and (_MAGIC_START.match(body) or _HELP.match(body)):
             continuation = body[: len(body) - len(body.lstrip(" \t"))]
             out.append(_placeholder(line, continuation, magics))
         else:

@@ -196,3 +196,16 @@ def test_size_limit_counts_code_not_outputs(tmp_path, capsys):
     write(small, notebook([code(SETUP), code(BROKEN)]))
     assert small.stat().st_size < 100 * 20
     assert_one_line_error(gradfix(capsys, "check", "--max-file-size", "100", str(small)), "code cells too large")
+
+
+def test_a_line_that_only_looks_like_a_magic_is_left_to_python(tmp_path, capsys):
+    path = tmp_path / "fmt.ipynb"
+    cells = [code([
+        "!pip install -q something\n", "import torch\n", "a = torch.nn.Parameter(torch.rand(3))\n",
+        'msg = ("a %s"\n', "       % 'b')\n", "text = '''\n", "%not a magic\n", "'''\n",
+        "a0 = a[0] * 2\n", "a1 = a[1] ** 2\n", "b = torch.tensor([a0, a1])\n",
+    ])]
+    before = write(path, notebook(cells))
+    assert gradfix(capsys, "check", str(path)).out.startswith(f"{path}:cell 1:11:5: GF101")
+    assert gradfix(capsys, "apply", str(path)).code == 0
+    assert path.read_text(encoding="utf-8") == before.replace('"b = torch.tensor([a0, a1])\\n"', json.dumps(FIXED_LINE))
