@@ -24,6 +24,19 @@ def enclosing_function(ctx: FileContext, node: cst.CSTNode) -> cst.FunctionDef |
     return None
 
 
+def is_function_parameter(ctx: FileContext, at: cst.CSTNode, expr: cst.BaseExpression) -> bool:
+    """Whether ``expr`` is a bare parameter name of the function around ``at``.
+
+    The graph flow counts a ``forward`` input as graph-carrying; rules that need to know a
+    value is a tensor that requires grad (not just may be one) ask this first.
+    """
+    function = enclosing_function(ctx, at)
+    if function is None or not isinstance(expr, cst.Name):
+        return False
+    params = (*function.params.posonly_params, *function.params.params, *function.params.kwonly_params)
+    return any(p.name.value == expr.value for p in params)
+
+
 def enclosing_class(ctx: FileContext, node: cst.CSTNode) -> cst.ClassDef | None:
     """The class whose method (directly) contains ``node``."""
     for ancestor in ctx.ancestors(node):
@@ -127,7 +140,7 @@ _NOT_MODULES = {"Parameter", "Buffer", "UninitializedParameter", "UninitializedB
 
 def _collect_classes(ctx: FileContext) -> dict[int, ClassFacts]:
     names = imports(ctx)
-    classes = [n for n in _walk(ctx.module) if isinstance(n, cst.ClassDef)]
+    classes = [n for n in ctx.walk() if isinstance(n, cst.ClassDef)]
     # Which classes are nn.Modules: bases naming torch.nn.Module or a module class of this file.
     module_names: set[str] = set()
     changed = True
@@ -147,7 +160,7 @@ def _collect_classes(ctx: FileContext) -> dict[int, ClassFacts]:
     facts: dict[int, ClassFacts] = {}
     for cls in classes:
         info = ClassFacts(node=cls, is_module=cls.name.value in module_names)
-        for stmt in _walk(cls.body):
+        for stmt in ctx.walk(cls.body):
             if isinstance(stmt, cst.ClassDef):
                 continue
             if not isinstance(stmt, cst.SimpleStatementLine):
@@ -194,14 +207,6 @@ def _record_declaration(ctx, info: ClassFacts, line, small, module_names) -> Non
             info.parameters.setdefault(attr, Declaration(line, small, init))
 
 
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if isinstance(current, cst.BaseExpression):
-            continue
-        stack.extend(reversed(current.children))
 
 
 def class_facts(ctx: FileContext, cls: cst.ClassDef) -> ClassFacts:
@@ -222,15 +227,12 @@ def call_sites(ctx: FileContext, function: cst.FunctionDef) -> list[cst.Call]:
 
     def collect() -> dict[str, list[cst.Call]]:
         by_name: dict[str, list[cst.Call]] = {}
-        stack: list[cst.CSTNode] = [ctx.module]
-        while stack:
-            node = stack.pop()
+        for node in ctx.walk():
             if isinstance(node, cst.Call):
                 func = node.func
                 called = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
                 if called is not None:
                     by_name.setdefault(called, []).append(node)
-            stack.extend(node.children)
         return by_name
 
     return ctx.cached("call_sites", collect).get(name, [])

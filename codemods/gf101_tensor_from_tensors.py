@@ -11,7 +11,7 @@ from gradfix.rule import Applicability, Fix, Rule
 
 from ._graph import Carry, flow_for
 from ._names import dotted_name, imports, keyword, kwarg, torch_module
-from ._scopes import in_grad_disabled
+from ._scopes import in_grad_disabled, is_function_parameter
 from ._shapes import shapes
 
 # Constructors that copy their data out of the graph, and the dtype their result has.
@@ -98,7 +98,7 @@ class TensorFromTensors(Rule):
         names = imports(ctx)
         if not names.imports_module("torch"):
             return
-        for call in _calls(ctx.module):
+        for call in (node for node in ctx.walk() if isinstance(node, cst.Call)):
             qualified = names.qualify(call.func)
             is_new_tensor = (
                 qualified is None
@@ -127,7 +127,14 @@ class TensorFromTensors(Rule):
                     f"{what} copies the values of tensors that carry a graph and cuts their gradients; use `torch.stack`",
                     fix,
                 )
-            elif qualified in ("torch.tensor", "torch.Tensor") and flow.carries(data, call) is Carry.YES:
+            elif (
+                qualified in ("torch.tensor", "torch.Tensor")
+                and not isinstance(data, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp))
+                and not is_function_parameter(ctx, call, data)
+                and flow.carries(data, call) is Carry.YES
+            ):
+                if not isinstance(data, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
+                    data = data.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
                 replacement = cst.Call(func=cst.Attribute(value=data, attr=cst.Name("clone")))
                 fix = Fix([(call, replacement)], Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
                 if keyword(call, "dtype") or keyword(call, "device") or keyword(call, "requires_grad"):
@@ -179,13 +186,6 @@ class TensorFromTensors(Rule):
         return Fix([(call, result), *import_edits], Applicability.SAFE, "build the tensor with `torch.stack`")
 
 
-def _calls(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Call):
-            yield node
-        stack.extend(node.children)
 
 
 def _data_argument(call: cst.Call) -> cst.BaseExpression | None:

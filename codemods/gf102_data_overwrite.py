@@ -85,7 +85,7 @@ class DataOverwrite(Rule):
         return False
 
     def check(self, ctx):
-        for node in _walk(ctx.module):
+        for node in ctx.walk():
             if isinstance(node, cst.Assign) and len(node.targets) == 1 and _is_data(node.targets[0].target):
                 yield from self._overwrite(ctx, node, node.targets[0].target.value, node.value, copy=False)
             elif isinstance(node, cst.Call) and _is_data_copy(node) and node.args:
@@ -169,12 +169,6 @@ class DataOverwrite(Rule):
         )
 
 
-def _walk(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.children))
 
 
 def _is_data(expr: cst.BaseExpression) -> bool:

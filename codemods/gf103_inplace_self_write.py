@@ -10,11 +10,13 @@ from gradfix.rule import Applicability, Fix, Rule
 
 from ._graph import Carry, flow_for, scope_of
 from ._names import dotted_name, imports, torch_module
-from ._scopes import in_grad_disabled
+from ._scopes import in_grad_disabled, is_function_parameter
 from ._shapes import shapes
 
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
 # nothing of `x`: `x[2] = torch.exp(x[0])` is harmless (checked in torch 2.13).
+# Tensor methods that read their arguments' shape or dtype only.
+_SHAPE_ONLY_METHODS = {"expand_as", "view_as", "reshape_as", "type_as", "new_zeros", "new_ones", "new_empty", "new_full"}
 _SAVE_OUTPUT_ONLY = {"exp", "sigmoid", "tanh", "relu", "sqrt", "rsqrt", "expm1", "exp2", "clone", "contiguous"}
 # Tensor methods whose result is out of the graph: nothing computed inside them reaches backward.
 _CUT_METHODS = {"detach", "item", "tolist", "numpy"}
@@ -68,7 +70,7 @@ class InplaceSelfWrite(Rule):
     def check(self, ctx):
         if not imports(ctx).imports_module("torch"):
             return
-        for assign in _assignments(ctx.module):
+        for assign in (n for n in ctx.walk() if isinstance(n, cst.Assign) and len(n.targets) == 1):
             target = assign.targets[0].target
             if not isinstance(target, cst.Subscript):
                 continue
@@ -76,7 +78,12 @@ class InplaceSelfWrite(Rule):
             if base is None or not _reads(assign.value, base) or in_grad_disabled(ctx, assign):
                 continue
             flow = flow_for(ctx, assign)
-            if flow.carries(target.value, assign) is not Carry.YES or not _saves_a_view(assign.value, base):
+            if flow.carries(target.value, assign) is not Carry.YES:
+                continue
+            def requires_grad(operand: cst.BaseExpression) -> bool:
+                return not is_function_parameter(ctx, assign, operand) and flow.carries(operand, assign) is Carry.YES
+
+            if not _saves_a_view(assign.value, base, requires_grad):
                 continue
             fix, reason = None, _why_not_rewritable(ctx, assign, base)
             if reason is None:
@@ -108,14 +115,6 @@ class InplaceSelfWrite(Rule):
         return Fix([(assign, cst.FlattenSentinel(small))], Applicability.SAFE, f"write into a copy of `{base}`")
 
 
-def _assignments(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Assign) and len(node.targets) == 1:
-            yield node
-        if not isinstance(node, cst.BaseExpression):
-            stack.extend(node.children)
 
 
 def _reads(expr: cst.CSTNode, dotted: str) -> bool:
@@ -128,33 +127,58 @@ def _reads(expr: cst.CSTNode, dotted: str) -> bool:
     return False
 
 
-def _saves_a_view(expr: cst.BaseExpression, base: str) -> bool:
-    """Whether computing ``expr`` saves (a view of) ``base`` for the backward pass."""
+def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
+    """Whether computing ``expr`` saves (a view of) ``base`` for the backward pass.
+
+    ``requires_grad(operand)`` says whether an operand not read from ``base`` carries a
+    graph: ``x[0] * w`` saves ``x[0]`` only when ``w`` needs a gradient.
+    """
     if not _reads(expr, base):
         return False
     if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
         return False
     if isinstance(expr, cst.UnaryOperation):
-        return _saves_a_view(expr.expression, base)
+        return _saves_a_view(expr.expression, base, requires_grad)
     if isinstance(expr, cst.BinaryOperation):
+        left, right = expr.left, expr.right
+        if _saves_a_view(left, base, requires_grad) or _saves_a_view(right, base, requires_grad):
+            return True
         if isinstance(expr.operator, (cst.Add, cst.Subtract)):
-            return _saves_a_view(expr.left, base) or _saves_a_view(expr.right, base)
-        if isinstance(expr.operator, (cst.Multiply, cst.Divide)) and _is_number(expr.right):
-            return _saves_a_view(expr.left, base)
-        if isinstance(expr.operator, cst.Multiply) and _is_number(expr.left):
-            return _saves_a_view(expr.right, base)
-        return True
+            return False
+
+        def needs_grad(operand: cst.BaseExpression) -> bool:
+            return _reads(operand, base) or requires_grad(operand)
+
+        if _is_view(left, base) and needs_grad(right):
+            return True  # x[0] * w, x[0] / w, x[0] ** w: the other side's gradient needs x[0]
+        if _is_view(left, base) and isinstance(expr.operator, cst.Power):
+            return True  # x[0] ** 2 saves x[0]
+        if _is_view(right, base) and (isinstance(expr.operator, cst.Divide) or needs_grad(left)):
+            return True  # a / x[0] saves the divisor; w * x[0] saves x[0] for w's gradient
+        return False
     if isinstance(expr, cst.Call):
         name = expr.func.attr.value if isinstance(expr.func, cst.Attribute) else dotted_name(expr.func)
-        if isinstance(expr.func, cst.Attribute) and name in _CUT_METHODS:
+        receiver = expr.func.value if isinstance(expr.func, cst.Attribute) else None
+        if receiver is not None and name in _CUT_METHODS:
             return False  # `(x[0] / x[1]).detach()`: the saved views are never used by backward
+        if (name or "").endswith("_like"):
+            return False  # zeros_like(x): only x's shape and dtype are read
+        if receiver is not None and name in _SHAPE_ONLY_METHODS:
+            return _saves_a_view(receiver, base, requires_grad)  # w.expand_as(x[0]): x's shape only
         if name in _SAVE_OUTPUT_ONLY:
             arguments = [a.value for a in expr.args]
-            if isinstance(expr.func, cst.Attribute) and _reads(expr.func.value, base) and not arguments:
-                return _saves_a_view(expr.func.value, base)
-            return any(_saves_a_view(a, base) for a in arguments)
+            if receiver is not None and _reads(receiver, base) and not arguments:
+                return _saves_a_view(receiver, base, requires_grad)
+            return any(_saves_a_view(a, base, requires_grad) for a in arguments)
         return True
     return True
+
+
+def _is_view(expr: cst.BaseExpression, base: str) -> bool:
+    """``x``, ``x[i]``, ``x[..., 0]``: the tensor itself or an indexing view of it."""
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
+    return dotted_name(expr) == base
 
 
 def _is_number(expr: cst.BaseExpression) -> bool:
@@ -262,7 +286,7 @@ def _only_reads(expr: cst.CSTNode, base: str) -> bool:
 
 
 def _fresh_name(ctx, wanted: str) -> str:
-    used = ctx.cached("used_names", lambda: {n.value for n in _names(ctx.module)})
+    used = ctx.cached("used_names", lambda: {n.value for n in ctx.walk() if isinstance(n, cst.Name)})
     name, n = wanted, 1
     while name in used:
         n += 1
@@ -270,10 +294,3 @@ def _fresh_name(ctx, wanted: str) -> str:
     return name
 
 
-def _names(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Name):
-            yield node
-        stack.extend(node.children)
