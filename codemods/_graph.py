@@ -376,6 +376,8 @@ class Flow:
                 return join_all(self.value(a, env) for a in args)
             return Carry.UNKNOWN
         if isinstance(call.func, cst.Attribute):
+            if self._attribute(call.func, env) is Carry.MODULE:
+                return Carry.YES  # self.proj(x): a submodule's output
             receiver = self.value(call.func.value, env)
             method = call.func.attr.value
             if receiver is Carry.MODULE:
