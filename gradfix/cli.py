@@ -11,7 +11,6 @@ import os
 import sys
 from typing import List, Optional
 
-import click
 import typer
 
 from gradfix import __version__
@@ -423,14 +422,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     debug = bool(os.environ.get("GRADFIX_DEBUG"))
     try:
         code = command.main(args=argv, prog_name="gradfix", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # pragma: no cover - click returns it in this mode
+    except typer.Exit as exc:  # pragma: no cover - returned, not raised, in this mode
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("gradfix: interrupted", err=True)
         code = 130
-    except click.ClickException as exc:
-        typer.echo(f"gradfix: error: {exc.format_message()}", err=True)
-        code = 2
     except (UsageFailure, ConfigError) as exc:
         typer.echo(f"gradfix: error: {exc}", err=True)
         code = 2
