@@ -25,7 +25,8 @@ _ELEMENTWISE = {
 _REDUCTIONS = {"sum", "mean", "prod", "norm", "max", "min", "std", "var", "logsumexp", "amax", "amin", "median", "item"}
 
 
-def _int(expr: cst.BaseExpression) -> int | None:
+def int_literal(expr: cst.BaseExpression) -> int | None:
+    """The value of ``3`` or ``-3``, else None."""
     if isinstance(expr, cst.Integer):
         return int(expr.value, 0)
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
@@ -42,7 +43,7 @@ def _size_args(call: cst.Call) -> list[int] | None:
         positional = positional[:1]
         if isinstance(positional[0], (cst.List, cst.Tuple)):
             positional = [e.value for e in positional[0].elements]
-    sizes = [_int(p) for p in positional]
+    sizes = [int_literal(p) for p in positional]
     if not sizes or any(s is None for s in sizes):
         return None
     return sizes  # type: ignore[return-value]
@@ -145,7 +146,7 @@ class Shapes:
         if base is None or len(expr.slice) != 1:
             return None
         index = expr.slice[0].slice
-        if isinstance(index, cst.Index) and _int(index.value) is not None and base:
+        if isinstance(index, cst.Index) and int_literal(index.value) is not None and base:
             return base[1:]
         return None
 

@@ -9,6 +9,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, Rule
 
+from ._ast import calls
 from ._graph import Carry, flow_for
 from ._names import dotted_name, imports, keyword, kwarg, torch_module
 from ._scopes import in_grad_disabled, is_function_parameter
@@ -82,12 +83,8 @@ class TensorFromTensors(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A constructor call whose data is not made of literals only."""
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name != "new_tensor" and name.rsplit(".", 1)[-1] not in _SHORT_NAMES:
+        for node, name in calls(tree):
+            if name != "new_tensor" and name not in _SHORT_NAMES:
                 continue
             data = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "data"), None)
             if data is not None and not _all_literal(data):

@@ -11,7 +11,7 @@ from gradfix.rule import Applicability, Fix, Rule
 from ._graph import Carry, flow_for, scope_of
 from ._names import dotted_name, imports, torch_module
 from ._scopes import in_grad_disabled, is_function_parameter
-from ._shapes import shapes
+from ._shapes import int_literal, shapes
 
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
 # nothing of `x`: `x[2] = torch.exp(x[0])` is harmless (checked in torch 2.13).
@@ -234,19 +234,12 @@ def _is_view_of(expr: cst.BaseExpression, base: str) -> bool:
     return False
 
 
-def _int(expr: cst.BaseExpression) -> int | None:
-    if isinstance(expr, cst.Integer):
-        return int(expr.value, 0)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
-        return -int(expr.expression.value, 0)
-    return None
-
 
 def _stack_form(ctx, assign: cst.Assign, target: cst.Subscript, base: str):
     """``x = torch.stack([x[0], ..., value, ...])`` when x is 1-D of stated length and k a literal."""
     if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
         return None
-    index = _int(target.slice[0].slice.value)
+    index = int_literal(target.slice[0].slice.value)
     shape = shapes(ctx).shape(target.value, assign)
     if index is None or shape is None or len(shape) != 1 or not -shape[0] <= index < shape[0]:
         return None

@@ -9,6 +9,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, Rule
 
+from ._ast import called_name
 from ._graph import Carry, flow_for, scope_of
 from ._leaves import LEAF, is_factory_with_grad, is_parameter_call, name_ids_in, occurrences, span
 from ._names import imports
@@ -139,9 +140,7 @@ class NonleafGrad(Rule):
 def _ast_creation(node: ast.expr) -> bool:
     if not isinstance(node, ast.Call):
         return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-    return name == "Parameter" or any(
+    return called_name(node) == "Parameter" or any(
         k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords
     )
 

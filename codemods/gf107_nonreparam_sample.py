@@ -9,6 +9,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, Rule
 
+from ._ast import calls
 from ._distributions import distribution_class, has_rsample, parameter_arguments
 from ._graph import Carry, flow_for, scope_of
 from ._loops import flows_into, loop_targets, names_read, names_written, statements, walk
@@ -77,12 +78,8 @@ class NonReparamSample(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """``x.sample(...)``, or ``normal(mean, std)`` with no size and a non-literal argument."""
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name == "sample" and isinstance(func, ast.Attribute):
+        for node, name in calls(tree):
+            if name == "sample" and isinstance(node.func, ast.Attribute):
                 return True
             if name == "normal" and len(node.args) + len(node.keywords) == 2 and len(node.args) <= 2:
                 values = [*node.args, *(k.value for k in node.keywords if k.arg in ("mean", "std"))]
