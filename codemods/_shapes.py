@@ -95,7 +95,7 @@ class Shapes:
             self._assignments[key] = (found, order)
         return self._assignments[key]
 
-    def _binding_before(self, name: str, at: cst.CSTNode) -> cst.BaseExpression | None:
+    def binding_before(self, name: str, at: cst.CSTNode) -> cst.BaseExpression | None:
         """The value last assigned to ``name`` before the statement holding ``at``."""
         found, order = self._scope_assignments(scope_of(self.ctx, at))
         position = None
@@ -138,7 +138,7 @@ class Shapes:
                     return self.shape(declaration.init, declaration.small, depth + 1)
                 value = facts.attributes.get(dotted[5:])
                 return None if value is None else self.shape(value, value, depth + 1)
-        value = self._binding_before(dotted, at)
+        value = self.binding_before(dotted, at)
         return None if value is None else self.shape(value, value, depth + 1)
 
     def _subscript(self, expr: cst.Subscript, at, depth) -> list[int] | None:

@@ -10,7 +10,7 @@ from gradfix.rule import Applicability, Fix, Rule
 
 from ._graph import Carry, flow_for, scope_of
 from ._names import dotted_name, imports, torch_module
-from ._scopes import in_grad_disabled, is_function_parameter
+from ._scopes import enclosing_class, in_grad_disabled, is_function_parameter
 from ._shapes import int_literal, shapes
 
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
@@ -77,6 +77,8 @@ class InplaceSelfWrite(Rule):
             base = dotted_name(target.value)
             if base is None or not _reads(assign.value, base) or in_grad_disabled(ctx, assign):
                 continue
+            if _is_method_argument(ctx, assign, target.value) or _is_python_container(ctx, base, assign):
+                continue  # a caller's object (maybe not a tensor at all), or a list of tensors
             flow = flow_for(ctx, assign)
             if flow.carries(target.value, assign) is not Carry.YES:
                 continue
@@ -172,6 +174,21 @@ def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
             return any(_saves_a_view(a, base, requires_grad) for a in arguments)
         return True
     return True
+
+
+def _is_method_argument(ctx, at: cst.CSTNode, expr: cst.BaseExpression) -> bool:
+    """An argument of a method: its callers cannot be told apart by name, so whether it is a
+    graph-carrying tensor is a guess (plain functions' callers are checked by the flow)."""
+    return is_function_parameter(ctx, at, expr) and enclosing_class(ctx, at) is not None
+
+
+def _is_python_container(ctx, base: str, at: cst.CSTNode) -> bool:
+    """Whether ``base`` was last bound to a list, tuple, dict or set: ``xs[i] = f(xs[i])``
+    then replaces a list element, which is no in-place tensor write."""
+    value = shapes(ctx).binding_before(base, at)
+    if isinstance(value, (cst.List, cst.ListComp, cst.Tuple, cst.Dict, cst.DictComp, cst.Set, cst.SetComp)):
+        return True
+    return isinstance(value, cst.Call) and dotted_name(value.func) in ("list", "tuple", "dict", "sorted", "reversed")
 
 
 def _is_view(expr: cst.BaseExpression, base: str) -> bool:
