@@ -14,7 +14,11 @@ from ._names import dotted_name, imports, is_false
 
 GRAD_DISABLING = {"torch.no_grad", "torch.inference_mode"}
 # Functions whose job is to set values, where `.data` writes and fills are the norm.
-_INIT_NAME = re.compile(r"(^__init__$|^__post_init__$|init|^reset|^load|^setup$|^build$|^_?fill|copy_weights|from_pretrained)", re.I)
+_INIT_NAME = re.compile(
+    r"(^__init__$|^__post_init__$|init|^reset|^load|^setup$|^build$|^_?fill|copy_weights|from_pretrained"
+    r"|^_?(fuse|convert|export)|switch_to_deploy|^_?reparameterize$)",
+    re.I,
+)
 
 
 def enclosing_function(ctx: FileContext, node: cst.CSTNode) -> cst.FunctionDef | None:

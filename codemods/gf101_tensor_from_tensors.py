@@ -105,7 +105,7 @@ class TensorFromTensors(Rule):
             if qualified not in _CONSTRUCTORS and not is_new_tensor:
                 continue
             data = _data_argument(call)
-            if data is None or in_grad_disabled(ctx, call):
+            if data is None or in_grad_disabled(ctx, call) or _integer_dtype(call):
                 continue
             flow = flow_for(ctx, call)
             if isinstance(data, (cst.List, cst.Tuple)):
@@ -203,6 +203,16 @@ def _leaves(node: cst.BaseExpression):
             yield from _leaves(element.value)
         else:
             yield element.value
+
+
+_INTEGER_DTYPES = {"long", "int", "int64", "int32", "int16", "int8", "uint8", "bool", "short"}
+
+
+def _integer_dtype(call: cst.Call) -> bool:
+    """``dtype=torch.long`` and friends: an integer tensor never has a gradient to lose."""
+    dtype = keyword(call, "dtype")
+    name = dotted_name(dtype.value) if dtype is not None else None
+    return name is not None and name.rsplit(".", 1)[-1] in _INTEGER_DTYPES
 
 
 def _has_starred(node: cst.BaseExpression) -> bool:

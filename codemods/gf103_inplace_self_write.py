@@ -119,10 +119,20 @@ class InplaceSelfWrite(Rule):
 
 
 
+_METADATA = {"device", "dtype", "shape", "ndim", "is_cuda", "layout"}
+_METADATA_METHODS = {"size", "dim", "numel", "type", "get_device", "stride"}
+
+
 def _reads(expr: cst.CSTNode, dotted: str) -> bool:
+    """Whether ``expr`` reads the values of ``dotted`` (``x.dtype``, ``x.size(0)`` do not)."""
     stack = [expr]
     while stack:
         node = stack.pop()
+        if isinstance(node, cst.Attribute) and node.attr.value in _METADATA:
+            continue
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _METADATA_METHODS:
+            stack.extend(a.value for a in node.args)
+            continue
         if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) == dotted:
             return True
         stack.extend(node.children)
