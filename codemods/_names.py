@@ -76,9 +76,6 @@ class ImportMap:
         full = f"{base}.{rest}" if rest else base
         return _CANONICAL.get(full, full)
 
-    def is_any(self, expr: cst.BaseExpression, *names: str) -> bool:
-        return self.qualify(expr) in names
-
     def imports_module(self, prefix: str) -> bool:
         return any(v == prefix or v.startswith(prefix + ".") for v in self.aliases.values())
 
@@ -98,9 +95,6 @@ def _walk_imports(module: cst.Module):
 def imports(ctx: FileContext) -> ImportMap:
     return ctx.cached(ImportMap, lambda: ImportMap(ctx.module))
 
-
-def qualified_call_name(ctx: FileContext, call: cst.Call) -> str | None:
-    return imports(ctx).qualify(call.func)
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
