@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Callable, TypeVar
 
 import libcst as cst
@@ -41,6 +42,8 @@ class FileContext:
         self._parents: dict[int, cst.CSTNode] | None = None
         self._children: dict[int, list[cst.CSTNode]] = {}
         self._positions: object = None
+        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
+        self._lines: list[str] | None = None
 
     def cached(self, key: object, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file; rules share analyses through this."""
@@ -95,3 +98,62 @@ class FileContext:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    # From ast nodes ----------------------------------------------------------------------
+    def node_for(self, node: ast.AST) -> cst.CSTNode | None:
+        """The LibCST node of this module at the place (and of the sort) of ``node``, an
+        ``ast`` node of the same source. Rules detect on ``ast`` and build fixes with this."""
+        if self._by_range is None:
+            self.code_range(self.module)
+            self._by_range = {}
+            for cst_node, r in self._positions.items():  # type: ignore[union-attr]
+                key = (r.start.line, r.start.column, r.end.line, r.end.column)
+                self._by_range.setdefault(key, []).append(cst_node)
+        key = (node.lineno, self._column(node.lineno, node.col_offset), node.end_lineno, self._column(node.end_lineno, node.end_col_offset))
+        wanted = _CST_TYPES.get(type(node))
+        for candidate in self._by_range.get(key, []):  # type: ignore[arg-type]
+            if wanted is None or isinstance(candidate, wanted):
+                return candidate
+        return None
+
+    def _column(self, line: int | None, byte_offset: int | None) -> int:
+        """ast counts UTF-8 bytes in a line; LibCST counts characters."""
+        if self._lines is None:
+            self._lines = self.source.splitlines(keepends=True)
+        text = self._lines[(line or 1) - 1] if line and line <= len(self._lines) else ""
+        if text.isascii():
+            return byte_offset or 0
+        return len(text.encode("utf-8")[: byte_offset or 0].decode("utf-8", errors="replace"))
+
+
+_CST_TYPES: dict[type, tuple[type, ...]] = {
+    ast.Call: (cst.Call,),
+    ast.Name: (cst.Name,),
+    ast.Attribute: (cst.Attribute,),
+    ast.Subscript: (cst.Subscript,),
+    ast.BinOp: (cst.BinaryOperation,),
+    ast.UnaryOp: (cst.UnaryOperation,),
+    ast.BoolOp: (cst.BooleanOperation,),
+    ast.Compare: (cst.Comparison,),
+    ast.List: (cst.List,),
+    ast.Tuple: (cst.Tuple,),
+    ast.Dict: (cst.Dict,),
+    ast.Set: (cst.Set,),
+    ast.ListComp: (cst.ListComp,),
+    ast.GeneratorExp: (cst.GeneratorExp,),
+    ast.IfExp: (cst.IfExp,),
+    ast.Lambda: (cst.Lambda,),
+    ast.Constant: (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Name),
+    ast.Starred: (cst.StarredElement,),
+    ast.Assign: (cst.Assign,),
+    ast.AugAssign: (cst.AugAssign,),
+    ast.AnnAssign: (cst.AnnAssign,),
+    ast.Expr: (cst.Expr,),
+    ast.Return: (cst.Return,),
+    ast.For: (cst.For,),
+    ast.While: (cst.While,),
+    ast.If: (cst.If,),
+    ast.With: (cst.With,),
+    ast.FunctionDef: (cst.FunctionDef,),
+    ast.ClassDef: (cst.ClassDef,),
+}

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 import libcst as cst
 
 from gradfix.context import FileContext
-from gradfix.rule import Applicability, Finding, Fix, Rule, select_rules
+from gradfix.rule import Applicability, Finding, Fix, LazyFix, Rule, select_rules
 
 MAX_FIX_PASSES = 10
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -46,7 +46,7 @@ class Settings:
     def from_codes(cls, select=None, ignore=None, unsafe_fixes: bool = False) -> "Settings":
         return cls(tuple(select_rules(select, ignore)), unsafe_fixes)
 
-    def allows(self, fix: Fix) -> bool:
+    def allows(self, fix: "Fix | LazyFix") -> bool:
         return fix.applicability is Applicability.SAFE or self.unsafe_fixes
 
 
@@ -136,16 +136,50 @@ class Suppressions:
 
 
 # Running rules -------------------------------------------------------------------------
+class _Source:
+    """One source text on its way through the rules: its ``ast`` tree and value analysis,
+    and its LibCST tree only when a rule not yet on ``ast`` or a fix needs it."""
+
+    def __init__(self, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
+        self._tree: ast.Module | None = None
+        self._analysis = None
+        self._ctx: FileContext | None = None
+
+    @property
+    def tree(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = _parse_ast(self.source)
+        return self._tree
+
+    @property
+    def analysis(self):
+        if self._analysis is None:
+            from gradfix.codemods._values import Analysis
+
+            self._analysis = Analysis(self.tree, self.source, self.path)
+        return self._analysis
+
+    @property
+    def ctx(self) -> FileContext:
+        if self._ctx is None:
+            self._ctx = FileContext(self.source, _parse(self.source), self.path)
+        return self._ctx
+
+
 def _triggered(rules: Iterable[type[Rule]], source: str) -> list[type[Rule]]:
-    """The rules whose cheap filters say this source may hold a finding."""
-    found = [rule for rule in rules if rule.trigger.search(source)]
-    if any(rule.quick_check is not None for rule in found):
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return found  # LibCST will report the problem
-        found = [rule for rule in found if rule.quick_check is None or rule.quick_check(tree)]
-    return found
+    """The rules whose text trigger occurs in this source."""
+    return [rule for rule in rules if rule.trigger.search(source)]
+
+
+def _parse_ast(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError as exc:
+        raise InputError(f"syntax error at {exc.lineno or 1}:{exc.offset or 0}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise InputError(f"cannot parse: {type(exc).__name__}: {exc}") from None
 
 
 def _parse(source: str) -> cst.Module:
@@ -157,19 +191,55 @@ def _parse(source: str) -> cst.Module:
         raise InputError(f"cannot parse: {type(exc).__name__}") from None
 
 
-def _run_rules(rules: Sequence[type[Rule]], source: str, module: cst.Module, path: str) -> list[Finding]:
-    ctx = FileContext(source, module, path)
-    suppressions = Suppressions(source)
+def _place(finding: Finding, unit: _Source) -> None:
+    """Set the finding's 1-based line and column range from its node."""
+    node = finding.node
+    if isinstance(node, ast.AST):
+        lines = unit.source.splitlines(keepends=True)
+
+        def column(line: int, offset: int) -> int:
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            return offset if text.isascii() else len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+
+        finding.line, finding.column = node.lineno, column(node.lineno, node.col_offset) + 1
+        end_line = node.end_lineno or node.lineno
+        finding.end_line, finding.end_column = end_line, column(end_line, node.end_col_offset or 0) + 1
+        return
+    code_range = unit.ctx.code_range(node)
+    finding.line, finding.column = code_range.start.line, code_range.start.column + 1
+    finding.end_line, finding.end_column = code_range.end.line, code_range.end.column + 1
+
+
+def _run_rules(rules: Sequence[type[Rule]], unit: _Source) -> list[Finding]:
+    suppressions = Suppressions(unit.source)
     findings: list[Finding] = []
     for rule_cls in rules:
-        for finding in rule_cls().check(ctx):
-            code_range = ctx.code_range(finding.node)
-            finding.line, finding.column = code_range.start.line, code_range.start.column + 1
-            finding.end_line, finding.end_column = code_range.end.line, code_range.end.column + 1
+        if rule_cls.quick_check is not None and not rule_cls.quick_check(unit.tree):
+            continue
+        rule = rule_cls()
+        found = rule.detect(unit.analysis) if rule_cls.on_ast() else rule.check(unit.ctx)
+        for finding in found:
+            _place(finding, unit)
             if not suppressions.suppresses(finding):
                 findings.append(finding)
     findings.sort(key=lambda f: (f.line, f.column, f.code))
     return findings
+
+
+def _built(findings: list[Finding], unit: _Source, settings: "Settings") -> dict[int, Fix]:
+    """The LibCST fix of every finding whose fix is allowed (lazy fixes are built now)."""
+    fixes: dict[int, Fix] = {}
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or not settings.allows(fix):
+            continue
+        if isinstance(fix, LazyFix):
+            built = fix.build(unit.ctx)
+            if built is None:
+                continue
+            fix = built
+        fixes[id(finding)] = fix
+    return fixes
 
 
 def _diagnostic(finding: Finding, note: str = "") -> Diagnostic:
@@ -254,8 +324,13 @@ def _lost_suffix(source: str, module: cst.Module) -> str | None:
     return None
 
 
-def _finding_key(finding: Finding, module: cst.Module) -> tuple[str, str, str]:
-    return finding.code, finding.message, module.code_for_node(finding.node)
+def _finding_key(finding: Finding, unit: _Source) -> tuple[str, str, str]:
+    node = finding.node
+    if isinstance(node, ast.AST):
+        text = ast.get_source_segment(unit.source, node) or ""
+    else:
+        text = unit.ctx.module.code_for_node(node)
+    return finding.code, finding.message, text
 
 
 def check_source(source: str, path: str, settings: Settings, fix: bool) -> SourceResult:
@@ -263,26 +338,25 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
     rules = _triggered(settings.rules, source)
     if not rules:
         return SourceResult()
-    module = _parse(source)
-    findings = _run_rules(rules, source, module, path)
-    if not fix:
+    unit = _Source(source, path)
+    findings = _run_rules(rules, unit)
+    if not fix or not any(f.fix is not None and settings.allows(f.fix) for f in findings):
         return SourceResult(diagnostics=[_diagnostic(f) for f in findings])
 
     original_source = source
     refused: dict[tuple[str, str, str], str] = {}
     fixed: list[Diagnostic] = []
-    suffix = _lost_suffix(source, module)
+    suffix = _lost_suffix(source, unit.ctx.module)
     if suffix is None:  # writing the tree back would change bytes no fix touched
         return SourceResult(diagnostics=[_diagnostic(f, _NO_ROUND_TRIP if f.fix else "") for f in findings])
     for _ in range(MAX_FIX_PASSES):
-        candidates = [
-            f for f in findings
-            if f.fix is not None and settings.allows(f.fix) and _finding_key(f, module) not in refused
-        ]
-        chosen_findings = {id(f.fix): f for f in candidates}
-        chosen = _non_overlapping([f.fix for f in candidates])  # type: ignore[misc]
+        candidates = [f for f in findings if _finding_key(f, unit) not in refused]
+        built = _built(candidates, unit, settings)
+        chosen_findings = {id(built[id(f)]): f for f in candidates if id(f) in built}
+        chosen = _non_overlapping([built[id(f)] for f in candidates if id(f) in built])
         if not chosen:
             break
+        module = unit.ctx.module
         new_module = _apply(module, chosen)
         new_source = new_module.code + suffix
         if not _parses(new_source):
@@ -290,18 +364,16 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
             for one in chosen:
                 if not _parses(_apply(module, [one]).code):
                     culprit = chosen_findings[id(one)]
-                    refused[_finding_key(culprit, module)] = "fix refused: its result does not parse"
+                    refused[_finding_key(culprit, unit)] = "fix refused: its result does not parse"
             continue
         if new_source == source:
             break
         fixed.extend(_diagnostic(chosen_findings[id(one)]) for one in chosen)
-        source, module = new_source, cst.parse_module(new_source)
-        rules = _triggered(settings.rules, source)
-        findings = _run_rules(rules, source, module, path)
+        source = new_source
+        unit = _Source(source, path)
+        findings = _run_rules(_triggered(settings.rules, source), unit)
 
-    diagnostics = [
-        _diagnostic(f, refused.get(_finding_key(f, module), "")) for f in findings
-    ]
+    diagnostics = [_diagnostic(f, refused.get(_finding_key(f, unit), "")) for f in findings]
     return SourceResult(
         diagnostics=diagnostics,
         fixed=fixed,

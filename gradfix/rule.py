@@ -13,11 +13,12 @@ import enum
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Iterable, Union
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Union
 
 import libcst as cst
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gradfix.codemods._values import Analysis
     from gradfix.context import FileContext
 
 
@@ -48,13 +49,27 @@ class Fix:
 
 
 @dataclass
+class LazyFix:
+    """A fix decided at detection time and built with LibCST only when it is applied.
+
+    Detection runs on CPython's ``ast``; ``build`` gets the file's LibCST context (with
+    :meth:`FileContext.node_for` to find the LibCST node of an ``ast`` node) and returns the
+    :class:`Fix`, or None when the edit cannot be made after all (the finding stays, unfixed).
+    """
+
+    build: Callable[["FileContext"], "Fix | None"]
+    applicability: Applicability = Applicability.SAFE
+    description: str = ""
+
+
+@dataclass
 class Finding:
-    """One problem a rule found; ``node`` is where it is reported."""
+    """One problem a rule found; ``node`` (an ``ast`` or a LibCST node) is where it is reported."""
 
     code: str
     message: str
-    node: cst.CSTNode
-    fix: Fix | None = None
+    node: "cst.CSTNode | ast.AST"
+    fix: "Fix | LazyFix | None" = None
     # Filled in by the engine.
     line: int = 0
     column: int = 0
@@ -98,8 +113,20 @@ class Rule:
             raise ValueError(f"rule code {cls.code} used by {other.__name__} and {cls.__name__}")
         _REGISTRY[cls.code] = cls
 
-    def check(self, ctx: "FileContext") -> Iterable[Finding]:
+    def detect(self, analysis: "Analysis") -> Iterable[Finding]:
+        """Find problems on the file's ``ast`` and its value analysis (the way rules work).
+
+        Findings are reported at ``ast`` nodes and carry :class:`LazyFix` fixes.
+        """
         raise NotImplementedError
+
+    def check(self, ctx: "FileContext") -> Iterable[Finding]:
+        """The older way: find problems on the file's LibCST tree (rules not yet on ``ast``)."""
+        raise NotImplementedError
+
+    @classmethod
+    def on_ast(cls) -> bool:
+        return cls.detect is not Rule.detect
 
     # Optional second filter, after `trigger`: a look at CPython's `ast` tree of the file
     # (an order of magnitude cheaper than LibCST). Returning False means "nothing here",
@@ -107,7 +134,7 @@ class Rule:
     quick_check: ClassVar[object] = None  # a staticmethod (tree: ast.Module) -> bool
 
     # Helpers for subclasses.
-    def finding(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Finding:
+    def finding(self, node: "cst.CSTNode | ast.AST", message: str, fix: "Fix | LazyFix | None" = None) -> Finding:
         return Finding(code=self.code, message=message, node=node, fix=fix, name=self.name)
 
     @classmethod
