@@ -7,13 +7,13 @@ import re
 
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from functools import partial
+
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import calls
-from ._graph import Carry, flow_for
-from ._names import dotted_name, imports, keyword, kwarg, torch_module
-from ._scopes import in_grad_disabled, is_function_parameter
-from ._shapes import shapes
+from ._names import keyword, kwarg, torch_module
+from ._values import Analysis, Kind, dotted
 
 # Constructors that copy their data out of the graph, and the dtype their result has.
 _CONSTRUCTORS = {
@@ -86,143 +86,210 @@ class TensorFromTensors(Rule):
         for node, name in calls(tree):
             if name != "new_tensor" and name not in _SHORT_NAMES:
                 continue
-            data = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "data"), None)
+            data = _data_argument(node)
             if data is not None and not _all_literal(data):
                 return True
         return False
 
-    def check(self, ctx):
-        names = imports(ctx)
-        if not names.imports_module("torch"):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
             return
-        for call in (node for node in ctx.walk() if isinstance(node, cst.Call)):
-            qualified = names.qualify(call.func)
+        for call in analysis.calls():
+            qualified = analysis.qualify(call.func)
             is_new_tensor = (
                 qualified is None
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value == "new_tensor"
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "new_tensor"
+                and analysis.value(call.func.value).kind in (Kind.TENSOR, Kind.UNKNOWN)  # it has .new_tensor
             )
             if qualified not in _CONSTRUCTORS and not is_new_tensor:
                 continue
             data = _data_argument(call)
-            if data is None or in_grad_disabled(ctx, call) or _integer_dtype(call):
+            if data is None or analysis.grad_disabled(call) or _integer_dtype(analysis, call):
                 continue
-            flow = flow_for(ctx, call)
-            if isinstance(data, (cst.List, cst.Tuple)):
+            what = "`" + (dotted(call.func) or "tensor") + "`"
+            if isinstance(data, (ast.List, ast.Tuple)):
                 leaves = list(_leaves(data))
-                if not leaves:
-                    continue
-                carries = [flow.carries(leaf, call) for leaf in leaves]
-                if Carry.YES not in carries:
+                values = [analysis.value(leaf) for leaf in leaves]
+                if not leaves or not any(v.carries for v in values):
                     continue
                 fix = None
-                if Carry.UNKNOWN not in carries and Carry.MODULE not in carries and keyword(call, "requires_grad") is None:
-                    fix = self._stack_fix(ctx, call, data, leaves, carries, qualified, is_new_tensor)
-                what = "`" + (dotted_name(call.func) or "tensor") + "`"
+                if all(v.is_tensor or _is_number(leaf) for leaf, v in zip(leaves, values)) and _keyword(call, "requires_grad") is None:
+                    scalars = all(v.shape == () for leaf, v in zip(leaves, values) if not _is_number(leaf))
+                    reference = next(i for i, v in enumerate(values) if v.carries)
+                    fix = LazyFix(
+                        partial(_stack_fix, call=call, qualified=qualified, is_new_tensor=is_new_tensor, scalars=scalars, reference=reference),
+                        Applicability.SAFE,
+                        "build the tensor with `torch.stack`",
+                    )
                 yield self.finding(
                     call,
                     f"{what} copies the values of tensors that carry a graph and cuts their gradients; use `torch.stack`",
                     fix,
                 )
-            elif (
-                qualified in ("torch.tensor", "torch.Tensor")
-                and not isinstance(data, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp))
-                and not is_function_parameter(ctx, call, data)
-                and flow.carries(data, call) is Carry.YES
-            ):
-                if not isinstance(data, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
-                    data = data.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-                replacement = cst.Call(func=cst.Attribute(value=data, attr=cst.Name("clone")))
-                fix = Fix([(call, replacement)], Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
-                if keyword(call, "dtype") or keyword(call, "device") or keyword(call, "requires_grad"):
-                    fix = None
+                continue
+            value = analysis.value(data)
+            if not value.carries or qualified not in ("torch.tensor", "torch.Tensor") or isinstance(data, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+                continue
+            element = value.element_value()
+            if value.kind in (Kind.LIST, Kind.TUPLE) and not value.optional:
+                # A list of tensors passed by name (`losses` built with `append`).
+                fix = None
+                if element is not None and element.is_tensor and _keyword(call, "requires_grad") is None:
+                    fix = LazyFix(
+                        partial(_stack_name_fix, call=call, qualified=qualified, scalars=element.shape == ()),
+                        Applicability.SAFE,
+                        "build the tensor with `torch.stack`",
+                    )
                 yield self.finding(
                     call,
-                    f"`{dotted_name(call.func)}(t)` of a tensor that carries a graph returns a detached copy; "
-                    "use `t.clone()` (or `t.detach().clone()` if the cut is intended)",
+                    f"{what} of a list of tensors that carry a graph copies their values and cuts their gradients; use `torch.stack`",
                     fix,
                 )
-
-    def _stack_fix(self, ctx, call, data, leaves, carries, qualified, is_new_tensor) -> Fix:
-        torch_name, import_edits = torch_module(ctx)
-        reference = next(leaf for leaf, carry in zip(leaves, carries) if carry is Carry.YES)
-        known = shapes(ctx)
-        all_scalars = all(known.shape(leaf, call) == [] for leaf in leaves if not _is_number(leaf))
-
-        def build(node: cst.BaseExpression) -> cst.BaseExpression:
-            if isinstance(node, (cst.List, cst.Tuple)):
-                items = [cst.Element(build(e.value)) for e in node.elements]
-                return _call(torch_name, "stack", [cst.Arg(cst.List(items))])
-            if _is_number(node):
-                return _call(
-                    torch_name,
-                    "as_tensor",
-                    [cst.Arg(node), kwarg("dtype", cst.Attribute(reference, cst.Name("dtype")))],
-                )
-            return node
-
-        result = build(data)
-        if not all_scalars:
-            sizes = _nesting_shape(data)
-            result = cst.Call(
-                func=cst.Attribute(result, cst.Name("reshape")),
-                args=[cst.Arg(cst.Integer(str(n))) for n in sizes],
+                continue
+            if value.kind is not Kind.TENSOR:
+                continue  # a forward input or a caller's value: maybe a list of ints
+            fix = None
+            if value.is_tensor and not any(_keyword(call, k) is not None for k in ("dtype", "device", "requires_grad")):
+                fix = LazyFix(partial(_clone_fix, call=call), Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
+            yield self.finding(
+                call,
+                f"`{dotted(call.func)}(t)` of a tensor that carries a graph returns a detached copy; "
+                "use `t.clone()` (or `t.detach().clone()` if the cut is intended)",
+                fix,
             )
-        conversion: list[cst.Arg] = []
-        for name in ("device", "dtype"):
-            arg = keyword(call, name)
-            if arg is not None:
-                conversion.append(kwarg(name, arg.value))
-        legacy = _CONSTRUCTORS.get(qualified or "")
-        if is_new_tensor and not conversion:
-            conversion.append(cst.Arg(call.func.value))  # type: ignore[union-attr]
-        if conversion:
-            result = cst.Call(func=cst.Attribute(result, cst.Name("to")), args=conversion)
-        elif legacy is not None:
-            result = cst.Call(func=cst.Attribute(result, cst.Name(legacy)))
-        return Fix([(call, result), *import_edits], Applicability.SAFE, "build the tensor with `torch.stack`")
 
 
+def _clone_fix(ctx, call: ast.Call) -> Fix | None:
+    node = ctx.node_for(call)
+    if node is None:
+        return None
+    data = _cst_data(node)
+    if not isinstance(data, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
+        data = data.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    replacement = cst.Call(func=cst.Attribute(value=data, attr=cst.Name("clone")))
+    return Fix([(node, replacement)], Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
 
 
-def _data_argument(call: cst.Call) -> cst.BaseExpression | None:
-    data = keyword(call, "data")
-    if data is not None:
-        return data.value
-    if call.args and call.args[0].keyword is None and call.args[0].star == "":
-        return call.args[0].value
+def _stack_name_fix(ctx, call: ast.Call, qualified, scalars: bool) -> Fix | None:
+    node = ctx.node_for(call)
+    if node is None:
+        return None
+    torch_name, import_edits = torch_module(ctx)
+    data = _cst_data(node)
+    result: cst.BaseExpression = _call(torch_name, "stack", [cst.Arg(data)])
+    if not scalars:
+        length = cst.Call(func=cst.Name("len"), args=[cst.Arg(data)])
+        result = cst.Call(func=cst.Attribute(result, cst.Name("reshape")), args=[cst.Arg(length)])
+    result = _converted(node, result, qualified, is_new_tensor=False)
+    return Fix([(node, result), *import_edits], Applicability.SAFE, "build the tensor with `torch.stack`")
+
+
+def _stack_fix(ctx, call: ast.Call, qualified, is_new_tensor: bool, scalars: bool, reference: int) -> Fix | None:
+    node = ctx.node_for(call)
+    if node is None:
+        return None
+    torch_name, import_edits = torch_module(ctx)
+    data = _cst_data(node)
+    leaves = list(_cst_leaves(data))
+    reference_leaf = leaves[reference]
+
+    def build(item: cst.BaseExpression) -> cst.BaseExpression:
+        if isinstance(item, (cst.List, cst.Tuple)):
+            return _call(torch_name, "stack", [cst.Arg(cst.List([cst.Element(build(e.value)) for e in item.elements]))])
+        if _is_cst_number(item):
+            return _call(torch_name, "as_tensor", [cst.Arg(item), kwarg("dtype", cst.Attribute(reference_leaf, cst.Name("dtype")))])
+        return item
+
+    result = build(data)
+    if not scalars:
+        result = cst.Call(
+            func=cst.Attribute(result, cst.Name("reshape")),
+            args=[cst.Arg(cst.Integer(str(n))) for n in _nesting_shape(data)],
+        )
+    result = _converted(node, result, qualified, is_new_tensor)
+    return Fix([(node, result), *import_edits], Applicability.SAFE, "build the tensor with `torch.stack`")
+
+
+def _converted(node: cst.Call, result: cst.BaseExpression, qualified, is_new_tensor: bool) -> cst.BaseExpression:
+    """``dtype=``/``device=`` become ``.to(...)``; legacy constructors keep their dtype."""
+    conversion: list[cst.Arg] = []
+    for name in ("device", "dtype"):
+        arg = keyword(node, name)
+        if arg is not None:
+            conversion.append(kwarg(name, arg.value))
+    legacy = _CONSTRUCTORS.get(qualified or "")
+    if is_new_tensor and not conversion:
+        conversion.append(cst.Arg(node.func.value))  # type: ignore[union-attr]
+    if conversion:
+        return cst.Call(func=cst.Attribute(result, cst.Name("to")), args=conversion)
+    if legacy is not None:
+        return cst.Call(func=cst.Attribute(result, cst.Name(legacy)))
+    return result
+
+
+def _data_argument(call: ast.Call) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == "data":
+            return kw.value
+    if call.args and not isinstance(call.args[0], ast.Starred):
+        return call.args[0]
     return None
 
 
-def _leaves(node: cst.BaseExpression):
+def _keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    return next((k for k in call.keywords if k.arg == name), None)
+
+
+def _leaves(node: ast.expr):
     """The non-list elements of a (nested) list literal; nothing when one is starred."""
     if _has_starred(node):
         return
-    for element in node.elements:  # type: ignore[attr-defined]
-        if isinstance(element.value, (cst.List, cst.Tuple)):
-            yield from _leaves(element.value)
+    for element in node.elts:  # type: ignore[attr-defined]
+        if isinstance(element, (ast.List, ast.Tuple)):
+            yield from _leaves(element)
         else:
-            yield element.value
+            yield element
+
+
+def _has_starred(node: ast.expr) -> bool:
+    return any(
+        isinstance(e, ast.Starred) or (isinstance(e, (ast.List, ast.Tuple)) and _has_starred(e))
+        for e in node.elts  # type: ignore[attr-defined]
+    )
 
 
 _INTEGER_DTYPES = {"long", "int", "int64", "int32", "int16", "int8", "uint8", "bool", "short"}
 
 
-def _integer_dtype(call: cst.Call) -> bool:
+def _integer_dtype(analysis: Analysis, call: ast.Call) -> bool:
     """``dtype=torch.long`` and friends: an integer tensor never has a gradient to lose."""
-    dtype = keyword(call, "dtype")
-    name = dotted_name(dtype.value) if dtype is not None else None
+    dtype = _keyword(call, "dtype")
+    name = (analysis.qualify(dtype.value) or dotted(dtype.value)) if dtype is not None else None
     return name is not None and name.rsplit(".", 1)[-1] in _INTEGER_DTYPES
 
 
-def _has_starred(node: cst.BaseExpression) -> bool:
-    return any(
-        isinstance(e, cst.StarredElement) or (isinstance(e.value, (cst.List, cst.Tuple)) and _has_starred(e.value))
-        for e in node.elements  # type: ignore[attr-defined]
-    )
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
 
 
-def _is_number(node: cst.BaseExpression) -> bool:
+# LibCST side: building the fix ---------------------------------------------------------------
+def _cst_data(call: cst.Call) -> cst.BaseExpression:
+    data = keyword(call, "data")
+    return data.value if data is not None else call.args[0].value
+
+
+def _cst_leaves(node: cst.BaseExpression):
+    for element in node.elements:  # type: ignore[attr-defined]
+        if isinstance(element.value, (cst.List, cst.Tuple)):
+            yield from _cst_leaves(element.value)
+        else:
+            yield element.value
+
+
+def _is_cst_number(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.UnaryOperation):
         node = node.expression
     return isinstance(node, (cst.Integer, cst.Float))

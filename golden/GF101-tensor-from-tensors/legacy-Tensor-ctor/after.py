@@ -5,5 +5,5 @@ norms = []
 for i in range(4):
     v = weights[i] * (i + 1)
     norms.append(v)
-total = torch.stack([norms[0], norms[1]]).reshape(2).float().sum()
+total = torch.stack([norms[0], norms[1]]).float().sum()
 total.backward()
