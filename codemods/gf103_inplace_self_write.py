@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from functools import partial
 
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._graph import Carry, flow_for, scope_of
-from ._names import dotted_name, imports, torch_module
-from ._scopes import enclosing_class, in_grad_disabled, is_function_parameter
-from ._shapes import int_literal, shapes
+from ._names import torch_module
+from ._values import Analysis, dotted, int_literal
 
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
 # nothing of `x`: `x[2] = torch.exp(x[0])` is harmless (checked in torch 2.13).
@@ -67,79 +67,93 @@ class InplaceSelfWrite(Rule):
     summary = "`x[k] = f(x)` modifies a tensor its own value was computed from; backward raises"
     trigger = re.compile(r"^[ \t]*([A-Za-z_][\w.]*)\[[^\n=]*\][ \t]*=(?!=)[^\n]*\b\1\b", re.M)
 
-    def check(self, ctx):
-        if not imports(ctx).imports_module("torch"):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
             return
-        for assign in (n for n in ctx.walk() if isinstance(n, cst.Assign) and len(n.targets) == 1):
-            target = assign.targets[0].target
-            if not isinstance(target, cst.Subscript):
+        for assign in analysis.nodes(ast.Assign):
+            if len(assign.targets) != 1 or not isinstance(assign.targets[0], ast.Subscript):
                 continue
-            base = dotted_name(target.value)
-            if base is None or not _reads(assign.value, base) or in_grad_disabled(ctx, assign):
+            target = assign.targets[0]
+            base = dotted(target.value)
+            if base is None or not _reads(assign.value, base) or analysis.grad_disabled(assign):
                 continue
-            if _is_method_argument(ctx, assign, target.value) or _is_python_container(ctx, base, assign):
-                continue  # a caller's object (maybe not a tensor at all), or a list of tensors
-            flow = flow_for(ctx, assign)
-            if flow.carries(target.value, assign) is not Carry.YES:
-                continue
-            def requires_grad(operand: cst.BaseExpression) -> bool:
-                return not is_function_parameter(ctx, assign, operand) and flow.carries(operand, assign) is Carry.YES
+            holder = analysis.value(target.value)
+            if not holder.is_tensor or not holder.carries:
+                continue  # a list, a dict, a caller's object: no in-place tensor write to report
+
+            parameters = _parameter_names(analysis.enclosing_function(assign))
+
+            def requires_grad(operand: ast.expr) -> bool:
+                # A bare argument may carry a graph, but this rule needs to know it does.
+                return analysis.value(operand).carries and not (isinstance(operand, ast.Name) and operand.id in parameters)
 
             if not _saves_a_view(assign.value, base, requires_grad):
                 continue
-            fix, reason = None, _why_not_rewritable(ctx, assign, base)
+            fix, reason = None, _why_not_rewritable(analysis, assign, base)
             if reason is None:
-                fix = self._fix(ctx, assign, target, base)
-            message = f"`{ctx.code(target)} = ...` writes into `{base}` while its value was computed from `{base}`; backward will raise"
+                stacked = _stack_length(analysis, assign, target, base)
+                how = f"rebuild `{base}` with `torch.stack`" if stacked else f"write into a copy of `{base}`"
+                fix = LazyFix(partial(_fix, assign=assign, base=base, length=stacked), Applicability.SAFE, how)
+            written = ast.get_source_segment(analysis.source, target) or base
+            message = f"`{written} = ...` writes into `{base}` while its value was computed from `{base}`; backward will raise"
             message += f" (not rewritten: {reason})" if reason else "; build a new tensor instead"
             yield self.finding(assign, message, fix)
 
-    def _fix(self, ctx, assign: cst.Assign, target: cst.Subscript, base: str) -> Fix:
-        stacked = _stack_form(ctx, assign, target, base)
-        if stacked is not None:
-            return Fix(stacked, Applicability.SAFE, f"rebuild `{base}` with `torch.stack`")
-        line = ctx.parent(assign)
-        temp = _fresh_name(ctx, f"{base}_new")
-        clone = cst.parse_statement(f"{temp} = {base}.clone()")
-        write = cst.Assign(
-            targets=[cst.AssignTarget(target.with_changes(value=cst.Name(temp)), whitespace_before_equal=assign.targets[0].whitespace_before_equal, whitespace_after_equal=assign.targets[0].whitespace_after_equal)],
-            value=assign.value,
-        )
-        rebind = cst.parse_statement(f"{base} = {temp}")
-        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
-            statements = [
-                clone.with_changes(leading_lines=line.leading_lines),
-                line.with_changes(body=[write], leading_lines=[]),
-                rebind,
-            ]
-            return Fix([(line, cst.FlattenSentinel(statements))], Applicability.SAFE, f"write into a copy of `{base}`")
-        small = [clone.body[0], write, rebind.body[0]]  # type: ignore[attr-defined]
-        return Fix([(assign, cst.FlattenSentinel(small))], Applicability.SAFE, f"write into a copy of `{base}`")
+
+def _parameter_names(function) -> set[str]:
+    if function is None:
+        return set()
+    return {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
 
 
+def _fix(ctx, assign: ast.Assign, base: str, length: int | None) -> Fix | None:
+    node = ctx.node_for(assign)
+    if node is None:
+        return None
+    target = node.targets[0].target
+    if length is not None:
+        return Fix(_stack_form(ctx, node, target, base, length), Applicability.SAFE, f"rebuild `{base}` with `torch.stack`")
+    line = ctx.parent(node)
+    temp = _fresh_name(ctx, f"{base}_new")
+    clone = cst.parse_statement(f"{temp} = {base}.clone()")
+    write = cst.Assign(
+        targets=[cst.AssignTarget(target.with_changes(value=cst.Name(temp)), whitespace_before_equal=node.targets[0].whitespace_before_equal, whitespace_after_equal=node.targets[0].whitespace_after_equal)],
+        value=node.value,
+    )
+    rebind = cst.parse_statement(f"{base} = {temp}")
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        statements = [
+            clone.with_changes(leading_lines=line.leading_lines),
+            line.with_changes(body=[write], leading_lines=[]),
+            rebind,
+        ]
+        return Fix([(line, cst.FlattenSentinel(statements))], Applicability.SAFE, f"write into a copy of `{base}`")
+    small = [clone.body[0], write, rebind.body[0]]  # type: ignore[attr-defined]
+    return Fix([(node, cst.FlattenSentinel(small))], Applicability.SAFE, f"write into a copy of `{base}`")
 
 
 _METADATA = {"device", "dtype", "shape", "ndim", "is_cuda", "layout"}
 _METADATA_METHODS = {"size", "dim", "numel", "type", "get_device", "stride"}
 
 
-def _reads(expr: cst.CSTNode, dotted: str) -> bool:
-    """Whether ``expr`` reads the values of ``dotted`` (``x.dtype``, ``x.size(0)`` do not)."""
+def _reads(expr: ast.AST, name: str) -> bool:
+    """Whether ``expr`` reads the values of ``name`` (``x.dtype``, ``x.size(0)`` do not)."""
     stack = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Attribute) and node.attr.value in _METADATA:
+        if isinstance(node, ast.Attribute) and node.attr in _METADATA:
             continue
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _METADATA_METHODS:
-            stack.extend(a.value for a in node.args)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _METADATA_METHODS:
+            stack.extend(node.args)
+            stack.extend(k.value for k in node.keywords)
             continue
-        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) == dotted:
+        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) == name:
             return True
-        stack.extend(node.children)
+        stack.extend(ast.iter_child_nodes(node))
     return False
 
 
-def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
+def _saves_a_view(expr: ast.expr, base: str, requires_grad) -> bool:
     """Whether computing ``expr`` saves (a view of) ``base`` for the backward pass.
 
     ``requires_grad(operand)`` says whether an operand not read from ``base`` carries a
@@ -147,30 +161,30 @@ def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
     """
     if not _reads(expr, base):
         return False
-    if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
+    if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
         return False
-    if isinstance(expr, cst.UnaryOperation):
-        return _saves_a_view(expr.expression, base, requires_grad)
-    if isinstance(expr, cst.BinaryOperation):
+    if isinstance(expr, ast.UnaryOp):
+        return _saves_a_view(expr.operand, base, requires_grad)
+    if isinstance(expr, ast.BinOp):
         left, right = expr.left, expr.right
         if _saves_a_view(left, base, requires_grad) or _saves_a_view(right, base, requires_grad):
             return True
-        if isinstance(expr.operator, (cst.Add, cst.Subtract)):
+        if isinstance(expr.op, (ast.Add, ast.Sub)):
             return False
 
-        def needs_grad(operand: cst.BaseExpression) -> bool:
+        def needs_grad(operand: ast.expr) -> bool:
             return _reads(operand, base) or requires_grad(operand)
 
         if _is_view(left, base) and needs_grad(right):
             return True  # x[0] * w, x[0] / w, x[0] ** w: the other side's gradient needs x[0]
-        if _is_view(left, base) and isinstance(expr.operator, cst.Power):
+        if _is_view(left, base) and isinstance(expr.op, ast.Pow):
             return True  # x[0] ** 2 saves x[0]
-        if _is_view(right, base) and (isinstance(expr.operator, cst.Divide) or needs_grad(left)):
+        if _is_view(right, base) and (isinstance(expr.op, ast.Div) or needs_grad(left)):
             return True  # a / x[0] saves the divisor; w * x[0] saves x[0] for w's gradient
         return False
-    if isinstance(expr, cst.Call):
-        name = expr.func.attr.value if isinstance(expr.func, cst.Attribute) else dotted_name(expr.func)
-        receiver = expr.func.value if isinstance(expr.func, cst.Attribute) else None
+    if isinstance(expr, ast.Call):
+        name = expr.func.attr if isinstance(expr.func, ast.Attribute) else dotted(expr.func)
+        receiver = expr.func.value if isinstance(expr.func, ast.Attribute) else None
         if receiver is not None and name in _CUT_METHODS:
             return False  # `(x[0] / x[1]).detach()`: the saved views are never used by backward
         if (name or "").endswith("_like"):
@@ -178,7 +192,7 @@ def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
         if receiver is not None and name in _SHAPE_ONLY_METHODS:
             return _saves_a_view(receiver, base, requires_grad)  # w.expand_as(x[0]): x's shape only
         if name in _SAVE_OUTPUT_ONLY:
-            arguments = [a.value for a in expr.args]
+            arguments = list(expr.args)
             if receiver is not None and _reads(receiver, base) and not arguments:
                 return _saves_a_view(receiver, base, requires_grad)
             return any(_saves_a_view(a, base, requires_grad) for a in arguments)
@@ -186,94 +200,94 @@ def _saves_a_view(expr: cst.BaseExpression, base: str, requires_grad) -> bool:
     return True
 
 
-def _is_method_argument(ctx, at: cst.CSTNode, expr: cst.BaseExpression) -> bool:
-    """An argument of a method: its callers cannot be told apart by name, so whether it is a
-    graph-carrying tensor is a guess (plain functions' callers are checked by the flow)."""
-    return is_function_parameter(ctx, at, expr) and enclosing_class(ctx, at) is not None
-
-
-def _is_python_container(ctx, base: str, at: cst.CSTNode) -> bool:
-    """Whether ``base`` was last bound to a list, tuple, dict or set: ``xs[i] = f(xs[i])``
-    then replaces a list element, which is no in-place tensor write."""
-    value = shapes(ctx).binding_before(base, at)
-    if isinstance(value, (cst.List, cst.ListComp, cst.Tuple, cst.Dict, cst.DictComp, cst.Set, cst.SetComp)):
-        return True
-    return isinstance(value, cst.Call) and dotted_name(value.func) in ("list", "tuple", "dict", "sorted", "reversed")
-
-
-def _is_view(expr: cst.BaseExpression, base: str) -> bool:
+def _is_view(expr: ast.expr, base: str) -> bool:
     """``x``, ``x[i]``, ``x[..., 0]``: the tensor itself or an indexing view of it."""
-    while isinstance(expr, cst.Subscript):
+    while isinstance(expr, ast.Subscript):
         expr = expr.value
-    return dotted_name(expr) == base
+    return dotted(expr) == base
 
 
-def _is_number(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.UnaryOperation):
-        expr = expr.expression
-    return isinstance(expr, (cst.Integer, cst.Float))
-
-
-def _why_not_rewritable(ctx, assign: cst.Assign, base: str) -> str | None:
+def _why_not_rewritable(analysis: Analysis, assign: ast.Assign, base: str) -> str | None:
     if "." in base:
         return f"`{base}` is an attribute that other code may share"
-    scope = scope_of(ctx, assign)
-    if isinstance(scope, cst.FunctionDef):
-        params = {p.name.value for p in (*scope.params.posonly_params, *scope.params.params, *scope.params.kwonly_params)}
-        if base in params:
+    function = analysis.enclosing_function(assign)
+    if function is not None:
+        if base in _parameter_names(function):
             return f"`{base}` belongs to the caller, who would stop seeing the write"
-    alias = _alias_of(ctx, scope, base, assign)
+    alias = _alias_of(function.body if function is not None else analysis.tree.body, base, assign)
     if alias is not None:
         return f"`{alias}` is another name or view of `{base}` and would stop seeing the write"
     return None
 
 
-def _alias_of(ctx, scope, base: str, before: cst.CSTNode) -> str | None:
+def _alias_of(body: list[ast.stmt], base: str, before: ast.Assign) -> str | None:
     """A name bound to ``base`` itself or to a view of it, anywhere in the scope."""
-    body = scope.body.body if isinstance(scope, cst.FunctionDef) else scope.body
-    stack: list[cst.CSTNode] = list(body)
+    stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        if isinstance(node, cst.Assign) and node is not before and _is_view_of(node.value, base):
+        if isinstance(node, ast.Assign) and node is not before and _is_view_of(node.value, base):
             for target in node.targets:
-                name = dotted_name(target.target)
+                name = dotted(target)
                 if name is not None and name != base:
                     return name
-        if not isinstance(node, cst.BaseExpression):
-            stack.extend(node.children)
+        if isinstance(node, ast.stmt):
+            stack.extend(ast.iter_child_nodes(node))
     return None
 
 
-def _is_view_of(expr: cst.BaseExpression, base: str) -> bool:
-    if dotted_name(expr) == base:
+def _is_view_of(expr: ast.expr, base: str) -> bool:
+    if dotted(expr) == base:
         return True
-    if isinstance(expr, cst.Subscript):
+    if isinstance(expr, ast.Subscript):
+        parts = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
         return _is_view_of(expr.value, base) and not any(
-            isinstance(s.slice, cst.Index) and not isinstance(s.slice.value, (cst.Integer, cst.Name, cst.UnaryOperation))
-            for s in expr.slice
+            not isinstance(p, (ast.Slice, ast.Name, ast.UnaryOp)) and not (isinstance(p, ast.Constant) and isinstance(p.value, int))
+            for p in parts
         )
-    if isinstance(expr, cst.Attribute) and expr.attr.value in ("T", "mT", "data"):
+    if isinstance(expr, ast.Attribute) and expr.attr in ("T", "mT", "data"):
         return _is_view_of(expr.value, base)
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _VIEW_METHODS:
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _VIEW_METHODS:
         return _is_view_of(expr.func.value, base)
     return False
 
 
-
-def _stack_form(ctx, assign: cst.Assign, target: cst.Subscript, base: str):
-    """``x = torch.stack([x[0], ..., value, ...])`` when x is 1-D of stated length and k a literal."""
-    if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
-        return None
-    index = int_literal(target.slice[0].slice.value)
-    shape = shapes(ctx).shape(target.value, assign)
-    if index is None or shape is None or len(shape) != 1 or not -shape[0] <= index < shape[0]:
+def _stack_length(analysis: Analysis, assign: ast.Assign, target: ast.Subscript, base: str) -> int | None:
+    """The length of ``x`` when ``x = torch.stack([x[0], ..., value, ...])`` can replace the
+    write: x is 1-D of a length the code states, k a literal, and the value reads only x."""
+    index = int_literal(target.slice)
+    shape = analysis.value(target.value).shape
+    if index is None or shape is None or len(shape) != 1 or shape[0] is None or not -shape[0] <= index < shape[0]:
         return None
     if not _only_reads(assign.value, base):
         return None  # another tensor in the value could change the stacked dtype
-    length = shape[0]
-    index %= length
+    return shape[0]
+
+
+def _only_reads(expr: ast.AST, base: str) -> bool:
+    """Whether the only names ``expr`` reads are ``base`` (numbers and torch functions aside)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            stack.extend(node.args)
+            if isinstance(node.func, ast.Attribute) and _reads(node.func.value, base):
+                stack.append(node.func.value)
+            continue
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            if dotted(node) != base:
+                return False
+            continue
+        if isinstance(node, ast.Subscript):
+            stack.append(node.value)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return True
+
+
+def _stack_form(ctx, assign: cst.Assign, target: cst.Subscript, base: str, length: int):
+    index = int_literal(ast.parse(ctx.code(target.slice[0].slice.value), mode="eval").body) % length  # type: ignore[attr-defined]
     torch_name, import_edits = torch_module(ctx)
     elements = [
         cst.Element(assign.value if i == index else cst.Subscript(cst.Name(base), [cst.SubscriptElement(cst.Index(cst.Integer(str(i))))]))
@@ -284,27 +298,6 @@ def _stack_form(ctx, assign: cst.Assign, target: cst.Subscript, base: str):
     return [(assign, replacement), *import_edits]
 
 
-def _only_reads(expr: cst.CSTNode, base: str) -> bool:
-    """Whether the only names ``expr`` reads are ``base`` (numbers and torch functions aside)."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Call):
-            stack.extend(a.value for a in node.args)
-            if isinstance(node.func, cst.Attribute) and _reads(node.func.value, base):
-                stack.append(node.func.value)
-            continue
-        if isinstance(node, (cst.Name, cst.Attribute)):
-            if dotted_name(node) != base:
-                return False
-            continue
-        if isinstance(node, cst.Subscript):
-            stack.append(node.value)
-            continue
-        stack.extend(node.children)
-    return True
-
-
 def _fresh_name(ctx, wanted: str) -> str:
     used = ctx.cached("used_names", lambda: {n.value for n in ctx.walk() if isinstance(n, cst.Name)})
     name, n = wanted, 1
@@ -312,5 +305,3 @@ def _fresh_name(ctx, wanted: str) -> str:
         n += 1
         name = f"{wanted}{n}"
     return name
-
-
