@@ -5,14 +5,14 @@ from __future__ import annotations
 import ast
 import re
 
+from functools import partial
+
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._graph import Carry, flow_for
-from ._names import dotted_name, kwarg
-from ._scopes import class_facts, enclosing_class, enclosing_function, in_grad_disabled, in_init_code
-from ._calls import argument_carries_at_call_sites
+from ._names import kwarg
+from ._values import Analysis, dotted
 
 
 class DataOverwrite(Rule):
@@ -84,29 +84,28 @@ class DataOverwrite(Rule):
                 return True
         return False
 
-    def check(self, ctx):
-        for node in ctx.walk():
-            if isinstance(node, cst.Assign) and len(node.targets) == 1 and _is_data(node.targets[0].target):
-                yield from self._overwrite(ctx, node, node.targets[0].target.value, node.value, copy=False)
-            elif isinstance(node, cst.Call) and _is_data_copy(node) and node.args:
-                yield from self._overwrite(ctx, node, node.func.value.value, node.args[0].value, copy=True)
-            elif isinstance(node, cst.Attribute) and node.attr.value == "data":
-                yield from self._forward_read(ctx, node)
+    def detect(self, analysis: Analysis):
+        for node in analysis.nodes(ast.Assign):
+            if len(node.targets) == 1 and _is_data(node.targets[0]):
+                yield from self._overwrite(analysis, node, node.targets[0].value, node.value, copy=False)
+        for call in analysis.calls():
+            if _is_data_copy(call) and call.args:
+                yield from self._overwrite(analysis, call, call.func.value.value, call.args[0], copy=True)
+        for node in analysis.nodes(ast.Attribute):
+            if node.attr == "data" and isinstance(node.ctx, ast.Load):
+                yield from self._forward_read(analysis, node)
 
-    def _overwrite(self, ctx, node, target: cst.BaseExpression, value: cst.BaseExpression, copy: bool):
-        if in_grad_disabled(ctx, node) or in_init_code(ctx, node):
+    def _overwrite(self, analysis: Analysis, node, target: ast.expr, value: ast.expr, copy: bool):
+        if analysis.grad_disabled(node) or _in_init_code(analysis, node):
             return
-        target_name = dotted_name(target)
+        target_name = dotted(target)
         if target_name is not None and _mentions(value, target_name):
             return  # an update of the tensor from itself (manual SGD, clipping, EMA): meant to bypass autograd
-        carry = flow_for(ctx, node).carries(value, node)
-        if carry is Carry.UNKNOWN and argument_carries_at_call_sites(ctx, node, value):
-            carry = Carry.YES
-        if carry is not Carry.YES:
+        if not analysis.value(value).carries:
             return
-        spelled = ctx.code(target)
+        spelled = ast.get_source_segment(analysis.source, target)
         form = f"`{spelled}.data.copy_(...)`" if copy else f"`{spelled}.data = ...`"
-        fix = self._buffer_fix(ctx, node, target, value, copy)
+        fix = self._buffer_fix(analysis, node, target, copy)
         message = f"{form} writes the values of a graph-carrying tensor and cuts its gradient"
         if fix is None:
             message += "; pass the value functionally (a buffer, or `torch.func.functional_call`)"
@@ -114,108 +113,181 @@ class DataOverwrite(Rule):
             message += f"; make `{spelled}` a buffer and assign it"
         yield self.finding(node, message, fix)
 
-    def _buffer_fix(self, ctx, node, target, value, copy: bool) -> Fix | None:
+    def _buffer_fix(self, analysis: Analysis, node, target: ast.expr, copy: bool) -> LazyFix | None:
         attribute = _self_attribute(target)
-        cls = enclosing_class(ctx, node)
-        if attribute is None or cls is None:
-            return None
-        facts = class_facts(ctx, cls)
-        if _reads_grad(cls, attribute):
+        cls = analysis.enclosing_class(node)
+        if attribute is None or cls is None or _reads_grad(cls.node, attribute):
             return None  # the class uses the Parameter's own gradient: it must stay a Parameter
-        statement = _enclosing_small_statement(ctx, node)
-        if statement is None or not isinstance(statement, (cst.Assign, cst.Expr)):
+        statement = _enclosing_statement(analysis, node)
+        if statement is None:
             return None
-        assignment = cst.Assign(targets=[cst.AssignTarget(target)], value=value)
         applicability = Applicability.UNSAFE if copy else Applicability.SAFE
-        if attribute in facts.buffers:
-            return Fix([(statement, assignment)], applicability, f"assign the buffer `{attribute}`")
-        declaration = facts.parameters.get(attribute)
-        if declaration is None or declaration.init is None:
+        if _registers_buffer(cls.node, attribute):
+            return LazyFix(partial(_assign_fix, statement=statement, node=node), applicability, f"assign the buffer `{attribute}`")
+        declaration = _parameter_declaration(analysis, cls.node, attribute)
+        if declaration is None:
             return None
-        register = cst.Expr(
-            cst.Call(
-                func=cst.Attribute(cst.Name("self"), cst.Name("register_buffer")),
-                args=[
-                    cst.Arg(cst.SimpleString(f'"{attribute}"')),
-                    cst.Arg(declaration.init),
-                    kwarg("persistent", cst.Name("True")),
-                ],
-            )
-        )
-        return Fix(
-            [(declaration.small, register), (statement, assignment)],
+        return LazyFix(
+            partial(_assign_fix, statement=statement, node=node, declaration=declaration, attribute=attribute),
             applicability,
             f"turn the Parameter `{attribute}` into a buffer and assign it",
         )
 
-    def _forward_read(self, ctx, node: cst.Attribute):
-        function = enclosing_function(ctx, node)
-        if function is None or function.name.value != "forward" or in_grad_disabled(ctx, node):
+    def _forward_read(self, analysis: Analysis, node: ast.Attribute):
+        function = analysis.enclosing_function(node)
+        if function is None or function.name != "forward" or analysis.grad_disabled(node):
             return
-        parent = ctx.parent(node)
-        # Only plain reads: not `x.data = ...`, not `x.data.copy_()`/`x.data.zero_()`, not `.data.shape`.
-        if isinstance(parent, cst.Attribute) or isinstance(parent, cst.AssignTarget):
+        parent = analysis.parent(node)
+        # Only plain reads: not `x.data.copy_()`/`x.data.zero_()`, not `.data.shape`.
+        if isinstance(parent, ast.Attribute):
             return
-        cls = enclosing_class(ctx, node)
+        spelled = ast.get_source_segment(analysis.source, node)
         attribute = _self_attribute(node.value)
-        if cls is None or attribute is None or attribute not in class_facts(ctx, cls).parameters:
+        cls = analysis.enclosing_class(node)
+        if attribute is not None and cls is not None and _parameter_declaration(analysis, cls.node, attribute) is not None:
+            yield self.finding(
+                node,
+                f"`{spelled}` in `forward` detaches `{attribute}` from the loss, so it gets no gradient; "
+                "drop `.data` (or use `.detach()` if the cut is meant)",
+                LazyFix(partial(_drop_data, node=node), Applicability.UNSAFE, "read the Parameter itself"),
+            )
             return
-        fix = Fix([(node, node.value)], Applicability.UNSAFE, "read the Parameter itself")
-        yield self.finding(
-            node,
-            f"`{ctx.code(node)}` in `forward` detaches `{attribute}` from the loss, so it gets no gradient; "
-            "drop `.data` (or use `.detach()` if the cut is meant)",
-            fix,
+        base = analysis.value(node.value)
+        if attribute is None and base.is_tensor and base.carries and not base.leaf:
+            # `h = h.data` on the forward path: everything before it gets no gradient.
+            name = dotted(node.value)
+            yield self.finding(
+                node,
+                f"`{spelled}` in `forward` detaches `{name or 'the value'}` and cuts the gradient of everything that computed it; "
+                "drop `.data` (or use `.detach()` if the cut is meant)",
+                LazyFix(partial(_drop_data, node=node), Applicability.UNSAFE, "use the value itself"),
+            )
+
+
+def _assign_fix(ctx, statement: ast.stmt, node: ast.AST, declaration: tuple | None = None, attribute: str = "") -> Fix | None:
+    cst_statement = ctx.node_for(statement)
+    cst_node = ctx.node_for(node)
+    if cst_statement is None or cst_node is None:
+        return None
+    if isinstance(cst_node, cst.Assign):
+        target, value = cst_node.targets[0].target.value, cst_node.value  # type: ignore[attr-defined]
+        applicability = Applicability.SAFE
+    else:
+        target, value = cst_node.func.value.value, cst_node.args[0].value  # type: ignore[attr-defined]
+        applicability = Applicability.UNSAFE
+    edits = [(cst_statement, cst.Assign(targets=[cst.AssignTarget(target)], value=value))]
+    if declaration is None:
+        return Fix(edits, applicability, "assign the buffer")
+    declared, init = (ctx.node_for(n) for n in declaration)
+    if declared is None or init is None:
+        return None
+    register = cst.Expr(
+        cst.Call(
+            func=cst.Attribute(cst.Name("self"), cst.Name("register_buffer")),
+            args=[cst.Arg(cst.SimpleString(f'"{attribute}"')), cst.Arg(init), kwarg("persistent", cst.Name("True"))],
         )
+    )
+    return Fix([(declared, register), *edits], applicability, f"turn the Parameter `{attribute}` into a buffer and assign it")
 
 
+def _drop_data(ctx, node: ast.Attribute) -> Fix | None:
+    cst_node = ctx.node_for(node)
+    if cst_node is None:
+        return None
+    parent = ctx.parent(cst_node)
+    line = ctx.parent(parent) if parent is not None else None
+    if (
+        isinstance(parent, cst.Assign)
+        and len(parent.targets) == 1
+        and isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and ctx.code(parent.targets[0].target) == ctx.code(cst_node.value)
+    ):
+        return Fix([(line, cst.RemoveFromParent())], Applicability.UNSAFE, "drop the detaching statement")  # `h = h.data`
+    return Fix([(cst_node, cst_node.value)], Applicability.UNSAFE, "read the value itself")
 
 
-def _is_data(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Attribute) and expr.attr.value == "data"
+# Functions whose job is to set values, where `.data` writes and fills are the norm.
+_INIT_NAME = re.compile(
+    r"(^__init__$|^__post_init__$|init|^reset|^load|^setup$|^build$|^_?fill|copy_weights|from_pretrained"
+    r"|^_?(fuse|convert|export)|switch_to_deploy|^_?reparameterize$)",
+    re.I,
+)
 
 
-def _is_data_copy(call: cst.Call) -> bool:
+def _in_init_code(analysis: Analysis, node: ast.AST) -> bool:
+    """Inside ``__init__``, ``reset_parameters``, an ``init_weights``-style helper, a loader."""
+    return any(
+        isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)) and _INIT_NAME.search(a.name) for a in analysis.ancestors(node)
+    )
+
+
+def _is_data(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Attribute) and expr.attr == "data"
+
+
+def _is_data_copy(call: ast.Call) -> bool:
     func = call.func
-    return isinstance(func, cst.Attribute) and func.attr.value == "copy_" and _is_data(func.value)
+    return isinstance(func, ast.Attribute) and func.attr == "copy_" and _is_data(func.value)
 
 
-def _self_attribute(expr: cst.BaseExpression) -> str | None:
-    dotted = dotted_name(expr)
-    if dotted and dotted.startswith("self.") and dotted.count(".") == 1:
-        return dotted[5:]
+def _self_attribute(expr: ast.expr) -> str | None:
+    name = dotted(expr)
+    if name and name.startswith("self.") and name.count(".") == 1:
+        return name[5:]
     return None
 
 
-def _mentions(expr: cst.CSTNode, dotted: str) -> bool:
-    """Whether ``expr`` reads ``dotted`` other than for its device/dtype/shape."""
+def _mentions(expr: ast.AST, name: str) -> bool:
+    """Whether ``expr`` reads ``name`` other than for its device/dtype/shape."""
     stack = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Attribute) and node.attr.value in ("device", "dtype", "shape"):
+        if isinstance(node, ast.Attribute) and node.attr in ("device", "dtype", "shape"):
             continue
-        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) == dotted:
+        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) == name:
             return True
-        stack.extend(node.children)
+        stack.extend(ast.iter_child_nodes(node))
     return False
 
 
-def _reads_grad(cls: cst.ClassDef, attribute: str) -> bool:
+def _reads_grad(cls: ast.ClassDef, attribute: str) -> bool:
     wanted = f"self.{attribute}.grad"
-    stack: list[cst.CSTNode] = [cls]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Attribute) and dotted_name(node) == wanted:
+    return any(isinstance(n, ast.Attribute) and dotted(n) == wanted for n in ast.walk(cls))
+
+
+def _registers_buffer(cls: ast.ClassDef, attribute: str) -> bool:
+    for node in ast.walk(cls):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "register_buffer"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == attribute
+        ):
             return True
-        stack.extend(node.children)
     return False
 
 
-def _enclosing_small_statement(ctx, node: cst.CSTNode):
-    current = node
-    while current is not None and not isinstance(current, cst.BaseSmallStatement):
-        current = ctx.parent(current)
-    if current is None:
-        return None
-    inner = current.value if isinstance(current, cst.Expr) else current
-    return current if inner is node or current is node else None
+def _parameter_declaration(analysis: Analysis, cls: ast.ClassDef, attribute: str):
+    """(the statement ``self.<attribute> = nn.Parameter(init)``, ``init``) in the class, or None."""
+    for node in ast.walk(cls):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and dotted(node.targets[0]) == f"self.{attribute}"
+            and isinstance(node.value, ast.Call)
+            and analysis.qualify(node.value.func) == "torch.nn.Parameter"
+            and node.value.args
+        ):
+            return node, node.value.args[0]
+    return None
+
+
+def _enclosing_statement(analysis: Analysis, node: ast.AST) -> ast.stmt | None:
+    """The statement that is ``node`` (an Assign) or holds only it (``x.data.copy_(v)``)."""
+    if isinstance(node, ast.stmt):
+        return node
+    parent = analysis.parent(node)
+    return parent if isinstance(parent, ast.Expr) else None
