@@ -78,6 +78,14 @@ ELEMENTWISE = {
     "sigmoid_", "relu_", "exp_", "mul_", "add_", "sub_", "div_", "clamp_", "neg_", "abs_", "sqrt_",
 }
 
+# torch.nn.functional losses (a 0-d result unless reduction="none").
+FUNCTIONAL_LOSSES = {
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cosine_embedding_loss", "margin_ranking_loss",
+    "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "hinge_embedding_loss", "multi_margin_loss",
+}
+
 # nn modules without parameters: their output carries a graph only if their input does.
 PARAMETER_FREE_MODULES = {
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
@@ -105,3 +113,11 @@ MODULE_SELF_METHODS = {
 
 # Distribution methods that draw without a path to the parameters.
 NON_REPARAMETERISED_DRAWS = {"sample", "sample_n"}
+
+# Namespaces whose functions return tensors (unless a table above says otherwise).
+TENSOR_NAMESPACES = {"torch", "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special", "torch.nn.init"}
+# torch functions that return a tuple of tensors.
+TUPLE_RESULTS = {
+    "meshgrid", "broadcast_tensors", "svd", "lu", "qr", "eig", "eigh", "slogdet", "histogram",
+    "aminmax", "frexp", "lstsq", "std_mean", "var_mean", "svd_lowrank", "pca_lowrank", "atleast_1d",
+}

@@ -316,7 +316,6 @@ class Analysis:
         self._scopes: list[tuple[Function | ast.Module, ClassInfo | None]] = []
         self._returns: dict[int, Value] = {}  # function id -> join of its return values
         self._arguments: dict[int, dict[str, Value]] = {}  # function id -> parameter -> join of call-site values
-        self._changed = False
         self._module_env: dict[str, Value] = {}
         self._collect()
         self._run()
@@ -440,32 +439,42 @@ class Analysis:
 
     # Driver ------------------------------------------------------------------------------
     def _run(self) -> None:
+        # Rounds read the summaries of the round before (returns, what callers pass, self
+        # attributes) and write fresh ones, until a round changes nothing.
         for _ in range(_MAX_ROUNDS):
-            self._changed = False
+            self._next_returns: dict[int, Value] = {}
+            self._next_arguments: dict[int, dict[str, Value]] = {}
+            self._next_attributes: dict[str, dict[str, Value]] = {name: {} for name in self.classes}
             for scope, cls in self._scopes:
                 _ScopeInterpreter(self, scope, cls).run()
-            if not self._changed:
+            stable = (
+                self._next_returns == self._returns
+                and self._next_arguments == self._arguments
+                and all(self._next_attributes[name] == info.attributes for name, info in self.classes.items())
+            )
+            self._returns, self._arguments = self._next_returns, self._next_arguments
+            for name, info in self.classes.items():
+                info.attributes = self._next_attributes[name]
+            if stable:
                 break
 
     def _record(self, node: ast.AST, value: Value) -> Value:
         self._values[id(node)] = value
         return value
 
-    def _merge(self, table: dict, key, value: Value) -> None:
+    @staticmethod
+    def _merge(table: dict, key, value: Value) -> None:
         old = table.get(key)
-        new = value if old is None else old.join(value)
-        if new != old:
-            table[key] = new
-            self._changed = True
+        table[key] = value if old is None else old.join(value)
 
     def _add_return(self, function: Function, value: Value) -> None:
-        self._merge(self._returns, id(function), value)
+        self._merge(self._next_returns, id(function), value)
 
     def _add_argument(self, function: Function, parameter: str, value: Value) -> None:
-        self._merge(self._arguments.setdefault(id(function), {}), parameter, value)
+        self._merge(self._next_arguments.setdefault(id(function), {}), parameter, value)
 
     def _add_attribute(self, cls: ClassInfo, attr: str, value: Value) -> None:
-        self._merge(cls.attributes, attr, value)
+        self._merge(self._next_attributes[cls.node.name], attr, value)
 
 
 def _parameter_names(function: Function) -> list[ast.arg]:
@@ -1091,7 +1100,8 @@ class _ScopeInterpreter:
                     element = join_all(args)
                 elif args:
                     element = args[0].element_value() if args[0].kind is not Kind.DICT else args[0].element
-            return Value(Kind.MODULE, Graph.UNKNOWN, name=last, element=element)
+            shape = () if last.endswith("Loss") and _reduces(node) else None  # the output's shape
+            return Value(Kind.MODULE, Graph.UNKNOWN, name=last, element=element, shape=shape)
         if qualified.startswith("torch.optim.") and last[:1].isupper():
             return Value(Kind.OPTIMIZER if ".lr_scheduler." not in qualified else Kind.INSTANCE, Graph.NO)
         if qualified.startswith("torch.distributions.") and last[:1].isupper():
@@ -1103,6 +1113,14 @@ class _ScopeInterpreter:
             return Value(Kind.NDARRAY, Graph.NO, cut="numpy")
         if not qualified.startswith("torch.") and qualified != "torch":
             return UNKNOWN
+        namespace = qualified.rsplit(".", 1)[0]
+        if namespace not in _torch.TENSOR_NAMESPACES:
+            if qualified == "torch.autograd.grad":
+                return container(Kind.TUPLE, tensor(Graph.YES if "create_graph" in kwargs else Graph.NO, cut="autograd.grad"))
+            # torch.utils, torch.jit, torch.cuda, ...: not known to return a tensor.
+            return Value(Kind.UNKNOWN, graph)
+        if last in _torch.TUPLE_RESULTS:
+            return container(Kind.TUPLE, tensor(graph))
         if qualified in ("torch.no_grad", "torch.enable_grad", "torch.inference_mode", "torch.set_grad_enabled"):
             return NOTHING
         if last in _torch.CREATORS:
@@ -1143,6 +1161,8 @@ class _ScopeInterpreter:
         if last in _torch.ELEMENTWISE and args:
             shape = args[0].shape
         elif last in _torch.REDUCTIONS and len(args) == 1 and not kwargs:
+            shape = ()
+        elif (last in _torch.FUNCTIONAL_LOSSES or last.endswith("_loss")) and _reduces(node):
             shape = ()
         return tensor(graph, shape)
 
@@ -1204,9 +1224,13 @@ class _ScopeInterpreter:
             return result
         name = module.name or ""
         if name in _torch.PARAMETER_FREE_MODULES:
+            if name.endswith("Loss"):
+                return tensor(graph_in, module.shape)
             return tensor(graph_in, args[0].shape if args and name in ("ReLU", "Dropout", "Identity", "Sigmoid", "Tanh", "GELU", "SiLU", "LeakyReLU") else None)
         if name in _torch.TUPLE_OUTPUT_MODULES:
-            return Value(Kind.TUPLE, Graph.YES, items=(tensor(Graph.YES), Value(Kind.UNKNOWN, Graph.YES)))
+            # A PackedSequence in gives a PackedSequence out: the output is a tensor only for a tensor input.
+            first = tensor(Graph.YES) if args and args[0].is_tensor else Value(Kind.UNKNOWN, Graph.YES)
+            return Value(Kind.TUPLE, Graph.YES, items=(first, Value(Kind.UNKNOWN, Graph.YES)))
         if name in ("ModuleList", "ModuleDict"):
             return UNKNOWN
         if name and name != "Sequential":
@@ -1328,6 +1352,10 @@ class _ScopeInterpreter:
             function = info.methods[method]
             self._pass_arguments(function, node, args, kwargs, skip_first=True)
             return self.a.returns(function) if id(function) in self.a._returns else UNKNOWN
+        if info is not None and info.is_module and method in info.attributes:
+            # self.backbone(x) with a backbone from another package: a submodule's output
+            # (its kind unknown) may carry a graph.
+            return Value(Kind.UNKNOWN, Graph.YES)
         if receiver.kind is Kind.MODULE:
             if method in ("parameters", "buffers"):
                 return container(Kind.ITERATOR, Value(Kind.TENSOR, Graph.YES if method == "parameters" else Graph.NO, leaf=method == "parameters", parameter=method == "parameters"))
@@ -1486,6 +1514,16 @@ def _literal_shape(node: ast.AST):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return ()
     return None
+
+
+def _reduces(call: ast.Call) -> bool:
+    """No ``reduction=`` argument, or a literal "mean"/"sum": a loss that returns a 0-d tensor."""
+    for keyword in call.keywords:
+        if keyword.arg == "reduction":
+            return isinstance(keyword.value, ast.Constant) and keyword.value.value in ("mean", "sum")
+        if keyword.arg in ("reduce", "size_average"):
+            return False
+    return True
 
 
 def _size_of(call: ast.Call):
