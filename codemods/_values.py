@@ -519,12 +519,8 @@ class _ScopeInterpreter:
                 continue
             value = self._annotated(param.annotation)
             from_callers = passed.get(param.arg)
-            if self.cls is not None and self.cls.is_module and function.name == "forward":
-                # A forward input comes from the layers before: it may carry a graph.
-                value = replace(value, graph=Graph.YES)
-                if from_callers is not None:
-                    value = value.join(from_callers) if value.kind is not Kind.UNKNOWN else replace(from_callers, graph=Graph.YES)
-            elif from_callers is not None:
+            if from_callers is not None:
+                # What this file's callers pass (a forward input: what the module is called with).
                 value = from_callers if value.kind is Kind.UNKNOWN else value.join(from_callers)
             if param is function.args.vararg:
                 value = Value(Kind.TUPLE, value.graph, element=value)
@@ -1192,7 +1188,7 @@ class _ScopeInterpreter:
 
     def _pass_arguments(self, function: Function, node: ast.Call, args, kwargs, skip_first: bool) -> None:
         params = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]
-        if skip_first:
+        if skip_first and "staticmethod" not in _decorator_names(function, self.a.imports):
             params = params[1:]
         if any(isinstance(a, ast.Starred) for a in node.args) or None in kwargs:
             return

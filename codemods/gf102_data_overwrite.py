@@ -101,8 +101,9 @@ class DataOverwrite(Rule):
         target_name = dotted(target)
         if target_name is not None and _mentions(value, target_name):
             return  # an update of the tensor from itself (manual SGD, clipping, EMA): meant to bypass autograd
-        if not analysis.value(value).carries:
-            return
+        written = analysis.value(value)
+        if not written.carries or written.leaf or _cast_of_leaf(analysis, value):
+            return  # a leaf (or a dtype/device cast of one) has no computation to cut
         spelled = ast.get_source_segment(analysis.source, target)
         form = f"`{spelled}.data.copy_(...)`" if copy else f"`{spelled}.data = ...`"
         fix = self._buffer_fix(analysis, node, target, copy)
@@ -210,7 +211,7 @@ def _drop_data(ctx, node: ast.Attribute) -> Fix | None:
 # Functions whose job is to set values, where `.data` writes and fills are the norm.
 _INIT_NAME = re.compile(
     r"(^__init__$|^__post_init__$|init|^reset|^load|^setup$|^build$|^_?fill|copy_weights|from_pretrained"
-    r"|^_?(fuse|convert|export)|switch_to_deploy|^_?reparameterize$)",
+    r"|^_?(fuse|convert|export|merge|unmerge|quantize|dequantize)|switch_to_deploy|^_?reparameterize$)",
     re.I,
 )
 
@@ -220,6 +221,16 @@ def _in_init_code(analysis: Analysis, node: ast.AST) -> bool:
     return any(
         isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)) and _INIT_NAME.search(a.name) for a in analysis.ancestors(node)
     )
+
+
+_CASTS = {"to", "float", "double", "half", "bfloat16", "contiguous", "cpu", "cuda", "type", "type_as", "clone"}
+
+
+def _cast_of_leaf(analysis: Analysis, expr: ast.expr) -> bool:
+    """``w.to(dtype)``, ``p.float().contiguous()``: the values of a leaf in another dtype or device."""
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _CASTS:
+        expr = expr.func.value
+    return analysis.value(expr).leaf
 
 
 def _is_data(expr: ast.expr) -> bool:
