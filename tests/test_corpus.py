@@ -3,7 +3,8 @@
 The full run is ``python benchmarks/corpus_roundtrip.py``; this keeps the default test run
 fast while still catching a crash or a changed byte on real files. It uses the full corpus
 when one is built (``$GRADFIX_CORPUS``), else builds a two-package slice of it
-(``corpus_slice.py``); it skips only when the package registry cannot be reached.
+(``corpus_slice.py``); it skips only when the package registry cannot be reached or the
+corpus script is not there to read the pinned versions from.
 """
 
 from __future__ import annotations
