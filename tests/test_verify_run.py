@@ -2,14 +2,15 @@
 
 The package lives in tmp_path and is installed with ``pip install -e`` (offline: no
 dependencies, no build isolation) into a venv that sees this interpreter's site-packages
-(torch, pytest, setuptools). The rewritten module is served by the import hook; nothing
-is written into the package.
+(torch, pytest, pip, and the setuptools of the ``test`` extra) through a ``.pth`` file. The
+rewritten module is served by the import hook; nothing is written into the package.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import textwrap
@@ -73,14 +74,27 @@ def editable_project(tmp_path_factory) -> tuple[Path, Path]:
     (project / "src" / "summarypkg" / "model.py").write_text(MODEL)
     (project / "tests" / "test_model.py").write_text(TEST)
     venv = project / "venv"
-    # --without-pip: the venv uses this interpreter's pip and setuptools (offline, recent).
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = _venv_seeing_these_packages(venv)
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                            "--no-index", "-e", str(project)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip("cannot make an editable install here: %s" % proc.stderr.strip().splitlines()[-1:])
+    assert proc.returncode == 0, "editable install failed:\n" + proc.stdout + proc.stderr
     return project, python
+
+
+def _venv_seeing_these_packages(venv: Path) -> Path:
+    """A venv whose Python imports what this one does (torch, pytest, pip, setuptools), offline.
+
+    ``--system-site-packages`` would not do: when the tests run in a venv it exposes the
+    base interpreter's packages, not the venv's. A ``.pth`` file listing this interpreter's
+    site-packages adds them after the new venv's own, so the editable install lands in it.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ours = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    Path(purelib, "_gradfix_test_parent_env.pth").write_text("\n".join(site.getsitepackages() + ours) + "\n")
+    return python
 
 
 def test_run_pytest_verifies_a_rewrite_inside_an_editable_package(editable_project):
