@@ -317,6 +317,10 @@ class Analysis:
         self._returns: dict[int, Value] = {}  # function id -> join of its return values
         self._arguments: dict[int, dict[str, Value]] = {}  # function id -> parameter -> join of call-site values
         self._module_env: dict[str, Value] = {}
+        self._last_module_env: dict[str, Value] = {}
+        self._reading: set = set()
+        self._writing: tuple[dict, dict, dict] = ({}, {}, {})
+        self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
         self._collect()
         self._run()
 
@@ -350,9 +354,13 @@ class Analysis:
                     ):
                         info.is_module = changed = True
                         break
-        for node in ast.walk(self.tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._scopes.append((node, self._class_of_method(node)))
+        self._parents, self._by_type = _index(self.tree)
+        for node in self._by_type.get(ast.FunctionDef, []) + self._by_type.get(ast.AsyncFunctionDef, []):
+            self._scopes.append((node, self._class_of_method(node)))
+        for function, _ in self._scopes[1:]:
+            outer = self.enclosing_function(function)
+            if outer is not None:
+                self._nested.setdefault(id(outer), {})[function.name] = function
 
     def _class_of_method(self, function: Function) -> ClassInfo | None:
         for info in self.classes.values():
@@ -439,24 +447,58 @@ class Analysis:
 
     # Driver ------------------------------------------------------------------------------
     def _run(self) -> None:
-        # Rounds read the summaries of the round before (returns, what callers pass, self
-        # attributes) and write fresh ones, until a round changes nothing.
+        # Each scope reads the summaries of the runs before (what functions return, what
+        # callers pass them, self attributes, module globals) and contributes fresh ones.
+        # A scope runs again only when something it read has changed; at most a few rounds.
+        contributions: dict[int, tuple[dict, dict, dict]] = {}
+        reads: dict[int, set] = {}
+        dirty = set(range(len(self._scopes)))
         for _ in range(_MAX_ROUNDS):
-            self._next_returns: dict[int, Value] = {}
-            self._next_arguments: dict[int, dict[str, Value]] = {}
-            self._next_attributes: dict[str, dict[str, Value]] = {name: {} for name in self.classes}
-            for scope, cls in self._scopes:
+            for index in sorted(dirty):
+                scope, cls = self._scopes[index]
+                self._reading, self._writing = set(), ({}, {}, {})
                 _ScopeInterpreter(self, scope, cls).run()
-            stable = (
-                self._next_returns == self._returns
-                and self._next_arguments == self._arguments
-                and all(self._next_attributes[name] == info.attributes for name, info in self.classes.items())
-            )
-            self._returns, self._arguments = self._next_returns, self._next_arguments
+                reads[index], contributions[index] = self._reading, self._writing
+            returns: dict[int, Value] = {}
+            arguments: dict[int, dict[str, Value]] = {}
+            attributes: dict[tuple[str, str], Value] = {}
+            for written_returns, written_arguments, written_attributes in contributions.values():
+                for key, value in written_returns.items():
+                    self._merge(returns, key, value)
+                for key, params in written_arguments.items():
+                    table = arguments.setdefault(key, {})
+                    for name, value in params.items():
+                        self._merge(table, name, value)
+                for key, value in written_attributes.items():
+                    self._merge(attributes, key, value)
+            changed = {("r", k) for k in set(returns) | set(self._returns) if returns.get(k) != self._returns.get(k)}
+            changed |= {("a", k) for k in set(arguments) | set(self._arguments) if arguments.get(k) != self._arguments.get(k)}
+            old_attributes = {(name, attr): v for name, info in self.classes.items() for attr, v in info.attributes.items()}
+            changed |= {("t", *k) for k in set(attributes) | set(old_attributes) if attributes.get(k) != old_attributes.get(k)}
+            changed |= {("m", k) for k in set(self._module_env) | set(self._last_module_env) if self._module_env.get(k) != self._last_module_env.get(k)}
+            self._returns, self._arguments, self._last_module_env = returns, arguments, dict(self._module_env)
             for name, info in self.classes.items():
-                info.attributes = self._next_attributes[name]
-            if stable:
+                info.attributes = {attr: v for (cls_name, attr), v in attributes.items() if cls_name == name}
+            dirty = {index for index, read in reads.items() if read & changed}
+            if not dirty:
                 break
+
+    # Summaries, read by the scopes (each read is a dependency of the running scope).
+    def returned(self, function: Function) -> Value | None:
+        self._reading.add(("r", id(function)))
+        return self._returns.get(id(function))
+
+    def passed(self, function: Function) -> dict[str, Value]:
+        self._reading.add(("a", id(function)))
+        return self._arguments.get(id(function), {})
+
+    def attribute(self, cls: ClassInfo, attr: str) -> Value | None:
+        self._reading.add(("t", cls.node.name, attr))
+        return cls.attributes.get(attr)
+
+    def module_global(self, name: str) -> Value | None:
+        self._reading.add(("m", name))
+        return self._module_env.get(name)
 
     def _record(self, node: ast.AST, value: Value) -> Value:
         self._values[id(node)] = value
@@ -468,13 +510,37 @@ class Analysis:
         table[key] = value if old is None else old.join(value)
 
     def _add_return(self, function: Function, value: Value) -> None:
-        self._merge(self._next_returns, id(function), value)
+        self._merge(self._writing[0], id(function), value)
 
     def _add_argument(self, function: Function, parameter: str, value: Value) -> None:
-        self._merge(self._next_arguments.setdefault(id(function), {}), parameter, value)
+        self._merge(self._writing[1].setdefault(id(function), {}), parameter, value)
 
     def _add_attribute(self, cls: ClassInfo, attr: str, value: Value) -> None:
-        self._merge(self._next_attributes[cls.node.name], attr, value)
+        self._merge(self._writing[2], (cls.node.name, attr), value)
+
+
+def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
+    """Every node's parent, and the nodes by type (breadth first), in one pass.
+
+    Written out instead of ``ast.walk`` + ``ast.iter_child_nodes``: their generators cost
+    more than the rest of this loop on large files.
+    """
+    parents: dict[int, ast.AST] = {}
+    by_type: dict[type, list[ast.AST]] = {}
+    AST, queue = ast.AST, [tree]
+    for node in queue:  # the list grows as it is read
+        by_type.setdefault(type(node), []).append(node)
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if isinstance(child, list):
+                for item in child:
+                    if isinstance(item, AST):
+                        parents[id(item)] = node
+                        queue.append(item)
+            elif isinstance(child, AST):
+                parents[id(child)] = node
+                queue.append(child)
+    return parents, by_type
 
 
 def _parameter_names(function: Function) -> list[ast.arg]:
@@ -506,7 +572,7 @@ class _ScopeInterpreter:
 
     def _bind_parameters(self, function: Function) -> None:
         params = _parameter_names(function)
-        passed = self.a.arguments(function)
+        passed = self.a.passed(function)
         decorators = _decorator_names(function, self.a.imports)
         is_static = "staticmethod" in decorators
         for index, param in enumerate(params):
@@ -848,8 +914,10 @@ class _ScopeInterpreter:
     def _e_Name(self, node: ast.Name) -> Value:
         if node.id in self.env:
             return self.env[node.id]
-        if self.is_function and node.id in self.a._module_env:
-            return self.a._module_env[node.id]
+        if self.is_function:
+            known = self.a.module_global(node.id)
+            if known is not None:
+                return known
         qualified = self.a.imports.aliases.get(node.id)
         if qualified is not None:
             return Value(Kind.IMPORTED, Graph.NO, name=_CANONICAL.get(qualified, qualified))
@@ -888,9 +956,10 @@ class _ScopeInterpreter:
         info = self.a.classes.get(base.name or "")
         if info is not None:
             if attr in info.properties:
-                return self.a.returns(info.methods[attr])
-            if attr in info.attributes:
-                return info.attributes[attr]
+                return self.a.returned(info.methods[attr]) or UNKNOWN
+            known = self.a.attribute(info, attr)
+            if known is not None:
+                return known
             if attr in info.methods:
                 return Value(Kind.FUNCTION, Graph.NO, name=f"{info.node.name}.{attr}")
             return UNKNOWN
@@ -1170,21 +1239,18 @@ class _ScopeInterpreter:
             function = info.methods.get(method) if info else None
             if function is not None and isinstance(node.func, ast.Attribute):
                 self._pass_arguments(function, node, args, kwargs, skip_first=True)
-                return self.a.returns(function)
+                return self.a.returned(function) or UNKNOWN
         if function is None:
             function = self._nested_function(name)
         if function is None:
             return UNKNOWN
         self._pass_arguments(function, node, args, kwargs, skip_first=False)
-        return self.a.returns(function) if id(function) in self.a._returns else UNKNOWN
+        return self.a.returned(function) or UNKNOWN
 
     def _nested_function(self, name: str) -> Function | None:
         if not self.is_function:
             return None
-        for stmt in ast.walk(self.scope):
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name and stmt is not self.scope:
-                return stmt
-        return None
+        return self.a._nested.get(id(self.scope), {}).get(name)
 
     def _pass_arguments(self, function: Function, node: ast.Call, args, kwargs, skip_first: bool) -> None:
         params = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]
@@ -1216,7 +1282,7 @@ class _ScopeInterpreter:
             if forward is None:
                 return Value(Kind.UNKNOWN, Graph.YES)
             self._pass_arguments(forward, node, args, kwargs, skip_first=True)
-            result = self.a.returns(forward) if id(forward) in self.a._returns else Value(Kind.UNKNOWN, Graph.YES)
+            result = self.a.returned(forward) or Value(Kind.UNKNOWN, Graph.YES)
             return result
         name = module.name or ""
         if name in _torch.PARAMETER_FREE_MODULES:
@@ -1347,8 +1413,8 @@ class _ScopeInterpreter:
         if info is not None and method in info.methods:
             function = info.methods[method]
             self._pass_arguments(function, node, args, kwargs, skip_first=True)
-            return self.a.returns(function) if id(function) in self.a._returns else UNKNOWN
-        if info is not None and info.is_module and method in info.attributes:
+            return self.a.returned(function) or UNKNOWN
+        if info is not None and info.is_module and self.a.attribute(info, method) is not None:
             # self.backbone(x) with a backbone from another package: a submodule's output
             # (its kind unknown) may carry a graph.
             return Value(Kind.UNKNOWN, Graph.YES)

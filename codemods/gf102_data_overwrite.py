@@ -101,6 +101,8 @@ class DataOverwrite(Rule):
         target_name = dotted(target)
         if target_name is not None and _mentions(value, target_name):
             return  # an update of the tensor from itself (manual SGD, clipping, EMA): meant to bypass autograd
+        if _cast_back(analysis, node, target, value):
+            return  # w = self.w.float(); ...; self.w.data = w.to(dtype): its own values, cast back
         written = analysis.value(value)
         if not written.carries or written.leaf or _cast_of_leaf(analysis, value):
             return  # a leaf (or a dtype/device cast of one) has no computation to cut
@@ -231,6 +233,37 @@ def _cast_of_leaf(analysis: Analysis, expr: ast.expr) -> bool:
     while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _CASTS:
         expr = expr.func.value
     return analysis.value(expr).leaf
+
+
+def _strip_casts(expr: ast.expr) -> ast.expr:
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _CASTS:
+        expr = expr.func.value
+    return expr
+
+
+def _cast_back(analysis: Analysis, node: ast.AST, target: ast.expr, value: ast.expr) -> bool:
+    """Whether ``value`` is a local name every assignment of which (in this function) is the
+    target itself or a cast of that name: the target's own values in another dtype."""
+    name = _strip_casts(value)
+    function = analysis.enclosing_function(node)
+    if not isinstance(name, ast.Name) or function is None:
+        return False
+    spelled = ast.dump(target)
+    bindings = []
+    for n in ast.walk(function):
+        if not isinstance(n, ast.Assign):
+            continue
+        for t in n.targets:
+            if isinstance(t, ast.Name) and t.id == name.id:
+                bindings.append(n.value)
+            elif isinstance(t, ast.Tuple) and isinstance(n.value, ast.Tuple) and len(t.elts) == len(n.value.elts):
+                bindings += [v for e, v in zip(t.elts, n.value.elts) if isinstance(e, ast.Name) and e.id == name.id]
+            elif isinstance(t, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == name.id for e in t.elts):
+                return False  # unpacked from something else
+    return bool(bindings) and all(
+        ast.dump(_strip_casts(b)) == spelled or (isinstance(_strip_casts(b), ast.Name) and _strip_casts(b).id == name.id)
+        for b in bindings
+    ) and any(ast.dump(_strip_casts(b)) == spelled for b in bindings)
 
 
 def _is_data(expr: ast.expr) -> bool:
