@@ -78,7 +78,8 @@ class TensorFromTensors(Rule):
     code = "GF101"
     name = "tensor-from-tensors"
     summary = "`torch.tensor([...])` of graph-carrying tensors cuts the graph; use `torch.stack`"
-    trigger = re.compile(r"(?:tensor|Tensor)\s*\(")
+    # A constructor whose data starts with a name somewhere (not only numbers and brackets).
+    trigger = re.compile(r"\b(?:tensor|as_tensor|Tensor|FloatTensor|DoubleTensor|HalfTensor|BFloat16Tensor|new_tensor)\s*\(\s*[\[(\s\d.,+\-]*[A-Za-z_]")
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
