@@ -115,12 +115,12 @@ class TensorFromTensors(Rule):
                 if not leaves or not any(v.carries for v in values):
                     continue
                 fix = None
-                if all(v.is_tensor or _is_number(leaf) for leaf, v in zip(leaves, values)) and _keyword(call, "requires_grad") is None:
+                if all(v.is_tensor or _is_number(leaf) for leaf, v in zip(leaves, values)):
                     scalars = all(v.shape == () for leaf, v in zip(leaves, values) if not _is_number(leaf))
                     reference = next(i for i, v in enumerate(values) if v.carries)
                     fix = LazyFix(
                         partial(_stack_fix, call=call, qualified=qualified, is_new_tensor=is_new_tensor, scalars=scalars, reference=reference),
-                        Applicability.SAFE,
+                        _safety(call),
                         "build the tensor with `torch.stack`",
                     )
                 yield self.finding(
@@ -130,16 +130,16 @@ class TensorFromTensors(Rule):
                 )
                 continue
             value = analysis.value(data)
-            if not value.carries or qualified not in ("torch.tensor", "torch.Tensor") or isinstance(data, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+            if not value.carries or is_new_tensor or isinstance(data, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
                 continue
             element = value.element_value()
             if value.kind in (Kind.LIST, Kind.TUPLE) and not value.optional:
                 # A list of tensors passed by name (`losses` built with `append`).
                 fix = None
-                if element is not None and element.is_tensor and _keyword(call, "requires_grad") is None:
+                if element is not None and element.is_tensor:
                     fix = LazyFix(
                         partial(_stack_name_fix, call=call, qualified=qualified, scalars=element.shape == ()),
-                        Applicability.SAFE,
+                        _safety(call),
                         "build the tensor with `torch.stack`",
                     )
                 yield self.finding(
@@ -148,10 +148,10 @@ class TensorFromTensors(Rule):
                     fix,
                 )
                 continue
-            if value.kind is not Kind.TENSOR:
-                continue  # a forward input or a caller's value: maybe a list of ints
+            if value.kind is not Kind.TENSOR or qualified not in ("torch.tensor", "torch.Tensor"):
+                continue  # (torch.Tensor(t) of one tensor is a view that keeps the graph: see the analysis)
             fix = None
-            if value.is_tensor and not any(_keyword(call, k) is not None for k in ("dtype", "device", "requires_grad")):
+            if value.is_tensor and not any(_keyword(call, k) is not None for k in ("dtype", "device")):
                 fix = LazyFix(partial(_clone_fix, call=call), Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
             yield self.finding(
                 call,
@@ -159,6 +159,12 @@ class TensorFromTensors(Rule):
                 "use `t.clone()` (or `t.detach().clone()` if the cut is intended)",
                 fix,
             )
+
+
+def _safety(call: ast.Call) -> Applicability:
+    """``requires_grad=True`` asked for a new leaf: the stacked tensor requires grad but is not
+    one (an optimizer given it raises), so dropping the keyword is the user's call."""
+    return Applicability.UNSAFE if _keyword(call, "requires_grad") is not None else Applicability.SAFE
 
 
 def _clone_fix(ctx, call: ast.Call) -> Fix | None:
