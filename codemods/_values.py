@@ -1007,8 +1007,13 @@ class _ScopeInterpreter:
         if Kind.TENSOR in kinds:
             other = right if left.kind is Kind.TENSOR else left
             if other.kind in (Kind.TENSOR, Kind.NUMBER, Kind.BOOL):
-                shape = _broadcast(left, right)
-                return Value(Kind.TENSOR, graph, shape=shape)
+                return Value(Kind.TENSOR, graph, shape=_broadcast(left, right))
+            # tensor <op> x is a tensor whatever x is (or it raises); x * tensor and x + tensor
+            # may be list repetition or another type's operator.
+            if other.kind not in (Kind.LIST, Kind.TUPLE, Kind.STR, Kind.DICT) and (
+                left.kind is Kind.TENSOR or not isinstance(op, (ast.Add, ast.Mult))
+            ):
+                return Value(Kind.TENSOR, graph)
             return Value(Kind.UNKNOWN, graph)
         if kinds <= {Kind.NUMBER, Kind.BOOL}:
             return NUMBER
