@@ -447,6 +447,14 @@ def verify(
 
 
 @app.command()
+def server() -> None:
+    """Run the language server on standard input/output (diagnostics, quick fixes; for editors)."""
+    from gradfix.server import serve
+
+    serve()
+
+
+@app.command()
 def rules(
     code: Optional[str] = typer.Argument(None, help="A rule code (e.g. GF101) to explain."),
     output_format: str = typer.Option("text", "--output-format", help="text or json."),

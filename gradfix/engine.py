@@ -445,3 +445,27 @@ def process_files(items: Sequence[tuple[str, Settings]], mode: Mode, jobs: int |
             if progress:
                 progress(len(batch))
     return results
+
+
+# One finding's fix (the language server's quick fix) ----------------------------------
+def fix_one_finding(source: str, path: str, settings: Settings, code: str, line: int, column: int) -> str | None:
+    """``source`` with only the fix of the finding ``code`` at ``line``:``column`` applied.
+
+    None when there is no such finding, it has no fix ``settings`` allow, or its result
+    would not parse. One pass, one fix: what a user accepts for one diagnostic.
+    """
+    rules = [rule for rule in _triggered(settings.rules, source) if rule.code == code]
+    if not rules:
+        return None
+    module = _parse(source)
+    suffix = _lost_suffix(source, module)
+    if suffix is None:
+        return None
+    for finding in _run_rules(rules, source, module, path):
+        if (finding.line, finding.column) != (line, column):
+            continue
+        if finding.fix is None or not settings.allows(finding.fix):
+            return None
+        new_source = _apply(module, [finding.fix]).code + suffix
+        return new_source if new_source != source and _parses(new_source) else None
+    return None
