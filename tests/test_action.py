@@ -74,3 +74,25 @@ def test_check_step_reports_findings_as_annotations(tmp_path, runner_temp):
     assert both.returncode == 0 and both.stdout.count("::error title=gradfix (GF101)") == 2
     clean = _run_check_step(workspace, runner_temp, "src/clean.py")
     assert (clean.returncode, clean.stdout) == (0, "")
+
+
+def test_readme_editor_recipes_match_the_output(tree, capsys):
+    """The VS Code problem matcher and the PyCharm output filter of the README parse real findings."""
+    import json
+    import re
+
+    from cli_runner import gradfix
+
+    readme = (ROOT / "README.md").read_text()
+    tasks = json.loads(re.search(r"```json\n(\{\n  \"version\": \"2.0.0\".*?)\n```", readme, re.S).group(1))
+    matcher = tasks["tasks"][0]["problemMatcher"]
+    put(tree, "pkg/train.py", BAD)
+    out = gradfix(capsys, "check", "--no-progress", ".").out.splitlines()[0]
+    match = re.match(matcher["pattern"]["regexp"], out)
+    assert match, out
+    pattern = matcher["pattern"]
+    assert (match[pattern["file"]], match[pattern["line"]], match[pattern["column"]], match[pattern["code"]]) == (
+        os.path.join(".", "pkg", "train.py"), "4", "5", "GF101"
+    )
+    assert "`$FILE_PATH$:$LINE$:$COLUMN$: .*`" in readme
+    assert 'cmd = { "gradfix", "server" }' in readme
