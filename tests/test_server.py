@@ -25,14 +25,15 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 TWO_FINDINGS = BAD + "c = torch.tensor([a[1], a[2]])\n"
 
 
-async def _start(client: LanguageClient, root: Path, options=None) -> None:
-    await client.initialize_session(
+async def _start(client: LanguageClient, root: Path, options=None, editor: str = "neovim") -> None:
+    result = await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities("neovim"),
+            capabilities=client_capabilities(editor),
             root_uri=root.as_uri(),
             initialization_options=options,
         )
     )
+    client.position_encoding = result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
 
 
 # One server per configuration for the whole module: starting one costs seconds (imports).
@@ -48,7 +49,7 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
 
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def unsafe_client(lsp_client: LanguageClient, tmp_path_factory):
-    await _start(lsp_client, tmp_path_factory.mktemp("workspace"), {"unsafeFixes": True})
+    await _start(lsp_client, tmp_path_factory.mktemp("workspace"), {"unsafeFixes": True}, "visual-studio-code")
     yield
     await lsp_client.shutdown_session()
 
@@ -246,3 +247,81 @@ async def test_notebook_cells_are_checked_as_one_module(client: LanguageClient, 
     changes = actions["Fix GF101: build the tensor with `torch.stack`"].edit.changes
     assert list(changes) == [cell_uris[2]]
     assert _apply(cells[2][1], changes[cell_uris[2]]) == cells[2][1].replace("torch.tensor(", "torch.stack(")
+
+
+def _units(client: LanguageClient, text: str) -> int:
+    if client.position_encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8"))
+    if client.position_encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def _check_positions(client: LanguageClient, path: Path) -> None:
+    # "😀" is one code point (LibCST's column), two UTF-16 units, four UTF-8 bytes.
+    text = BAD.replace("b = torch.tensor(", 'e = "😀"; b = torch.tensor(')
+    (finding,) = await _open(client, path, text)
+    assert finding.range.start.character == _units(client, 'e = "😀"; b = ')
+    actions = await _actions(client, path.as_uri(), finding.range, [finding], only=["quickfix"])
+    (edit,) = actions["Fix GF101: build the tensor with `torch.stack`"].edit.changes[path.as_uri()]
+    assert edit.range.start.character == _units(client, 'e = "😀"; b = torch.') and edit.new_text == "stack"
+    # An incremental change (only the edited range is sent) is applied the same way.
+    client.diagnostics.pop(path.as_uri(), None)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=2),
+            content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text="stack")],
+        )
+    )
+    assert await _published(client, path.as_uri()) == []
+
+
+async def test_positions_in_the_negotiated_encoding(client: LanguageClient, tmp_path):
+    assert client.position_encoding == types.PositionEncodingKind.Utf8  # neovim offers UTF-8 first
+    await _check_positions(client, tmp_path / "emoji.py")
+
+
+async def test_positions_in_utf16(unsafe_client: LanguageClient, tmp_path):
+    assert unsafe_client.position_encoding == types.PositionEncodingKind.Utf16  # VS Code: the protocol's default
+    await _check_positions(unsafe_client, tmp_path / "emoji.py")
+
+
+async def test_notebook_cell_change_rechecks_the_notebook(client: LanguageClient, tmp_path):
+    notebook_uri = (tmp_path / "nb.ipynb").as_uri()
+    cell_uris = [f"vscode-notebook-cell:{tmp_path / 'nb.ipynb'}#c{n}" for n in range(2)]
+    texts = ["".join(SETUP), "".join(BROKEN)]
+    client.notebook_document_did_open(
+        types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(
+                uri=notebook_uri, notebook_type="jupyter-notebook", version=1,
+                cells=[types.NotebookCell(kind=types.NotebookCellKind.Code, document=uri) for uri in cell_uris],
+            ),
+            cell_text_documents=[
+                types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text) for uri, text in zip(cell_uris, texts)
+            ],
+        )
+    )
+    (finding,) = await _published(client, cell_uris[1])
+    # fix-all over the notebook edits only the cell that changes
+    actions = await _actions(client, cell_uris[1], finding.range, [finding], only=["source.fixAll.gradfix"])
+    (fix_all,) = actions.values()
+    assert list(fix_all.edit.changes) == [cell_uris[1]]
+    fixed = _apply(texts[1], fix_all.edit.changes[cell_uris[1]])
+    assert fixed == texts[1].replace("torch.tensor(", "torch.stack(")
+    client.diagnostics.clear()
+    client.notebook_document_did_change(
+        types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook_uri),
+            change=types.NotebookDocumentChangeEvent(
+                cells=types.NotebookDocumentCellChanges(
+                    text_content=[
+                        types.NotebookDocumentCellContentChanges(
+                            document=types.VersionedTextDocumentIdentifier(uri=cell_uris[1], version=2),
+                            changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+                        )
+                    ]
+                )
+            ),
+        )
+    )
+    assert await _published(client, cell_uris[1]) == []
