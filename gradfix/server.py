@@ -19,7 +19,9 @@ import bisect
 import difflib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import unquote, urlparse
 
@@ -147,7 +149,7 @@ class GradfixServer(LanguageServer):
         if template:
             return template.format(code=code, anchor=code.lower())
         if os.path.isfile(_README):  # a source checkout: the README's rules table has an anchor per rule
-            return f"file://{_README}#{code.lower()}"
+            return f"{Path(_README).as_uri()}#{code.lower()}"
         return None
 
     # Analysis -------------------------------------------------------------------------------
@@ -216,8 +218,11 @@ class GradfixServer(LanguageServer):
         )
 
     def _error_diagnostic(self, message: str) -> types.Diagnostic:
+        where = re.search(r"\bat (\d+):(\d+)", message)  # "syntax error at LINE:COLUMN: ..."
+        line = max(int(where.group(1)) - 1, 0) if where else 0
+        position = types.Position(line=line, character=0)
         return types.Diagnostic(
-            range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+            range=types.Range(position, position),
             message=f"gradfix could not check this file: {message}",
             severity=types.DiagnosticSeverity.Error,
             source="gradfix",

@@ -212,6 +212,7 @@ async def test_syntax_error_is_one_diagnostic_not_a_crash(client: LanguageClient
     path = tmp_path / "broken.py"
     (error,) = await _open(client, path, BAD + "def (\n")
     assert error.severity == types.DiagnosticSeverity.Error and "syntax error" in error.message
+    assert error.range.start.line == len(BAD.splitlines())  # on the broken line (0-based)
     assert [d.code for d in await _change(client, path, BAD, 2)] == ["GF101"]
 
 
