@@ -326,3 +326,13 @@ async def test_notebook_cell_change_rechecks_the_notebook(client: LanguageClient
         )
     )
     assert await _published(client, cell_uris[1]) == []
+
+
+async def test_save_rereads_the_configuration(client: LanguageClient, tmp_path):
+    project = tmp_path / "saved"
+    path = project / "train.py"
+    assert [d.code for d in await _open(client, path, BAD)] == ["GF101"]
+    put(project, "pyproject.toml", '[tool.gradfix]\nignore = ["GF101"]\n')
+    client.diagnostics.pop(path.as_uri(), None)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=path.as_uri())))
+    assert await _published(client, path.as_uri()) == []
