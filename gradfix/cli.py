@@ -218,16 +218,75 @@ def check(
     jobs: Optional[int] = JobsOpt,
     max_file_size: Optional[int] = MaxSizeOpt,
     no_progress: bool = NoProgressOpt,
+    add_noqa: bool = typer.Option(False, "--add-noqa", help="Write `# noqa: CODE` on every line with a finding (adopt gradfix on a legacy tree)."),
+    statistics: bool = typer.Option(False, "--statistics", help="Print the number of findings per rule instead of each finding."),
 ) -> None:
     """Report code that breaks gradient flow (exit 1 if anything is found)."""
     run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size)
+    if add_noqa:
+        raise typer.Exit(_add_noqa(run))
     if run.stdin:
         results = [_run_stdin(run, Mode.CHECK)]
     else:
         files = run.files()
         results = process_files([(f, run.settings_for(f)) for f in files], Mode.CHECK, jobs, _progress(len(files), not no_progress))
-    _emit(results, run, applied=False)
+    if statistics:
+        _emit_statistics(results, run)
+    else:
+        _emit(results, run, applied=False)
     raise typer.Exit(_exit_code(results, exit_zero))
+
+
+def _add_noqa(run: _Run) -> int:
+    """check --add-noqa: suppress every current finding in place; exit 0 unless a file failed."""
+    from gradfix.noqa import add_noqa_to_file
+
+    if run.stdin:
+        raise UsageFailure("--add-noqa writes files; it cannot read standard input")
+    added = failed = 0
+    for path in run.files():
+        try:
+            changed, unplaced = add_noqa_to_file(path, run.settings_for(path))
+        except InputError as exc:
+            typer.echo(f"gradfix: error: {path}: {exc}", err=True)
+            failed += 1
+            continue
+        except OSError as exc:
+            typer.echo(f"gradfix: error: {path}: cannot write: {exc.strerror or exc}", err=True)
+            failed += 1
+            continue
+        added += changed
+        if unplaced:
+            typer.echo(f"gradfix: warning: {path}: {unplaced} finding{'s' if unplaced != 1 else ''} not suppressed "
+                       "(the line ends inside a string or with a backslash)", err=True)
+    typer.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+    return 2 if failed else 0
+
+
+def _emit_statistics(results: list[FileResult], run: _Run) -> None:
+    """--statistics: one line per rule, most frequent first, in ruff's layout (count, code, [*], name)."""
+    import json
+    from collections import Counter
+
+    found = [d for r in results for d in r.diagnostics]
+    counts = Counter(d.code for d in found)
+    names = {d.code: d.name for d in found}
+    fixable = {d.code for d in found if d.fix_applicability == "safe" or (d.fix_applicability and run.unsafe_fixes)}
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if run.output_format == "json":
+        typer.echo(json.dumps([{"code": c, "name": names[c], "count": n, "fixable": c in fixable} for c, n in rows], indent=2))
+    else:
+        count_width = max((len(str(n)) for _, n in rows), default=1)
+        code_width = max((len(c) for c, _ in rows), default=1)
+        for code, count in rows:
+            marker = ("[*] " if code in fixable else "[ ] ") if fixable else ""
+            typer.echo(f"{count:>{count_width}}\t{code:<{code_width}}\t{marker}{names[code]}")
+        summary = text_summary(results, False, run.unsafe_fixes)
+        if summary:
+            typer.echo(summary)
+    for result in results:
+        if result.error:
+            typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
 
 
 @app.command()
@@ -385,6 +444,14 @@ def verify(
         raise UsageFailure(str(exc)) from None
     _verify_report(verdicts, output_format)
     raise typer.Exit(0 if all(passed(v) for v in verdicts) else 1)
+
+
+@app.command()
+def server() -> None:
+    """Run the language server on standard input/output (diagnostics, quick fixes; for editors)."""
+    from gradfix.server import serve
+
+    serve()
 
 
 @app.command()

@@ -517,3 +517,28 @@ def process_files(items: Sequence[tuple[str, Settings]], mode: Mode, jobs: int |
             if progress:
                 progress(len(batch))
     return results
+
+
+# One finding's fix (the language server's quick fix) ----------------------------------
+def fix_one_finding(source: str, path: str, settings: Settings, code: str, line: int, column: int) -> str | None:
+    """``source`` with only the fix of the finding ``code`` at ``line``:``column`` applied.
+
+    None when there is no such finding, it has no fix ``settings`` allow, or its result
+    would not parse. One pass, one fix: what a user accepts for one diagnostic.
+    """
+    rules = [rule for rule in _triggered(settings.rules, source) if rule.code == code]
+    if not rules:
+        return None
+    unit = _Source(source, path)
+    for finding in _run_rules(rules, unit):
+        if (finding.line, finding.column) != (line, column):
+            continue
+        if finding.fix is None or not settings.allows(finding.fix):
+            return None
+        suffix = _lost_suffix(source, unit.ctx.module)
+        fix = _built([finding], unit, settings).get(id(finding))
+        if suffix is None or fix is None:
+            return None
+        new_source = _apply(unit.ctx.module, [fix]).code + suffix
+        return new_source if new_source != source and _parses(new_source) else None
+    return None

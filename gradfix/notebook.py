@@ -417,3 +417,27 @@ def process_notebook(path: str, settings: Settings, mode: Mode) -> FileResult:
 def load_notebook(data: bytes) -> tuple[str, dict]:
     """(text, parsed JSON) of notebook bytes. Raises InputError."""
     return _load(data)
+
+
+# The code cells as one module, for callers that edit it (language server, --add-noqa) -------
+def code_module(notebook: dict) -> _Module | None:
+    """The code cells joined as ``check_source`` sees them; None when there is nothing to check."""
+    if not _is_python(notebook):
+        return None
+    module = _build(notebook)
+    return module if module.cells else None
+
+
+def module_cells(module: _Module, source: str) -> dict[int, str] | None:
+    """Cell index (0-based) -> cell text, from ``source``, an edited ``module.text``; None if it does not map."""
+    return _split(module, source)
+
+
+def cell_location(module: _Module, source: str, diagnostic: Diagnostic) -> Diagnostic:
+    """``diagnostic`` (in lines of the module text ``source``) moved to its cell (1-based) and line there."""
+    return _locate(module, source, diagnostic)
+
+
+def replace_cell_sources(text: str, notebook: dict, texts: dict[int, str]) -> str:
+    """The notebook JSON ``text`` with the sources of the cells in ``texts`` replaced, all else byte-exact."""
+    return _rewrite(text, notebook, texts)
