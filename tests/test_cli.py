@@ -287,7 +287,7 @@ def test_bad_input_gets_one_line_error_and_is_not_written(tree, capsys, content,
 
 
 def test_bad_file_does_not_stop_the_others(tree, capsys):
-    put(tree, "a_broken.py", "import torch\nx = torch.tensor([\n")
+    put(tree, "a_broken.py", "import torch\nx = torch.tensor([a,\n")
     good = put(tree, "b_bad.py", BAD)
     run = gradfix(capsys, "apply", ".")
     assert run.code == 2
@@ -340,7 +340,7 @@ def test_unreadable_file(tree, capsys, monkeypatch):
 # Output formats ----------------------------------------------------------------------------------
 def test_json_output(tree, capsys):
     put(tree, "bad.py", BAD)
-    put(tree, "broken.py", "import torch\nx = torch.tensor((\n")
+    put(tree, "broken.py", "import torch\nx = torch.tensor((a,\n")
     run = gradfix(capsys, "check", "--output-format", "json", ".")
     assert run.code == 2
     records = json.loads(run.out)

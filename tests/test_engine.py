@@ -188,7 +188,7 @@ def test_unified_diff_marks_a_missing_final_newline():
 
 
 def test_parallel_and_serial_engine_runs_agree(tmp_path):
-    texts = [BAD, CLEAN, UNSAFE_ONLY, NO_TORCH, "import torch\nx = torch.tensor([\n"]
+    texts = [BAD, CLEAN, UNSAFE_ONLY, NO_TORCH, "import torch\nx = torch.tensor([a,\n"]
     items = []
     for i in range(40):
         path = tmp_path / f"m{i:02d}.py"
