@@ -69,6 +69,16 @@ def _child_statements(node: ast.AST) -> list[ast.stmt]:
     return list(reversed(out))
 
 
+def block_of(parent_of, stmt: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list that holds ``stmt`` (``parent_of``: ``Analysis.parent``)."""
+    parent = parent_of(stmt)
+    for field in _BLOCK_FIELDS:
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return None
+
+
 def alone_on_its_lines(stmt: ast.stmt, block: list[ast.stmt]) -> bool:
     """Not sharing a line with another statement (``a = 1; b = 2``)."""
     index = next((i for i, s in enumerate(block) if s is stmt), None)

@@ -12,7 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls
-from ._flow_ast import COMPOUND, flows_into, names_read, names_written, statements, target_names, walk
+from ._flow_ast import COMPOUND, alone_on_its_lines, block_of, flows_into, names_read, names_written, statements, target_names, walk
 from ._names import kwarg, torch_module
 from ._values import Analysis, Graph, Kind, Value, dotted
 
@@ -196,15 +196,10 @@ def _normal_lazy_fix(analysis: Analysis, call: ast.Call, arguments, kinds) -> La
 def _hoisting_base(analysis: Analysis, call: ast.Call) -> str | None:
     """The name stem for temporaries when ``call`` is the whole value of ``x = ...`` or ``return ...``."""
     statement = analysis.parent(call)
-    block = getattr(analysis.parent(statement), "body", None) if statement is not None else None
-    if not isinstance(block, list) or not any(s is statement for s in block):
-        block = getattr(analysis.parent(statement), "orelse", None) if statement is not None else None
-    if not isinstance(block, list) or not any(s is statement for s in block):
+    if not isinstance(statement, (ast.Assign, ast.Return)):
         return None
-    index = next(i for i, s in enumerate(block) if s is statement)
-    if (index and block[index - 1].end_lineno == statement.lineno) or (
-        index + 1 < len(block) and block[index + 1].lineno == statement.end_lineno
-    ):
+    block = block_of(analysis.parent, statement)
+    if block is None or not alone_on_its_lines(statement, block):
         return None  # `a = f(); z = torch.normal(...)` on one line
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
         return statement.targets[0].id
