@@ -97,8 +97,8 @@ class GraphReuse(Rule):
 
     Fix safety: safe when the statements are plain tensor/distribution computations (directly
     or through small helper functions of the file that only compute torch ops from their
-    arguments) whose inputs do not change before the loop; otherwise (a module call, a random draw, an input
-    changed on the way) the finding has no fix.
+    arguments) whose inputs do not change before the loop; otherwise (a module call, a random
+    draw, an input changed on the way) the finding has no fix.
     """
 
     code = "GF106"
