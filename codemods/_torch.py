@@ -121,3 +121,15 @@ TUPLE_RESULTS = {
     "meshgrid", "broadcast_tensors", "svd", "lu", "qr", "eig", "eigh", "slogdet", "histogram",
     "aminmax", "frexp", "lstsq", "std_mean", "var_mean", "svd_lowrank", "pca_lowrank", "atleast_1d",
 }
+# torch.distributions classes with `has_rsample = True` whose `sample()` and `rsample()` are
+# bitwise equal on CPU under the same generator state (checked on torch 2.13: float32/float64,
+# sample_shape, broadcasting). The discrete ones (Bernoulli, Categorical, Poisson) have none.
+RSAMPLE_DISTRIBUTIONS = frozenset({
+    "Normal", "LogNormal", "Laplace", "Uniform", "Exponential", "Gamma", "Beta", "Dirichlet",
+    "StudentT", "MultivariateNormal", "LowRankMultivariateNormal", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical", "Cauchy", "Gumbel", "HalfNormal", "HalfCauchy", "Chi2",
+    "FisherSnedecor", "Kumaraswamy", "Pareto", "Weibull", "ContinuousBernoulli",
+    "LogisticNormal", "InverseGamma",
+})
+# Wrappers whose rsample exists exactly when their base distribution's does.
+DISTRIBUTION_WRAPPERS = frozenset({"Independent"})

@@ -1175,7 +1175,10 @@ class _ScopeInterpreter:
         if qualified.startswith("torch.optim.") and last[:1].isupper():
             return Value(Kind.OPTIMIZER if ".lr_scheduler." not in qualified else Kind.INSTANCE, Graph.NO)
         if qualified.startswith("torch.distributions.") and last[:1].isupper():
-            return Value(Kind.DISTRIBUTION, graph, name=last)
+            # A wrapper (Independent(Normal(...), 1)) keeps its base distribution as element.
+            base = args[0] if args else kwargs.get("base_distribution")
+            base = base if base is not None and base.kind is Kind.DISTRIBUTION else None
+            return Value(Kind.DISTRIBUTION, graph, name=last, element=base)
         if qualified.startswith(("numpy.", "math.")):
             what = "numpy" if qualified.startswith("numpy.") else "math"
             if what == "math":

@@ -5,27 +5,33 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import partial
 
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._graph import Carry, flow_for
-from ._loops import (
+from ._flow_ast import (
     LOOPS,
+    alone_on_its_lines,
     backward_calls,
     backward_roots,
-    block_body,
+    blocks,
     flows_into,
+    free_reads,
+    has_indented_body,
+    keyword,
+    loop_carried,
     loop_targets,
     mentions,
     names_read,
     names_written,
+    reads_after,
     statements,
     target_names,
     walk,
 )
-from ._names import imports, is_true, keyword
+from ._values import Analysis, Kind
 
 # Calls that draw random numbers: moving them would change what every later draw returns.
 _RANDOM = {
@@ -36,12 +42,13 @@ _RANDOM = {
 }
 # Top-level calls whose result is a new leaf or object, not a value derived from one.
 _NOT_DERIVED_METHODS = {"to", "cuda", "cpu", "detach", "requires_grad_", "type", "double", "float", "half", "bfloat16"}
+# How deep _pure follows calls of the file's own helper functions.
+_HELPER_DEPTH = 2
 
 
 @dataclass
 class _Candidate:
-    line: cst.SimpleStatementLine
-    assign: cst.Assign
+    assign: ast.Assign
     target: str
     fixable: bool
 
@@ -88,9 +95,10 @@ class GraphReuse(Rule):
             loss.backward()
             opt.step()
 
-    Fix safety: safe when the statements are plain tensor/distribution computations whose
-    inputs do not change before the loop; otherwise (a module call, a random draw, an input
-    changed on the way) the finding has no fix.
+    Fix safety: safe when the statements are plain tensor/distribution computations (directly
+    or through small helper functions of the file that only compute torch ops from their
+    arguments) whose inputs do not change before the loop; otherwise (a module call, a random
+    draw, an input changed on the way) the finding has no fix.
     """
 
     code = "GF106"
@@ -113,42 +121,36 @@ class GraphReuse(Rule):
                     return True
         return False
 
-    def check(self, ctx):
-        if not imports(ctx).imports_module("torch"):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
             return
-        for node in walk(ctx.module, into_scopes=True):
-            body = block_body(node)
-            if not body:
-                continue
+        for body in blocks(analysis.tree):
             for index, stmt in enumerate(body):
                 if isinstance(stmt, LOOPS):
-                    finding = self._loop(ctx, body, index)
+                    finding = self._loop(analysis, body, index)
                     if finding is not None:
                         yield finding
 
-    def _loop(self, ctx, body, index):
+    def _loop(self, analysis: Analysis, body: list[ast.stmt], index: int):
         loop = body[index]
-        backwards = backward_calls(ctx, loop)
+        backwards = backward_calls(analysis, loop)
         if not backwards:
             return None
         loop_writes = names_written(loop)
         needed = names_read(loop) - loop_writes
+        rebound = _rebound(loop)
         chosen: list[_Candidate] = []
         for position in range(index - 1, -1, -1):
-            line = body[position]
-            candidate = self._candidate(ctx, line)
+            candidate = _candidate(analysis, body[position], body)
             if candidate is None or candidate.target not in needed or candidate.target in loop_writes:
                 continue
-            later = body[position + 1 : index]
-            later_writes = set()
-            for stmt in later:
-                later_writes |= names_written(stmt)
+            later_writes = names_written(body[position + 1 : index])
             if candidate.target in later_writes:
                 continue  # rebound on the way: not the value the loop sees
             inputs = names_read(candidate.assign.value)
             if candidate.target in inputs:
                 continue  # `w = w * 0.01` rebinds a leaf's name (GF104), recomputing it would compound
-            if inputs & (later_writes | _rebound(loop)):
+            if inputs & (later_writes | rebound):
                 candidate.fixable = False
             chosen.append(candidate)
             needed |= inputs
@@ -156,15 +158,17 @@ class GraphReuse(Rule):
             return None
         chosen.reverse()
         # Only values that reach a backward root in the loop matter.
+        loop_statements = list(statements(loop))
         direct = {c.target for c in chosen} & names_read(loop)
-        reached = flows_into(list(statements(loop)), direct)
-        roots = [root for call in backwards for root in backward_roots(call)]
-        if not any(mentions(root, reached) for root in roots):
+        roots = [root for call in backwards for root in backward_roots(analysis, call)]
+        if not any(mentions(root, flows_into(loop_statements, direct)) for root in roots):
             return None
-        chosen = _closure(chosen, {t for t in direct if _mentions_any(roots, flows_into(list(statements(loop)), {t}))})
+        reaching = {t for t in direct if any(mentions(root, flows_into(loop_statements, {t})) for root in roots)}
+        chosen = _closure(chosen, reaching)
         if not chosen:
             return None
-        inner = _insertion_loop(ctx, loop, backwards, {c.target for c in chosen})
+        targets = {c.target for c in chosen}
+        inner = _insertion_loop(loop, backwards, targets)
         inputs = set().union(*(names_read(c.assign.value) for c in chosen))
         if not _updates(loop, inputs):
             return None  # nothing changes between iterations: reuse is wasteful at most
@@ -174,7 +178,7 @@ class GraphReuse(Rule):
             on_path = set().union(*(loop_targets(n) for n in walk(loop) if isinstance(n, LOOPS) and _contains(n, inner)))
             if inputs & (outside_inner | on_path | loop_targets(inner)):
                 fixable = False
-        retained = [c for c in backwards if is_true(getattr(keyword(c, "retain_graph"), "value", None))]
+        retained = [c for c in backwards if _is_true(keyword(c, "retain_graph"))]
         names = ", ".join(f"`{c.target}`" for c in chosen) + (" are" if len(chosen) > 1 else " is")
         if retained:
             message = (
@@ -186,81 +190,31 @@ class GraphReuse(Rule):
                 f"{names} computed from Parameters before the loop and reused after `backward()`: iteration 2 "
                 "backpropagates through a freed graph; recompute at the top of the loop body"
             )
-        fix = self._fix(ctx, body, index, inner, chosen, backwards, retained) if fixable else None
-        if fix is None:
+        fix = None
+        if fixable:
+            fix = _plan_fix(analysis, body, loop, inner, chosen, backwards, retained)
+        else:
             message += (
                 " (no automatic fix: a module call, a random draw or an input that changes on the way "
                 "makes moving it unprovable)"
             )
         return self.finding(chosen[0].assign, message, fix)
 
-    def _candidate(self, ctx, line) -> _Candidate | None:
-        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-            return None
-        assign = line.body[0]
-        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-            return None
-        target = assign.targets[0].target
-        if not isinstance(target, cst.Name):
-            return None
-        value = assign.value
-        flow = flow_for(ctx, assign)
-        if not _derived(ctx, flow, value, assign):
-            return None
-        if flow.carries(value, assign) is not Carry.YES:
-            return None
-        return _Candidate(line, assign, target.value, _pure(ctx, flow, value, assign))
 
-    def _fix(self, ctx, body, index, inner, chosen, backwards, retained) -> Fix:
-        loop = body[index]
-        chosen_lines = {id(c.line) for c in chosen}
-        outside = [s for s in body if id(s) not in chosen_lines and s is not loop]
-        read_elsewhere = set().union(*(names_read(s) for s in outside)) if outside else set()
-        read_elsewhere |= _reads_after(ctx, loop)
-        # Loop headers (a `while` test, a `for` iterable) and code outside the insertion loop
-        # still read the name before the recompute: keep the original there.
-        placeholder = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
-        read_elsewhere |= names_read(loop.deep_replace(inner.body, placeholder))
-        moved: set[int] = set()
-        copies = []
-        for candidate in chosen:
-            line = candidate.line
-            if candidate.target in read_elsewhere:
-                copies.append(line.with_changes(leading_lines=()))
-            else:
-                comments = [l for l in line.leading_lines if l.comment is not None]
-                copies.append(line.with_changes(leading_lines=comments))
-                moved.add(id(line))
-        # Drop retain_graph=True when it only served the reused graph.
-        drop = len(backwards) == 1 and len(retained) == 1 and not _loop_carried(inner)
-        block = inner.body
-        if drop:
-            block = block.deep_replace(retained[0], retained[0].with_changes(args=_without_retain_graph(retained[0].args)))
-        block = block.with_changes(body=[*copies, *block.body])
-        new_loop = loop.with_changes(body=block) if inner is loop else loop.deep_replace(inner.body, block)
-        # A removed line's blank lines stay where they were: on the next statement that stays.
-        edits: list[tuple[cst.CSTNode, object]] = []
-        pending: list[cst.EmptyLine] = []
-        for stmt in body[: index + 1]:
-            if id(stmt) in moved:
-                pending.extend(l for l in stmt.leading_lines if l.comment is None)
-                edits.append((stmt, cst.RemoveFromParent()))
-                continue
-            if pending:
-                if stmt is loop:
-                    new_loop = new_loop.with_changes(leading_lines=[*pending, *new_loop.leading_lines])
-                else:
-                    edits.append((stmt, stmt.with_changes(leading_lines=[*pending, *stmt.leading_lines])))
-                pending = []
-        edits.append((loop, new_loop))
-        what = "recompute at the top of the loop body"
-        if drop:
-            what += " and drop retain_graph=True"
-        return Fix(edits, Applicability.SAFE, what)  # type: ignore[arg-type]
+def _is_true(expr: ast.AST | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is True
 
 
-def _mentions_any(roots, names: set[str]) -> bool:
-    return any(mentions(root, names) for root in roots)
+def _candidate(analysis: Analysis, stmt: ast.stmt, body: list[ast.stmt]) -> _Candidate | None:
+    """``name = <value derived from a graph>`` alone on its line."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+        return None
+    if not alone_on_its_lines(stmt, body):
+        return None
+    value = stmt.value
+    if not _derived(analysis, value) or not analysis.value(value).carries:
+        return None
+    return _Candidate(stmt, stmt.targets[0].id, _pure(analysis, value))
 
 
 def _closure(chosen: list[_Candidate], direct: set[str]) -> list[_Candidate]:
@@ -275,15 +229,16 @@ def _closure(chosen: list[_Candidate], direct: set[str]) -> list[_Candidate]:
     return keep
 
 
-def _derived(ctx, flow, value: cst.BaseExpression, at: cst.CSTNode) -> bool:
-    """A computation on tensors (or a module's output), not a name, a new leaf, a module, or an optimizer."""
-    if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation, cst.Subscript)):
+def _derived(analysis: Analysis, value: ast.expr) -> bool:
+    """A computation on tensors (a module's output, a helper's result), not a name, a new leaf,
+    a module, or an optimizer."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Subscript)):
         return True
-    if not isinstance(value, cst.Call):
+    if not isinstance(value, ast.Call):
         return False
-    if flow.carries(value.func, at) is Carry.MODULE:
+    if analysis.value(value.func).kind is Kind.MODULE:
         return True
-    qualified = imports(ctx).qualify(value.func)
+    qualified = analysis.qualify(value.func)
     if qualified is not None:
         if not qualified.startswith("torch."):
             return False
@@ -294,114 +249,192 @@ def _derived(ctx, flow, value: cst.BaseExpression, at: cst.CSTNode) -> bool:
             return False
         if qualified.startswith("torch.nn.") and last[:1].isupper():
             return False
-        if keyword(value, "requires_grad") is not None:
-            return False
-        return True
-    if isinstance(value.func, cst.Attribute):
-        return value.func.attr.value not in _NOT_DERIVED_METHODS
-    return False
+        return not any(k.arg == "requires_grad" for k in value.keywords)
+    if isinstance(value.func, ast.Attribute):
+        return value.func.attr not in _NOT_DERIVED_METHODS
+    return isinstance(value.func, ast.Name) and value.func.id in analysis.functions
 
 
-def _pure(ctx, flow, value: cst.BaseExpression, at: cst.CSTNode) -> bool:
-    """Recomputing ``value`` gives the same result: torch ops only, no draws, no modules, no in-place."""
-    names = imports(ctx)
+def _pure(analysis: Analysis, value: ast.AST, depth: int = 0) -> bool:
+    """Recomputing ``value`` gives the same result: torch ops (directly or in this file's small
+    helper functions) only, no draws, no modules, no in-place."""
     for node in walk(value):
-        if not isinstance(node, cst.Call):
+        if not isinstance(node, ast.Call):
             continue
-        qualified = names.qualify(node.func)
-        last = (qualified or "").rsplit(".", 1)[-1] if qualified else (
-            node.func.attr.value if isinstance(node.func, cst.Attribute) else None
-        )
+        func = node.func
+        qualified = analysis.qualify(func)
+        if qualified is None and isinstance(func, ast.Name) and func.id in analysis.functions:
+            if depth < _HELPER_DEPTH and _pure_helper(analysis, analysis.functions[func.id], depth + 1):
+                continue
+            return False
+        last = qualified.rsplit(".", 1)[-1] if qualified else (func.attr if isinstance(func, ast.Attribute) else None)
         if last is None or last in _RANDOM:
             return False
         if qualified is not None:
-            if not qualified.startswith("torch.") or (qualified.startswith("torch.nn.") and last[:1].isupper()
-                                                      and not qualified.startswith("torch.nn.functional")):
+            if not qualified.startswith("torch.") or (
+                qualified.startswith("torch.nn.") and last[:1].isupper() and not qualified.startswith("torch.nn.functional")
+            ):
                 return False
             continue
-        if last.endswith("_") or flow.carries(node.func.value, at) is Carry.MODULE:  # type: ignore[union-attr]
+        receiver = func.value  # type: ignore[attr-defined]
+        if last.endswith("_") or analysis.value(receiver).kind is Kind.MODULE:
             return False
-        receiver = node.func.value  # type: ignore[union-attr]
-        if isinstance(receiver, cst.Name) and receiver.value == "self":
+        if isinstance(receiver, ast.Name) and receiver.id == "self":
             return False  # a method of the object: could do anything
     return True
 
 
-def _rebound(loop) -> set[str]:
+def _pure_helper(analysis: Analysis, function, depth: int) -> bool:
+    """A function of this file that only computes from its parameters: assignments and a
+    return of pure expressions, no globals but imports."""
+    parameters = {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
+    if function.decorator_list or function.args.vararg or function.args.kwarg:
+        return False
+    local = set(parameters)
+    for index, stmt in enumerate(function.body):
+        if index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            value = stmt.value
+        elif isinstance(stmt, ast.Return) and stmt.value is not None:
+            value = stmt.value
+        else:
+            return False
+        free = {n for n in names_read(value) if "." not in n} - local - set(analysis.imports.aliases) - set(analysis.functions)
+        if free or not _pure(analysis, value, depth):
+            return False
+        if isinstance(stmt, ast.Assign):
+            local |= {t.id for t in stmt.targets}  # type: ignore[attr-defined]
+    return True
+
+
+def _rebound(loop: ast.AST) -> set[str]:
     """Names the loop binds to a new object (`x = ...`, `for x in`), not updates in place."""
     out: set[str] = set(loop_targets(loop))
     for node in walk(loop):
-        if isinstance(node, cst.Assign):
+        if isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target.target, (cst.Name, cst.Tuple, cst.List)):
-                    out |= target_names(target.target)
-        elif isinstance(node, (cst.For, cst.CompFor)):
+                if isinstance(target, (ast.Name, ast.Tuple, ast.List)):
+                    out |= target_names(target)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
             out |= target_names(node.target)
     return out
 
 
-def _updates(loop, inputs: set[str]) -> bool:
+def _updates(loop: ast.AST, inputs: set[str]) -> bool:
     """The loop steps an optimizer or updates one of the inputs in place (`w -= lr * w.grad`)."""
     steps = any(
-        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "step"
-        for n in walk(loop)
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "step" for n in walk(loop)
     )
-    return steps or bool(names_written(loop.body) & inputs)
+    return steps or bool(names_written(loop.body) & inputs)  # type: ignore[attr-defined]
 
 
-def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    return any(node is inner for node in walk(outer, into_scopes=True))
+def _contains(outer: ast.AST, inner: ast.AST) -> bool:
+    return any(node is inner for node in ast.walk(outer))
 
 
-def _insertion_loop(ctx, loop, backwards, targets: set[str]):
+def _insertion_loop(loop, backwards, targets: set[str]):
     """The innermost loop (``loop`` or one nested in it) holding every backward and every use."""
-    uses = [n for n in walk(loop) if isinstance(n, (cst.Name, cst.Attribute)) and names_read(n) & targets]
+    uses = [n for n in walk(loop) if isinstance(n, (ast.Name, ast.Attribute)) and names_read(n) & targets]
     best = None
     for node in walk(loop):
         if isinstance(node, LOOPS) and all(_contains(node, c) for c in backwards) and all(_contains(node, u) for u in uses):
             best = node
-    if best is None or not isinstance(best.body, cst.IndentedBlock) or not best.body.body:
+    if best is None or not has_indented_body(best):
         return None
     return best
 
 
-def _reads_after(ctx, loop) -> set[str]:
-    """Names read by statements that run after ``loop`` in the enclosing blocks."""
-    out: set[str] = set()
-    child = loop
-    for ancestor in ctx.ancestors(loop):
-        body = block_body(ancestor)
-        if body is not None:
-            seen = False
-            for stmt in body:
-                if stmt is child:
-                    seen = True
-                elif seen:
-                    out |= names_read(stmt)
-        if isinstance(ancestor, (cst.FunctionDef, cst.Module)):
-            break
-        if isinstance(ancestor, LOOPS):
-            out |= names_read(ancestor)  # an enclosing loop runs the code before ours again
-        child = ancestor
-    return out
+def _reads_outside_body(loop, inner) -> set[str]:
+    """Names ``loop`` reads outside the body of ``inner`` (loop headers, ``else`` blocks, code
+    around a nested ``inner``): they still see the value from before the loop."""
+    skip = {id(s) for s in inner.body}
+    found: set[str] = set()
+    stack: list[ast.AST] = [loop]
+    while stack:
+        node = stack.pop()
+        if id(node) in skip or (node is not loop and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))):
+            continue
+        if isinstance(node, ast.expr):
+            found |= names_read(node)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
-def _loop_carried(loop) -> bool:
-    """Whether a name is read in the loop body before the body assigns it (a value from the
-    previous iteration, which may hold that iteration's graph)."""
-    written = names_written(loop.body)
-    assigned: set[str] = set(loop_targets(loop))
-    for stmt in statements(loop.body):
-        if isinstance(stmt, cst.BaseSmallStatement):
-            reads = names_read(stmt.value) if isinstance(stmt, (cst.Assign, cst.AugAssign)) else names_read(stmt)
-            if isinstance(stmt, cst.AugAssign):
-                reads |= names_read(stmt.target)
-            if (reads & written) - assigned:
-                return True
-            assigned |= names_written(stmt)
-        elif isinstance(stmt, cst.For):
-            assigned |= loop_targets(stmt)
-    return False
+def _plan_fix(analysis: Analysis, body, loop, inner, chosen: list[_Candidate], backwards, retained) -> LazyFix:
+    """Decide what moves and what is copied (a name still read where the old value is
+    needed keeps its original), and whether retain_graph=True goes."""
+    chosen_ids = {id(c.assign) for c in chosen}
+    outside = [s for s in body if id(s) not in chosen_ids and s is not loop]
+    read_elsewhere = set().union(*(free_reads(s) for s in outside)) | reads_after(analysis.parent, loop) | _reads_outside_body(loop, inner)
+    plan = [(c.assign, c.target not in read_elsewhere) for c in chosen]
+    # Drop retain_graph=True when it only served the reused graph.
+    drop = retained[0] if len(backwards) == 1 and len(retained) == 1 and not loop_carried(inner) else None
+    what = "recompute at the top of the loop body" + (" and drop retain_graph=True" if drop is not None else "")
+    return LazyFix(partial(_fix, loop=loop, inner=inner, plan=plan, drop=drop, what=what), Applicability.SAFE, what)
+
+
+def _statement_node(ctx, node: ast.stmt):
+    """The LibCST statement of an ``ast`` compound statement (found through its header)."""
+    found = ctx.node_for(node)
+    if found is not None:
+        return found
+    header = node.test if isinstance(node, ast.While) else node.iter
+    expr = ctx.node_for(header)
+    kind = cst.While if isinstance(node, ast.While) else cst.For
+    for ancestor in ctx.ancestors(expr) if expr is not None else ():
+        if isinstance(ancestor, kind):
+            return ancestor
+    return None
+
+
+def _fix(ctx, loop, inner, plan, drop, what) -> Fix | None:
+    cst_loop, cst_inner = _statement_node(ctx, loop), _statement_node(ctx, inner)
+    if cst_loop is None or cst_inner is None or not isinstance(cst_inner.body, cst.IndentedBlock):
+        return None
+    parent = ctx.parent(cst_loop)
+    if not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+        return None
+    body = list(parent.body)
+    index = next(i for i, s in enumerate(body) if s is cst_loop)
+    moved: set[int] = set()
+    copies = []
+    for assign, move in plan:
+        small = ctx.node_for(assign)
+        line = ctx.parent(small) if small is not None else None
+        if not isinstance(line, cst.SimpleStatementLine):
+            return None
+        if move:
+            comments = [l for l in line.leading_lines if l.comment is not None]
+            copies.append(line.with_changes(leading_lines=comments))
+            moved.add(id(line))
+        else:
+            copies.append(line.with_changes(leading_lines=()))
+    block = cst_inner.body
+    if drop is not None:
+        call = ctx.node_for(drop)
+        if not isinstance(call, cst.Call):
+            return None
+        block = block.deep_replace(call, call.with_changes(args=_without_retain_graph(call.args)))
+    block = block.with_changes(body=[*copies, *block.body])
+    new_loop = cst_loop.with_changes(body=block) if cst_inner is cst_loop else cst_loop.deep_replace(cst_inner.body, block)
+    # A removed line's blank lines stay where they were: on the next statement that stays.
+    edits: list[tuple[cst.CSTNode, object]] = []
+    pending: list[cst.EmptyLine] = []
+    for stmt in body[: index + 1]:
+        if id(stmt) in moved:
+            pending.extend(l for l in stmt.leading_lines if l.comment is None)
+            edits.append((stmt, cst.RemoveFromParent()))
+            continue
+        if pending:
+            if stmt is cst_loop:
+                new_loop = new_loop.with_changes(leading_lines=[*pending, *new_loop.leading_lines])
+            else:
+                edits.append((stmt, stmt.with_changes(leading_lines=[*pending, *stmt.leading_lines])))
+            pending = []
+    edits.append((cst_loop, new_loop))
+    return Fix(edits, Applicability.SAFE, what)  # type: ignore[arg-type]
 
 
 def _without_retain_graph(args):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from . import _torch
 from ._ast import calls
-from ._distributions import distribution_class, has_rsample, parameter_arguments
-from ._graph import Carry, flow_for, scope_of
-from ._loops import flows_into, loop_targets, names_read, names_written, statements, walk
-from ._names import dotted_name, imports, kwarg, torch_module
-from ._scopes import class_facts, enclosing_class, enclosing_function, enclosing_statement, in_grad_disabled
+from ._flow_ast import COMPOUND, alone_on_its_lines, block_of, flows_into, names_read, names_written, statements, target_names, walk
+from ._names import kwarg, torch_module
+from ._values import Analysis, Graph, Kind, Value, dotted
 
 # Tensor methods after which a value no longer carries a graph.
 _CUTS = {"detach", "item", "tolist", "numpy"}
@@ -87,36 +87,33 @@ class NonReparamSample(Rule):
                     return True
         return False
 
-    def check(self, ctx):
-        names = imports(ctx)
-        if not names.imports_module("torch"):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
             return
-        for node in walk(ctx.module, into_scopes=True):
-            if not isinstance(node, cst.Call) or in_grad_disabled(ctx, node):
+        for call in analysis.calls():
+            if analysis.grad_disabled(call):
                 continue
-            if names.qualify(node.func) == "torch.normal":
-                finding = self._normal(ctx, node)
-            elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "sample":
-                finding = self._sample(ctx, node)
+            if analysis.qualify(call.func) == "torch.normal":
+                finding = self._normal(analysis, call)
+            elif isinstance(call.func, ast.Attribute) and call.func.attr == "sample":
+                finding = self._sample(analysis, call)
             else:
                 continue
             if finding is not None:
                 yield finding
 
     # torch.normal(mean, std) ---------------------------------------------------------------
-    def _normal(self, ctx, call: cst.Call):
+    def _normal(self, analysis: Analysis, call: ast.Call):
         arguments = _normal_arguments(call)
         if arguments is None:
             return None
-        flow = flow_for(ctx, call)
-        kinds = [_kind(flow, arg, call) for arg in arguments]
+        kinds = [_kind(analysis, arg) for _, arg in arguments]
         if "graph" not in kinds:
             return None
-        message = (
-            "`torch.normal(mean, std)` has a zero gradient with respect to `mean` and `std`; "
-            "reparameterise: `mean + std * torch.randn(...)` draws the same values and keeps the gradient"
-        )
-        fix = None if "other" in kinds else self._normal_fix(ctx, call, arguments, kinds)
+        fix = None
+        # The rewrite reads .shape/.dtype/.device: only of values known to be tensors.
+        if "other" not in kinds and all(analysis.value(a).is_tensor for (_, a), k in zip(arguments, kinds) if k == "graph"):
+            fix = _normal_lazy_fix(analysis, call, arguments, kinds)
         if fix is None:
             message = (
                 "`torch.normal(mean, std)` has a zero gradient with respect to `mean` and `std`; write "
@@ -124,129 +121,151 @@ class NonReparamSample(Rule):
                 "for a tensor `std`, or `mean + torch.normal(0.0, std, mean.shape, dtype=mean.dtype, device=mean.device)` "
                 "for a float `std` (same values)"
             )
+        else:
+            message = (
+                "`torch.normal(mean, std)` has a zero gradient with respect to `mean` and `std`; "
+                "reparameterise: `mean + std * torch.randn(...)` draws the same values and keeps the gradient"
+            )
         return self.finding(call, message, fix)
 
-    def _normal_fix(self, ctx, call, arguments, kinds) -> Fix | None:
-        torch_name, import_edits = torch_module(ctx)
-        mean, std = arguments
-        hoisted: list[tuple[str, cst.BaseExpression]] = []
-        complex_args = [a for a, k in zip(arguments, kinds) if k == "graph" and not _is_simple(a)]
-        statement = None
-        if complex_args:
-            statement, base = _hoisting_site(ctx, call)
-            if statement is None:
-                return None
-            taken = names_read(scope_of(ctx, call)) | names_written(scope_of(ctx, call))
-            replaced = []
-            for arg, role in ((mean, "mean"), (std, "std")):
-                if arg in complex_args:
-                    temp = f"{base}_{role}"
-                    if temp in taken:
-                        return None
-                    hoisted.append((temp, arg))
-                    replaced.append(cst.Name(temp))
-                else:
-                    replaced.append(arg)
-            mean, std = replaced
-
-        def attr(value, name):
-            return cst.Attribute(value, cst.Name(name))
-
-        def like(reference):
-            return [kwarg("dtype", attr(reference, "dtype")), kwarg("device", attr(reference, "device"))]
-
-        if kinds == ["graph", "graph"]:
-            shape = cst.Call(attr(torch_name, "broadcast_shapes"), [cst.Arg(attr(mean, "shape")), cst.Arg(attr(std, "shape"))])
-            noise = cst.Call(attr(torch_name, "randn"), [cst.Arg(shape), *like(mean)])
-            value = _add(mean, cst.BinaryOperation(_paren(std), cst.Multiply(), noise))
-        elif kinds == ["graph", "number"]:
-            noise = cst.Call(
-                attr(torch_name, "normal"),
-                [cst.Arg(cst.Float("0.0")), cst.Arg(std), cst.Arg(attr(mean, "shape")), *like(mean)],
-            )
-            value = _add(mean, noise)
-        elif kinds == ["number", "graph"]:
-            noise = cst.Call(attr(torch_name, "randn"), [cst.Arg(attr(std, "shape")), *like(std)])
-            value = _add(mean, cst.BinaryOperation(_paren(std), cst.Multiply(), noise))
-        else:
-            return None
-        description = "reparameterise: draw standard noise and scale it (same values)"
-        if not hoisted:
-            return Fix([(call, _parenthesize_for(ctx, call, value)), *import_edits], Applicability.SAFE, description)
-        new_line = statement.deep_replace(call, value).with_changes(leading_lines=())
-        lines = [
-            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(temp))], expr)])
-            for temp, expr in hoisted
-        ]
-        lines[0] = lines[0].with_changes(leading_lines=statement.leading_lines)
-        return Fix([(statement, cst.FlattenSentinel([*lines, new_line])), *import_edits], Applicability.SAFE, description)
-
     # dist.sample() -----------------------------------------------------------------------
-    def _sample(self, ctx, call: cst.Call):
-        receiver = call.func.value  # type: ignore[union-attr]
-        constructor = receiver if isinstance(receiver, cst.Call) else _single_binding(ctx, call, receiver)
-        if constructor is None or distribution_class(ctx, constructor) is None:
+    def _sample(self, analysis: Analysis, call: ast.Call):
+        distribution = analysis.value(call.func.value)  # type: ignore[attr-defined]
+        if distribution.kind is not Kind.DISTRIBUTION or not _has_rsample(distribution):
             return None
-        if not has_rsample(ctx, constructor):
-            return None
-        parameters = parameter_arguments(ctx, constructor)
-        flow = flow_for(ctx, constructor)
-        carries = [flow.carries(p, constructor) for p in parameters]
-        if Carry.YES not in carries and not (Carry.UNKNOWN in carries and _in_reparam_function(ctx, call)):
+        if not distribution.carries and not (distribution.graph is Graph.UNKNOWN and _in_reparam_function(analysis, call)):
             return None  # constant parameters: nothing to differentiate
-        usage = _sample_usage(ctx, call)
-        if usage != "differentiable":
+        if _sample_usage(analysis, call) != "differentiable":
             return None
-        cls = distribution_class(ctx, constructor)
-        fix = Fix(
-            [(call.func.attr, cst.Name("rsample"))],  # type: ignore[union-attr]
-            Applicability.SAFE,
-            "use `rsample()`: the same draw, reparameterised",
-        )
+        fix = LazyFix(partial(_rsample_fix, call=call), Applicability.SAFE, "use `rsample()`: the same draw, reparameterised")
         return self.finding(
             call,
-            f"`{cls}.sample()` draws without a graph, so the parameters of the distribution get no gradient; "
+            f"`{distribution.name}.sample()` draws without a graph, so the parameters of the distribution get no gradient; "
             "use `rsample()` (same values, reparameterised)",
             fix,
         )
 
 
 # torch.normal helpers -------------------------------------------------------------------------
-def _normal_arguments(call: cst.Call) -> list[cst.BaseExpression] | None:
-    """[mean, std] of ``torch.normal(mean, std)``; None for any other overload or extra argument."""
-    if any(a.star for a in call.args):
+def _normal_arguments(call: ast.Call) -> list[tuple[object, ast.expr]] | None:
+    """[(where, mean), (where, std)] of ``torch.normal(mean, std)`` (``where``: a position or a
+    keyword); None for any other overload or extra argument."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > 2:
         return None
-    values: dict[str, cst.BaseExpression] = {}
-    positional = [a for a in call.args if a.keyword is None]
-    if len(positional) > 2:
-        return None
-    for name, arg in zip(("mean", "std"), positional):
-        values[name] = arg.value
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        if arg.keyword.value not in ("mean", "std") or arg.keyword.value in values:
+    values: dict[str, tuple[object, ast.expr]] = {}
+    for index, (name, arg) in enumerate(zip(("mean", "std"), call.args)):
+        values[name] = (index, arg)
+    for keyword in call.keywords:
+        if keyword.arg not in ("mean", "std") or keyword.arg in values:
             return None
-        values[arg.keyword.value] = arg.value
+        values[keyword.arg] = (keyword.arg, keyword.value)
     if set(values) != {"mean", "std"}:
         return None
     return [values["mean"], values["std"]]
 
 
-def _is_number(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-        expr = expr.expression
-    return isinstance(expr, (cst.Integer, cst.Float))
+def _is_number(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+        expr = expr.operand
+    return isinstance(expr, ast.Constant) and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
 
 
-def _kind(flow, expr, at) -> str:
+def _kind(analysis: Analysis, expr: ast.expr) -> str:
     if _is_number(expr):
         return "number"
-    return "graph" if flow.carries(expr, at) is Carry.YES else "other"
+    return "graph" if analysis.value(expr).carries else "other"
 
 
-def _is_simple(expr: cst.BaseExpression) -> bool:
-    return dotted_name(expr) is not None
+def _normal_lazy_fix(analysis: Analysis, call: ast.Call, arguments, kinds) -> LazyFix | None:
+    """The fix, if the rewrite can be made: arguments that are not plain names are bound to
+    temporaries first, which needs the call to be the whole value of its own statement."""
+    hoisted = [role for role, (_, arg), kind in zip(("mean", "std"), arguments, kinds) if kind == "graph" and dotted(arg) is None]
+    base = ""
+    if hoisted:
+        base = _hoisting_base(analysis, call)
+        if base is None:
+            return None
+        scope = analysis.enclosing_function(call) or analysis.tree
+        taken = names_read(scope) | names_written(scope)
+        if any(f"{base}_{role}" in taken for role in hoisted):
+            return None
+    build = partial(_normal_fix, call=call, where=[w for w, _ in arguments], kinds=kinds, hoisted=hoisted, base=base)
+    return LazyFix(build, Applicability.SAFE, "reparameterise: draw standard noise and scale it (same values)")
+
+
+def _hoisting_base(analysis: Analysis, call: ast.Call) -> str | None:
+    """The name stem for temporaries when ``call`` is the whole value of ``x = ...`` or ``return ...``."""
+    statement = analysis.parent(call)
+    if not isinstance(statement, (ast.Assign, ast.Return)):
+        return None
+    block = block_of(analysis.parent, statement)
+    if block is None or not alone_on_its_lines(statement, block):
+        return None  # `a = f(); z = torch.normal(...)` on one line
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id
+    if isinstance(statement, ast.Return):
+        return "sample"
+    return None
+
+
+def _cst_argument(call: cst.Call, where) -> cst.BaseExpression | None:
+    if isinstance(where, int):
+        positional = [a for a in call.args if a.keyword is None]
+        return positional[where].value if where < len(positional) else None
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == where), None)
+
+
+def _normal_fix(ctx, call: ast.Call, where, kinds, hoisted, base) -> Fix | None:
+    node = ctx.node_for(call)
+    if not isinstance(node, cst.Call):
+        return None
+    arguments = [_cst_argument(node, w) for w in where]
+    if None in arguments:
+        return None
+    torch_name, import_edits = torch_module(ctx)
+    mean, std = arguments
+    statement = None
+    temps: list[tuple[str, cst.BaseExpression]] = []
+    if hoisted:
+        small = ctx.parent(node)
+        statement = ctx.parent(small) if small is not None else None
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        if "mean" in hoisted:
+            temps.append((f"{base}_mean", mean))
+            mean = cst.Name(f"{base}_mean")
+        if "std" in hoisted:
+            temps.append((f"{base}_std", std))
+            std = cst.Name(f"{base}_std")
+
+    def attr(value, name):
+        return cst.Attribute(value, cst.Name(name))
+
+    def like(reference):
+        return [kwarg("dtype", attr(reference, "dtype")), kwarg("device", attr(reference, "device"))]
+
+    if kinds == ["graph", "graph"]:
+        shape = cst.Call(attr(torch_name, "broadcast_shapes"), [cst.Arg(attr(mean, "shape")), cst.Arg(attr(std, "shape"))])
+        noise = cst.Call(attr(torch_name, "randn"), [cst.Arg(shape), *like(mean)])
+        value = _add(mean, cst.BinaryOperation(_paren(std), cst.Multiply(), noise))
+    elif kinds == ["graph", "number"]:
+        noise = cst.Call(
+            attr(torch_name, "normal"),
+            [cst.Arg(cst.Float("0.0")), cst.Arg(std), cst.Arg(attr(mean, "shape")), *like(mean)],
+        )
+        value = _add(mean, noise)
+    elif kinds == ["number", "graph"]:
+        noise = cst.Call(attr(torch_name, "randn"), [cst.Arg(attr(std, "shape")), *like(std)])
+        value = _add(mean, cst.BinaryOperation(_paren(std), cst.Multiply(), noise))
+    else:
+        return None
+    description = "reparameterise: draw standard noise and scale it (same values)"
+    if statement is None:
+        return Fix([(node, _parenthesize_for(ctx, node, value)), *import_edits], Applicability.SAFE, description)
+    new_line = statement.deep_replace(node, value).with_changes(leading_lines=())
+    lines = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(temp))], expr)]) for temp, expr in temps]
+    lines[0] = lines[0].with_changes(leading_lines=statement.leading_lines)
+    return Fix([(statement, cst.FlattenSentinel([*lines, new_line])), *import_edits], Applicability.SAFE, description)
 
 
 def _paren(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -268,136 +287,90 @@ def _parenthesize_for(ctx, call: cst.Call, value: cst.BinaryOperation) -> cst.Ba
     return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
-def _hoisting_site(ctx, call: cst.Call):
-    """(line, name stem) when ``call`` is the whole value of a one-statement line in a block."""
-    small = ctx.parent(call)
-    line = ctx.parent(small) if small is not None else None
-    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-        return None, ""
-    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-        return line, small.targets[0].target.value
-    if isinstance(small, cst.Return):
-        return line, "sample"
-    return None, ""
-
-
 # dist.sample() helpers -------------------------------------------------------------------------
-def _scope_body(scope):
-    return scope.body if isinstance(scope, cst.FunctionDef) else scope
-
-
-def _single_binding(ctx, at: cst.CSTNode, name_expr: cst.BaseExpression) -> cst.BaseExpression | None:
-    """The value of the one assignment to ``name`` in the scope of ``at``; None if not exactly one."""
-    name = dotted_name(name_expr)
-    if name is None:
+def _rsample_fix(ctx, call: ast.Call) -> Fix | None:
+    node = ctx.node_for(call)
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
         return None
-    scope = scope_of(ctx, at)
-    values = []
-    for stmt in statements(_scope_body(scope)):
-        if isinstance(stmt, cst.BaseSmallStatement) and name in names_written(stmt):
-            if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and dotted_name(stmt.targets[0].target) == name:
-                values.append(stmt.value)
-            else:
-                return None
-        elif isinstance(stmt, cst.For) and name in loop_targets(stmt):
-            return None
-        elif isinstance(stmt, cst.With) and any(
-            item.asname is not None and dotted_name(item.asname.name) == name for item in stmt.items
-        ):
-            return None
-    if isinstance(scope, cst.FunctionDef) and name in {p.name.value for p in (*scope.params.params, *scope.params.kwonly_params)}:
-        return None
-    return values[0] if len(values) == 1 else None
+    return Fix([(node.func.attr, cst.Name("rsample"))], Applicability.SAFE, "use `rsample()`: the same draw, reparameterised")
 
 
-def _in_reparam_function(ctx, node) -> bool:
-    function = enclosing_function(ctx, node)
-    return function is not None and bool(_REPARAM_FUNCTION.search(function.name.value))
+def _has_rsample(distribution: Value) -> bool:
+    """Whether the distribution surely has a bitwise-equal ``rsample`` (a wrapper: its base's)."""
+    if distribution.name in _torch.RSAMPLE_DISTRIBUTIONS:
+        return True
+    base = distribution.element
+    return distribution.name in _torch.DISTRIBUTION_WRAPPERS and base is not None and _has_rsample(base)
 
 
-def _returns_count(ctx, node) -> bool:
+def _in_reparam_function(analysis: Analysis, node: ast.AST) -> bool:
+    function = analysis.enclosing_function(node)
+    return function is not None and bool(_REPARAM_FUNCTION.search(function.name))
+
+
+def _returns_count(analysis: Analysis, node: ast.AST) -> bool:
     """Whether a value returned here reaches a loss: from ``forward`` of a Module or a reparameterisation helper."""
-    function = enclosing_function(ctx, node)
+    function = analysis.enclosing_function(node)
     if function is None:
         return False
-    if _REPARAM_FUNCTION.search(function.name.value):
+    if _REPARAM_FUNCTION.search(function.name):
         return True
-    cls = enclosing_class(ctx, function)
-    return function.name.value == "forward" and cls is not None and class_facts(ctx, cls).is_module
+    cls = analysis.enclosing_class(node)
+    return function.name == "forward" and cls is not None and cls.is_module and cls.methods.get("forward") is function
 
 
-def _occurrence_evidence(ctx, flow, node: cst.CSTNode, stmt: cst.CSTNode) -> str | None:
+def _evidence(analysis: Analysis, node: ast.AST, statement: ast.stmt) -> str | None:
     """What the expression around ``node`` (up to its statement) does with the value."""
     child = node
-    for ancestor in ctx.ancestors(node):
-        if isinstance(ancestor, cst.Call):
+    for ancestor in analysis.ancestors(node):
+        if isinstance(ancestor, ast.Call):
             func = ancestor.func
             in_args = child is not func
-            if isinstance(func, cst.Attribute):
-                method = func.attr.value
-                if in_args and method == "log_prob":
+            if isinstance(func, ast.Attribute):
+                if in_args and func.attr == "log_prob":
                     return "reinforce"
-                if not in_args and method in _CUTS:
+                if not in_args and func.attr in _CUTS:
                     return None
-                if not in_args and method == "backward":
+                if not in_args and func.attr == "backward":
                     return "differentiable"
-            if in_args and flow.carries(func, ancestor) is Carry.MODULE:
+            if in_args and analysis.value(func).kind is Kind.MODULE:
                 return "differentiable"
-        elif isinstance(ancestor, cst.BinaryOperation):
+        elif isinstance(ancestor, ast.BinOp):
             other = ancestor.right if child is ancestor.left else ancestor.left
-            if flow.carries(other, ancestor) is Carry.YES:
+            if analysis.value(other).carries:
                 return "differentiable"
-        elif isinstance(ancestor, cst.Return):
-            return "differentiable" if _returns_count(ctx, ancestor) else None
-        if ancestor is stmt:
+        elif isinstance(ancestor, ast.Return):
+            return "differentiable" if _returns_count(analysis, ancestor) else None
+        if ancestor is statement:
             break
         child = ancestor
-    if isinstance(stmt, cst.Assign) and any(_LOSS_NAME.search(dotted_name(t.target) or "") for t in stmt.targets):
+    if isinstance(statement, ast.Assign) and any(_LOSS_NAME.search(dotted(t) or "") for t in statement.targets):
         return "differentiable"
     return None
 
 
-def _sample_usage(ctx, call: cst.Call) -> str | None:
+def _sample_usage(analysis: Analysis, call: ast.Call) -> str | None:
     """"reinforce" if the sample reaches a ``log_prob``; "differentiable" if it reaches a loss; else None."""
-    flow = flow_for(ctx, call)
-    stmt = enclosing_statement(ctx, call)
-    verdicts = [_occurrence_evidence(ctx, flow, call, stmt)]
+    statement = next(a for a in analysis.ancestors(call) if isinstance(a, ast.stmt))
+    verdicts = [_evidence(analysis, call, statement)]
     seeds: set[str] = set()
-    if isinstance(stmt, cst.Assign) and verdicts[0] is None:
-        for target in stmt.targets:
-            seeds |= {n for n in names_read(target.target) if "." not in n}
+    if isinstance(statement, ast.Assign) and verdicts[0] is None:
+        for target in statement.targets:
+            seeds |= {n for n in target_names(target) if "." not in n}
     if seeds:
-        scope = scope_of(ctx, call)
-        body = list(statements(_scope_body(scope)))
-        tainted = flows_into([s for s in body if isinstance(s, cst.BaseSmallStatement) and s is not stmt], seeds)
+        scope = analysis.enclosing_function(call) or analysis.tree
+        body = [s for s in statements(scope.body) if s is not statement]
+        tainted = flows_into([s for s in body if not isinstance(s, COMPOUND)], seeds)
         for other in body:
-            if not isinstance(other, (cst.BaseSmallStatement, cst.If, cst.While, cst.For, cst.With)) or other is stmt:
-                continue
-            roots = [other] if isinstance(other, cst.BaseSmallStatement) else [
-                getattr(other, "test", None) or getattr(other, "iter", None)
-            ]
+            if isinstance(other, COMPOUND):
+                header = getattr(other, "test", None) or getattr(other, "iter", None)
+                roots = [header] if header is not None and not isinstance(other, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else []
+            else:
+                roots = [other]
             for root in roots:
-                if root is None:
-                    continue
                 for node in walk(root):
-                    if isinstance(node, cst.Name) and node.value in tainted and not _is_target(ctx, node, other):
-                        verdicts.append(_occurrence_evidence(ctx, flow, node, other))
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in tainted:
+                        verdicts.append(_evidence(analysis, node, other))
     if "reinforce" in verdicts:
         return "reinforce"
     return "differentiable" if "differentiable" in verdicts else None
-
-
-def _is_target(ctx, name: cst.Name, stmt: cst.CSTNode) -> bool:
-    """Whether ``name`` is (part of) an assignment target rather than a read."""
-    child: cst.CSTNode = name
-    for ancestor in ctx.ancestors(name):
-        if isinstance(ancestor, cst.AssignTarget):
-            return True
-        if isinstance(ancestor, (cst.AugAssign, cst.AnnAssign)) and child is ancestor.target:
-            return True
-        if isinstance(ancestor, cst.Attribute) and child is ancestor.attr:
-            return True
-        if ancestor is stmt:
-            return False
-        child = ancestor
-    return False

@@ -1,0 +1,272 @@
+"""Def-use facts on CPython's ``ast`` within one scope: statements and blocks, the names a
+statement reads or (re)binds, what a value flows into, loops and their backward calls.
+
+The value analysis (``_values.py``) says what a value *is*; these helpers say *where* a name
+is read and written, for rules about training loops (a graph built before the loop and
+reused in it, a graph carried from one step to the next) and about where a value goes. Names
+are dotted (``x``, ``self.w``). All walks stop at nested ``def``/``class``/``lambda`` bodies:
+those are other scopes.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Iterator
+
+from ._values import dotted
+
+_OTHER_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+COMPOUND = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+) + tuple(getattr(ast, n) for n in ("TryStar", "Match") if hasattr(ast, n))
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_AUTOGRAD = {"torch.autograd.backward", "torch.autograd.grad"}
+# Container methods that put their argument into the receiver.
+_STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault"}
+
+
+def walk(node: ast.AST | list) -> Iterator[ast.AST]:
+    """``node`` and everything under it, in source order, not entering nested scopes."""
+    stack = list(reversed(node)) if isinstance(node, list) else [node]
+    roots = {id(n) for n in stack}
+    while stack:
+        current = stack.pop()
+        yield current
+        if id(current) not in roots and isinstance(current, _OTHER_SCOPES):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+
+
+def blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every statement list in ``tree`` (module, function, loop, branch bodies), nested scopes too."""
+    for node in ast.walk(tree):
+        for field in _BLOCK_FIELDS:
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield block
+
+
+def statements(block: ast.AST | list) -> Iterator[ast.stmt]:
+    """The statements under ``block`` (simple and compound), in source order, not ``block`` itself."""
+    stack = list(reversed(block)) if isinstance(block, list) else _child_statements(block)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if not isinstance(stmt, _OTHER_SCOPES):
+            stack.extend(_child_statements(stmt))
+
+
+def _child_statements(node: ast.AST) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for field in _BLOCK_FIELDS:
+        for child in getattr(node, field, None) or []:
+            if isinstance(child, ast.stmt):
+                out.append(child)
+            else:  # an except handler or a match case: its body
+                out.extend(getattr(child, "body", []))
+    return list(reversed(out))
+
+
+def block_of(parent_of, stmt: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list that holds ``stmt`` (``parent_of``: ``Analysis.parent``)."""
+    parent = parent_of(stmt)
+    for field in _BLOCK_FIELDS:
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return None
+
+
+def alone_on_its_lines(stmt: ast.stmt, block: list[ast.stmt]) -> bool:
+    """Not sharing a line with another statement (``a = 1; b = 2``)."""
+    index = next((i for i, s in enumerate(block) if s is stmt), None)
+    if index is None:
+        return False
+    if index and block[index - 1].end_lineno == stmt.lineno:
+        return False
+    return not (index + 1 < len(block) and block[index + 1].lineno == stmt.end_lineno)
+
+
+def has_indented_body(node: ast.For | ast.AsyncFor | ast.While) -> bool:
+    """The body starts on a line after the header (``for x in y: f(x)`` does not)."""
+    header = node.test if isinstance(node, ast.While) else node.iter
+    return bool(node.body) and node.body[0].lineno > (header.end_lineno or header.lineno)
+
+
+# Names -------------------------------------------------------------------------------------
+def names_read(node: ast.AST | list) -> set[str]:
+    """Dotted names (``x``, ``self.w``) and their bases that ``node`` reads.
+
+    Attribute names (the ``exp`` of ``x.exp()``) and keyword names (``dim=``) are not reads;
+    assignment targets are not either (but the ``x`` of ``x[i] = v`` and ``x.a = v`` is).
+    """
+    found: set[str] = set()
+    for current in walk(node):
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
+            found.add(current.id)
+        elif isinstance(current, ast.Attribute) and isinstance(current.ctx, ast.Load):
+            name = dotted(current)
+            if name is not None:
+                found.add(name)
+    return found
+
+
+def free_reads(stmt: ast.stmt) -> set[str]:
+    """Names ``stmt`` reads from its scope; for a ``def``, what its body reads that is not a
+    parameter or a local of its own (``def nll(x, scale)`` does not read a global ``scale``)."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return names_read(stmt)
+    args = stmt.args
+    own = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None}
+    own |= names_written(stmt.body)
+    outer = names_read([*stmt.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d is not None)])
+    return outer | {n for n in names_read(stmt.body) if n.split(".")[0] not in own}
+
+
+def mentions(node: ast.AST, names: set[str]) -> bool:
+    return bool(names_read(node) & names)
+
+
+def target_names(target: ast.AST) -> set[str]:
+    """The names an assignment target binds or changes (``a, b``; ``x[i]``, ``x.data[i]``: ``x``)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: set[str] = set()
+        for element in target.elts:
+            out |= target_names(element)
+        return out
+    if isinstance(target, ast.Starred):
+        return target_names(target.value)
+    while isinstance(target, (ast.Subscript, ast.Attribute)) and dotted(target) is None:
+        target = target.value
+    name = dotted(target)
+    return {name} if name is not None else set()
+
+
+def loop_targets(loop: ast.AST) -> set[str]:
+    return target_names(loop.target) if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
+
+
+def names_written(node: ast.AST | list) -> set[str]:
+    """Names a statement (or block) binds or changes in place.
+
+    Covers assignments (also to ``x[i]`` and ``x.data``), ``for`` and comprehension targets,
+    ``with ... as``, walrus, ``del``, nested ``def``/``class`` names, and in-place method calls
+    such as ``x.add_(...)`` or ``x.data.copy_(...)``. For ``x.data`` and ``x.attr`` writes
+    the base ``x`` counts too.
+    """
+    out: set[str] = set()
+    roots = node if isinstance(node, list) else [node]
+    for current in walk(node):
+        targets: list[ast.AST] = []
+        if isinstance(current, ast.Assign):
+            targets = list(current.targets)
+        elif isinstance(current, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.NamedExpr)):
+            targets = [current.target]
+        elif isinstance(current, ast.withitem) and current.optional_vars is not None:
+            targets = [current.optional_vars]
+        elif isinstance(current, ast.Delete):
+            targets = list(current.targets)
+        elif isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not any(current is r for r in roots):
+            out.add(current.name)
+        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            method = current.func.attr
+            if method.endswith("_") and not method.startswith("_"):
+                targets = [current.func.value]
+        for target in targets:
+            for name in target_names(target):
+                parts = name.split(".")
+                out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return out
+
+
+def flows_into(body: Iterable[ast.AST], seeds: set[str]) -> set[str]:
+    """Names that hold values computed from ``seeds`` anywhere in ``body`` (two passes, for
+    loops): assignments, and containers a value is appended to (``xs.append(z)``)."""
+    tainted = set(seeds)
+    body = list(body)
+    for _ in range(2):
+        for stmt in body:
+            for node in walk(stmt):
+                if isinstance(node, ast.Assign) and mentions(node.value, tainted):
+                    for target in node.targets:
+                        tainted |= target_names(target)
+                elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None and mentions(node.value, tainted):
+                    tainted |= target_names(node.target)
+                elif (
+                    isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _STORING_METHODS
+                    and any(mentions(a, tainted) for a in node.args)
+                ):
+                    tainted |= target_names(node.func.value)
+    return tainted
+
+
+def reads_after(parent_of, node: ast.stmt) -> set[str]:
+    """Names read by statements that may run after ``node`` in its scope: later statements of
+    the enclosing blocks, and whole enclosing loops (they run the code before ``node`` again).
+    ``parent_of`` maps a node to its parent (``Analysis.parent``)."""
+    out: set[str] = set()
+    child: ast.AST = node
+    parent = parent_of(child)
+    while parent is not None:
+        for field in _BLOCK_FIELDS:
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and any(s is child for s in block):
+                index = next(i for i, s in enumerate(block) if s is child)
+                for later in block[index + 1 :]:
+                    out |= free_reads(later)
+        if isinstance(parent, (ast.Module, *_OTHER_SCOPES)):
+            break
+        if isinstance(parent, LOOPS):
+            out |= names_read(parent)
+        child, parent = parent, parent_of(parent)
+    return out
+
+
+def loop_carried(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
+    """Whether a name is read in the loop body before the body assigns it: a value from the
+    previous iteration, which may hold that iteration's graph."""
+    written = names_written(loop.body)
+    assigned = set(loop_targets(loop))
+    for stmt in statements(loop.body):
+        if isinstance(stmt, COMPOUND):
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                assigned |= loop_targets(stmt)
+            continue
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            reads = names_read(stmt.value) if stmt.value is not None else set()
+            if isinstance(stmt, ast.AugAssign):
+                reads |= {n for n in target_names(stmt.target)}
+        else:
+            reads = names_read(stmt)
+        if (reads & written) - assigned:
+            return True
+        assigned |= names_written(stmt)
+    return False
+
+
+# Backward calls ----------------------------------------------------------------------------
+def is_backward_call(analysis, node: ast.AST) -> bool:
+    """``loss.backward(...)``, ``torch.autograd.backward(...)`` or ``torch.autograd.grad(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "backward":
+        return True
+    return analysis.qualify(node.func) in _AUTOGRAD
+
+
+def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
+    return [n for n in walk(node) if is_backward_call(analysis, n)]  # type: ignore[misc]
+
+
+def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:
+    """What a backward call differentiates: the receiver of ``x.backward()``, else its first argument."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "backward" and analysis.qualify(call.func) not in _AUTOGRAD:
+        return [call.func.value]
+    return [call.args[0]] if call.args else []
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
