@@ -14,4 +14,4 @@ total = torch.tensor(losses).sum()
 print("FORWARD", repr(total.item()))
 total.backward()
 for i, head in enumerate(heads):
-    print("GRAD", i, None if head.weight.grad is None else repr(head.weight.grad.tolist()))
+    print(f"GRAD heads.{i}.weight", None if head.weight.grad is None else repr(head.weight.grad.tolist()))

@@ -13,4 +13,4 @@ for t in range(1, steps):
 loss = h.sum()
 print("FORWARD", repr(loss.item()))
 loss.backward()
-print("GRAD cell.weight", None if cell.weight.grad is None else repr(cell.weight.grad.sum().item()))
+print("GRAD cell.weight", None if cell.weight.grad is None else repr(cell.weight.grad.tolist()))
