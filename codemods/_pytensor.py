@@ -78,6 +78,22 @@ def preorder(node: ast.AST) -> Iterator[ast.AST]:
         stack.extend(reversed(list(ast.iter_child_nodes(current))))
 
 
+def evaluation_order(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and the nodes below it in the order Python finishes evaluating them: children
+    before their parent (``b(a(h))`` calls ``a`` first), an assignment's value before its targets."""
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            yield current
+            continue
+        children = list(ast.iter_child_nodes(current))
+        if isinstance(current, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) and current.value is not None:
+            children = [current.value, *(c for c in children if c is not current.value)]
+        stack.append((current, True))
+        stack.extend((child, False) for child in reversed(children))
+
+
 def list_items(expr: ast.AST | None) -> list[ast.expr] | None:
     """The elements of a list/tuple literal (None if not one, or if one is starred)."""
     if not isinstance(expr, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in expr.elts):
@@ -156,9 +172,9 @@ class ScanFacts:
         return isinstance(self.analysis.parent(function), ast.ClassDef)
 
     def helper_calls(self, function: Function) -> list[tuple[ast.Call, Function]]:
-        """Calls in ``function`` of functions (or ``self.`` methods) of this file, in source order."""
+        """Calls in ``function`` of functions (or ``self.`` methods) of this file, in the order they run."""
         found = []
-        for node in _body_preorder(function):
+        for node in _body_in_evaluation_order(function):
             if isinstance(node, ast.Call):
                 target = self.resolve_function(node.func, node)
                 if target is not None and target is not function:
@@ -193,9 +209,11 @@ class ScanFacts:
         return None
 
     def draws_in(self, function: Function) -> list[Draw]:
-        """Draws from a known stream in ``function``'s body (nested functions included), in source order."""
+        """Draws from a known stream in ``function``'s body (nested functions included), in
+        the order they are made: each makes its stream's next random variable, so the order
+        decides the numbers."""
         draws = []
-        for node in _body_preorder(function):
+        for node in _body_in_evaluation_order(function):
             stream = self.drawn_stream(node)
             if stream is not None:
                 draws.append(Draw(node, node.func.attr, stream, function))  # type: ignore[attr-defined, arg-type]
@@ -205,6 +223,11 @@ class ScanFacts:
 def _body_preorder(function: Function) -> Iterator[ast.AST]:
     for statement in function.body:
         yield from preorder(statement)
+
+
+def _body_in_evaluation_order(function: Function) -> Iterator[ast.AST]:
+    for statement in function.body:
+        yield from evaluation_order(statement)
 
 
 # Names ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ._pytensor import (
     ScanCall,
     ScanFacts,
     bound_names,
+    evaluation_order,
     free_names,
     fresh_name,
     identifier_uses,
@@ -159,12 +160,13 @@ def _code(analysis: Analysis, node: ast.AST) -> str:
 
 def _draw_events(facts: ScanFacts, step: Function) -> list[tuple[Draw, ast.Call | None]]:
     """The step's draws in the order they run: its own, and those of the helpers it calls
-    (with the call that reaches them)."""
+    (with the call that reaches them). Hoisted draws are made in this order, so each gets
+    the random variable its per-step draw had."""
     direct = {id(d.call): d for d in facts.draws_in(step)}
     helpers = {id(call): helper for call, helper in facts.helper_calls(step)}
     events: list[tuple[Draw, ast.Call | None]] = []
     for statement in step.body:
-        for node in preorder(statement):
+        for node in evaluation_order(statement):
             if id(node) in direct:
                 events.append((direct[id(node)], None))
             elif id(node) in helpers:
