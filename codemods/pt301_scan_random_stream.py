@@ -263,12 +263,13 @@ class _Planner:
         return statement  # type: ignore[return-value]
 
     def _check_only_user(self, step: Function) -> None:
-        """The step's signature changes: nothing but this scan may call or pass it."""
-        for node in self.analysis.calls():
-            if node is self.scan.call:
+        """The step's signature changes: nothing but this scan may call, pass or keep it."""
+        fn = self.scan.value("fn")
+        for node in self.analysis.nodes(ast.Name, ast.Attribute):
+            spelled = node.id if isinstance(node, ast.Name) else node.attr  # type: ignore[attr-defined]
+            if spelled != step.name or node is fn or not isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
                 continue
-            targets = [node.func, *(a.value if isinstance(a, ast.Starred) else a for a in node.args), *(k.value for k in node.keywords)]
-            if any(self.facts.resolve_function(t, node) is step for t in targets):
+            if self.facts.resolve_function(node, node) is step:
                 raise _Refuse(f"`{step.name}` is also used elsewhere")
 
     def _sequences(self) -> list[ast.expr]:

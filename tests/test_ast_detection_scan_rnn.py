@@ -75,6 +75,7 @@ REFUSED = {
         "def step(x_t, h):\n    s = RandomStream(seed=3)\n    e = s.normal(size=(2,))\n    print(s)\n    return h + x_t + e\n" + SCAN,
         "`s` is used for more than the step's draws"),
     "step passed elsewhere": (STEP + SCAN + "register(callback=step)\n", "`step` is also used elsewhere"),
+    "step kept elsewhere": (STEP + SCAN + "STEPS = {'noisy': step}\n", "`step` is also used elsewhere"),
 }
 
 
