@@ -5,15 +5,24 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
 from gradfix.rule import Rule
 
-from ._graph import scope_of
-from ._loops import backward_calls, backward_roots, names_read, statements, walk
-from ._names import dotted_name, imports
+from ._values import Analysis, dotted
 
 _RECURRENT = {"torch.nn.GRU", "torch.nn.LSTM", "torch.nn.RNN"}
+_AUTOGRAD = {"torch.autograd.backward", "torch.autograd.grad"}
+# Reading these of `y` reads no values of `y`.
+_METADATA = {"shape", "size", "dtype", "device", "ndim"}
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_RECURRENT_WHY = (
+    ", and the recurrence runs through the layer's hidden state, not through the returned `{name}`; "
+    "for per-step gradients unroll with `nn.GRUCell`/`nn.LSTMCell` and call "
+    "`torch.autograd.grad(loss, hidden_states)`, or check `x.grad` and the parameter grads"
+)
+_GENERIC_WHY = (
+    "; check `x.grad` and the parameter grads, or call `torch.autograd.grad(loss, ...)` "
+    "on the tensors the loss reads"
+)
 
 
 class FusedRnnSliceGrad(Rule):
@@ -72,60 +81,43 @@ class FusedRnnSliceGrad(Rule):
                 subscripted_grad = True
         return retains and subscripted_grad
 
-    def check(self, ctx):
-        if not imports(ctx).imports_module("torch"):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
             return
-        recurrent = _file_uses_recurrent_layer(ctx)
+        recurrent = any(analysis.qualify(call.func) in _RECURRENT for call in analysis.calls())
         seen: set[tuple[int, str]] = set()
-        for node in walk(ctx.module, into_scopes=True):
-            if not (
-                isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value == "retain_grad"
-                and not node.args
-            ):
+        for call in analysis.calls():
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "retain_grad" and not call.args and not call.keywords):
                 continue
-            name = dotted_name(node.func.value)
-            if name is None:
-                continue
-            scope = scope_of(ctx, node)
-            if (id(scope), name) in seen:
+            name = dotted(func.value)
+            scope = analysis.enclosing_function(call) or analysis.tree
+            if name is None or (id(scope), name) in seen:
                 continue
             seen.add((id(scope), name))
-            yield from self._reads(ctx, scope, name, recurrent)
+            yield from self._reads(analysis, scope, name, recurrent)
 
-    def _reads(self, ctx, scope, name: str, recurrent: bool):
-        body = scope.body if isinstance(scope, cst.FunctionDef) else scope
+    def _reads(self, analysis: Analysis, scope: ast.AST, name: str, recurrent: bool):
+        body = list(_walk(scope))
+        assignments = [n for n in body if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and n.value is not None]
         loss_slices: set[str] = set()
-        for call in backward_calls(ctx, body):
-            for root in backward_roots(call):
-                slices = _slices_read(ctx, body, root, name)
+        for call in body:
+            if not isinstance(call, ast.Call):
+                continue
+            for root in _backward_roots(analysis, call):
+                slices = _slices_read(analysis, root, name, assignments)
                 if slices is None:
-                    return  # the loss reads the whole tensor: its .grad is meaningful
+                    return  # the loss may read every slot: its .grad is meaningful
                 loss_slices |= slices
         if not loss_slices:
             return
-        for node in walk(body):
-            if not isinstance(node, cst.Subscript):
+        used = " / ".join(f"`{name}[{s}]`" for s in sorted(loss_slices))
+        why = _RECURRENT_WHY.format(name=name) if recurrent else _GENERIC_WHY
+        for node in body:
+            if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "grad"):
                 continue
-            base = node.value
-            if not (isinstance(base, cst.Attribute) and base.attr.value == "grad" and dotted_name(base.value) == name):
+            if dotted(node.value.value) != name or (read := _slice_code(analysis, node)) in loss_slices:
                 continue
-            read = _slice_code(ctx, node)
-            if read in loss_slices:
-                continue
-            used = " / ".join(f"`{name}[{s}]`" for s in sorted(loss_slices))
-            if recurrent:
-                why = (
-                    f", and the recurrence runs through the layer's hidden state, not through the returned `{name}`; "
-                    "for per-step gradients unroll with `nn.GRUCell`/`nn.LSTMCell` and call "
-                    "`torch.autograd.grad(loss, hidden_states)`, or check `x.grad` and the parameter grads"
-                )
-            else:
-                why = (
-                    "; check `x.grad` and the parameter grads, or call `torch.autograd.grad(loss, ...)` "
-                    "on the tensors the loss reads"
-                )
             yield self.finding(
                 node,
                 f"`{name}.grad[{read}]` reads slots the loss never used (it reads only {used}): "
@@ -133,49 +125,93 @@ class FusedRnnSliceGrad(Rule):
             )
 
 
-def _slice_code(ctx, subscript: cst.Subscript) -> str:
-    return ", ".join(ctx.code(element.slice).strip() for element in subscript.slice)
+def _walk(scope: ast.AST):
+    """Every node of ``scope``'s own code, in source order (not nested functions, classes, lambdas)."""
+    stack = list(reversed(scope.body))  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
-def _slices_read(ctx, body, root: cst.BaseExpression, name: str) -> set[str] | None:
-    """The slices of ``name`` the expression reads (through assignments in ``body``); None if
-    it reads ``name`` unsliced."""
-    exprs = [root]
-    seen_names: set[str] = set()
-    slices: set[str] = set()
-    assignments = [s for s in statements(body) if isinstance(s, cst.Assign)]
+def _backward_roots(analysis: Analysis, call: ast.Call) -> list[ast.expr]:
+    """What a backward call differentiates: the receiver of ``loss.backward()``, the first
+    argument of ``torch.autograd.backward`` / ``grad``; nothing for other calls."""
+    if analysis.qualify(call.func) in _AUTOGRAD:
+        return call.args[:1]
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "backward":
+        return [call.func.value]
+    return []
+
+
+def _slice_code(analysis: Analysis, subscript: ast.Subscript) -> str:
+    """``y[:, -1]``'s index as ``:, -1`` (elements joined the same way however written)."""
+    index = subscript.slice
+    text = ast.get_source_segment(analysis.source, index) or ""
+    if isinstance(index, ast.Tuple) and not text.startswith("("):
+        return ", ".join((ast.get_source_segment(analysis.source, e) or "").strip() for e in index.elts)
+    return text.strip()
+
+
+def _is_constant_index(index: ast.expr) -> bool:
+    """Whether an index names fixed slots: ``-1``, ``0``, ``:-1``, ``2:5``, ``...``."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    for part in parts:
+        bounds = [part.lower, part.upper, part.step] if isinstance(part, ast.Slice) else [part]
+        for bound in bounds:
+            if isinstance(bound, ast.UnaryOp) and isinstance(bound.op, ast.USub):
+                bound = bound.operand
+            if bound is not None and not (isinstance(bound, ast.Constant) and (isinstance(bound.value, int) or bound.value is Ellipsis)):
+                return False
+    return True
+
+
+def _is_everything(index: ast.expr) -> bool:
+    """``y[:]``, ``y[:, :]``, ``y[...]``: every slot."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all(
+        (isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None)
+        or (isinstance(p, ast.Constant) and p.value is Ellipsis)
+        for p in parts
+    )
+
+
+def _slices_read(analysis: Analysis, root: ast.expr, name: str, assignments: list) -> set[str] | None:
+    """The slices of ``name`` the expression reads, through the scope's assignments to the
+    names it reads; None if it may read every slot (unsliced, or at an index that varies)."""
+    exprs, seen_names, slices = [root], {name}, set()
     while exprs:
         expr = exprs.pop()
-        for node in walk(expr):
-            if isinstance(node, cst.Name) and node.value == name and not _is_sliced(ctx, node, expr):
-                if not _is_attribute_part(ctx, node, expr):
-                    return None
-            if isinstance(node, cst.Subscript) and dotted_name(node.value) == name:
-                slices.add(_slice_code(ctx, node))
-        for other in names_read(expr) - seen_names - {name}:
+        for node in _walk_expression(expr):
+            if not isinstance(node, (ast.Name, ast.Attribute)) or dotted(node) != name:
+                continue
+            parent = analysis.parent(node)
+            if isinstance(parent, ast.Attribute) and parent.attr in _METADATA:
+                continue  # y.shape, y.size(1): metadata, not values
+            if not (isinstance(parent, ast.Subscript) and parent.value is node):
+                return None  # y itself, y.sum(), f(y): every slot
+            if _is_everything(parent.slice) or not _is_constant_index(parent.slice):
+                return None  # y[:, t] in a loop over t may read them all
+            slices.add(_slice_code(analysis, parent))
+        for other in _names_read(expr) - seen_names:
             seen_names.add(other)
-            for assign in assignments:
-                if any(dotted_name(t.target) == other for t in assign.targets):
-                    exprs.append(assign.value)
+            for assignment in assignments:
+                targets = assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]
+                if any(dotted(t) == other for t in targets):
+                    exprs.append(assignment.value)
     return slices
 
 
-def _is_sliced(ctx, name_node: cst.Name, stop: cst.CSTNode) -> bool:
-    parent = ctx.parent(name_node)
-    return isinstance(parent, cst.Subscript) and parent.value is name_node
+def _walk_expression(expr: ast.expr):
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is expr or not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
 
 
-def _is_attribute_part(ctx, name_node: cst.Name, stop: cst.CSTNode) -> bool:
-    """``y.shape`` / ``y.size(1)`` read metadata, not values; ``foo.y`` is another name."""
-    parent = ctx.parent(name_node)
-    if isinstance(parent, cst.Attribute):
-        return parent.attr is name_node or parent.attr.value in ("shape", "size", "dtype", "device", "ndim")
-    return False
-
-
-def _file_uses_recurrent_layer(ctx) -> bool:
-    names = imports(ctx)
-    return any(
-        isinstance(node, cst.Call) and names.qualify(node.func) in _RECURRENT
-        for node in walk(ctx.module, into_scopes=True)
-    )
+def _names_read(expr: ast.expr) -> set[str]:
+    """Dotted names (``x``, ``self.w``) and their bases read in ``expr``."""
+    return {d for node in _walk_expression(expr) if isinstance(node, (ast.Name, ast.Attribute)) and (d := dotted(node)) is not None}
