@@ -64,7 +64,7 @@ class LeafRebind(Rule):
     code = "GF104"
     name = "leaf-rebind"
     summary = "a leaf that requires grad is rebound to a value derived from it, then its `.grad` is read"
-    trigger = re.compile(r"\.grad\b|optim\.")
+    trigger = re.compile(r"\.grad\b|optim\.|Parameter\s*\(")  # Parameter: `self.p = f(self.p)` raises
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
