@@ -58,7 +58,8 @@ class LeafRebind(Rule):
     Fix safety: safe in straight-line code. Reported without a fix when the rebinding is
     loop-carried (the next iteration reads the derived value), conditional, rebound again
     later, or read by nested functions; manual SGD (`w = w - lr * w.grad`) is reported
-    with the `torch.no_grad()` in-place form to use instead.
+    with the `torch.no_grad()` in-place form to use instead. `self.w = f(self.w)` on a
+    registered Parameter raises TypeError; it is reported without a fix.
     """
 
     code = "GF104"

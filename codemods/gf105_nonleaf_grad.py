@@ -60,10 +60,10 @@ class NonleafGrad(Rule):
 
     Fix safety: safe; forward values are bitwise equal. Only reported when the converted
     tensor is used as a leaf later (its `.grad` is read or it is given to an optimizer) or
-    is a module attribute wrapped in `nn.Parameter`. Unsafe when a dtype the conversion names
-    (`.type(dtype)`, `dtype=`) is not known to be a floating type: `.requires_grad_()` raises
-    on integer tensors. `torch.autograd.grad(y, x)` works
-    with a non-leaf `x` (PINN-style inputs), so it alone is no reason to report.
+    is a module attribute wrapped in `nn.Parameter`. `torch.autograd.grad(y, x)` works with a
+    non-leaf `x` (PINN-style inputs), so it alone is no reason to report. Unsafe when a dtype
+    the conversion names (`.type(dtype)`, `dtype=`) is not known to be floating:
+    `.requires_grad_()` raises on integer tensors.
     """
 
     code = "GF105"
@@ -190,8 +190,8 @@ def _unsure_dtype(analysis: Analysis, value: ast.expr, creation: ast.AST) -> str
         named = [k.value for k in node.keywords if k.arg == "dtype"]
         if node.func.attr == "type":
             named += node.args[:1]
-        else:  # .to(device), .to(dtype), .to(device, dtype): a positional that is not a known device or dtype counts as a device
-            named += [a for a in node.args if analysis.value(a).kind in (Kind.DTYPE, Kind.IMPORTED)]
+        else:  # .to(device), .to(dtype), .to(device, dtype): a positional not known to be a dtype is a device
+            named += [a for a in node.args if analysis.value(a).kind is Kind.DTYPE or (analysis.value(a).name or "").startswith("torch.")]
         for arg in named:
             if not _floating(analysis, arg):
                 return ast.get_source_segment(analysis.source, arg) or dotted(arg) or "dtype"
