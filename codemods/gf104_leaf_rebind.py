@@ -104,9 +104,9 @@ class LeafRebind(Rule):
         first, last = span(occs, inside)
         previous = [o for o in occs if o.kind == STORE and o.index < first]
         if previous:
-            definition = analysis.parent(previous[-1].node)
-            if not isinstance(definition, ast.stmt):
-                return
+            definition = next(a for a in analysis.ancestors(previous[-1].node) if isinstance(a, ast.stmt))
+            if not isinstance(definition, (ast.Assign, ast.AnnAssign)):
+                return  # a `for` target, an import, a `with` name: not a leaf this rule follows
             defined_leaf = analysis.value(previous[-1].node).leaf
         elif function is not None and name in _parameters(function):
             definition = function  # a leaf the callers pass in
