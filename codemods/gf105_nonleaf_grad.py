@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._uses import LEAF, names_in, span, uses
+from ._uses import LEAF, STORE, names_in, span, uses
 from ._values import Analysis, Graph, Kind, dotted
 
 # Differentiable conversions that turn a leaf into a non-leaf (float results only).
@@ -198,11 +198,22 @@ def _unsure_dtype(analysis: Analysis, value: ast.expr, creation: ast.AST) -> str
     return None
 
 
-def _floating(analysis: Analysis, arg: ast.expr) -> bool:
-    name = analysis.qualify(arg) or analysis.value(arg).name or ""
-    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-        name = arg.value
-    return name.startswith("torch.") and name.rsplit(".", 1)[-1] in _FLOATING
+def _floating(analysis: Analysis, arg: ast.expr, follow: bool = True) -> bool:
+    """``arg`` names a floating dtype: directly, or every value the file binds to its name does
+    (``dtype = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor``)."""
+    name = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else analysis.qualify(arg) or analysis.value(arg).name or ""
+    if isinstance(name, str) and name.startswith("torch.") and name.rsplit(".", 1)[-1] in _FLOATING:
+        return True
+    if isinstance(arg, ast.IfExp):
+        return _floating(analysis, arg.body, follow) and _floating(analysis, arg.orelse, follow)
+    if isinstance(arg, ast.Name) and follow:
+        scope = analysis.enclosing_function(arg)
+        stores = [u for u in uses(analysis, scope).of(arg.id) if u.kind == STORE] if scope is not None else []
+        if not stores and not (scope is not None and arg.id in {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}):
+            stores = [u for u in uses(analysis, analysis.tree).of(arg.id) if u.kind == STORE]
+        values = [p.value for p in (analysis.parent(u.node) for u in stores) if isinstance(p, ast.Assign) and len(p.targets) == 1]
+        return bool(stores) and len(values) == len(stores) and all(_floating(analysis, v, False) for v in values)
+    return False
 
 
 def _target_name(target: ast.expr) -> str | None:

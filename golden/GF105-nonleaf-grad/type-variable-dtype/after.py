@@ -1,7 +1,7 @@
 import torch
 
-dtype = torch.DoubleTensor
-# dtype = torch.cuda.DoubleTensor  # on a GPU
+use_cuda = torch.cuda.is_available()
+dtype = torch.cuda.DoubleTensor if use_cuda else torch.DoubleTensor
 
 torch.manual_seed(7)
 x = torch.randn(8, 3).type(dtype)
