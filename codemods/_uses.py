@@ -221,6 +221,38 @@ def span(occurrences: list[Use], inside: set[int]) -> tuple[int, int]:
     return (min(indexes), max(indexes)) if indexes else (-1, -1)
 
 
+def used_as_leaf(analysis: Analysis, stmt: ast.stmt, target: ast.expr) -> bool:
+    """A ``.grad`` read or optimizer parameter list names ``target`` (a name) after ``stmt``,
+    or anywhere in the loop around it (the next iteration reads it)."""
+    if not isinstance(target, ast.Name):
+        return False
+    scope = analysis.enclosing_function(stmt) or analysis.tree
+    occurrences = uses(analysis, scope).of(target.id)
+    _, last = span(occurrences, names_in(stmt))
+    loop_ids: set[int] = set()
+    for ancestor in analysis.ancestors(stmt):
+        if ancestor is scope:
+            break
+        if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While)):
+            loop_ids = names_in(ancestor)
+    return any(o.kind == LEAF and (o.index > last or id(o.node) in loop_ids) for o in occurrences)
+
+
+def assigned_values(analysis: Analysis, name: ast.Name) -> list[ast.expr]:
+    """Every expression assigned to ``name``'s variable (in its function, else the module),
+    or [] when one of its bindings is not a plain ``name = value`` (a parameter, a loop target)."""
+    scope = analysis.enclosing_function(name)
+    stores = [u for u in uses(analysis, scope).of(name.id) if u.kind == STORE] if scope is not None else []
+    if scope is not None and any(isinstance(a, ast.arg) and a.arg == name.id for a in ast.walk(scope.args)):
+        return []
+    if not stores:
+        stores = [u for u in uses(analysis, analysis.tree).of(name.id) if u.kind == STORE]
+    statements = [analysis.parent(u.node) for u in stores]
+    if not all(isinstance(s, ast.Assign) and len(s.targets) == 1 for s in statements):
+        return []
+    return [s.value for s in statements]  # type: ignore[union-attr]
+
+
 def fresh_name(analysis: Analysis, base: str) -> str:
     """``base``, or ``base2``, ``base3``...: a name no identifier of the file spells."""
     used: set[str] = set()

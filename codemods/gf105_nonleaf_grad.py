@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._uses import LEAF, STORE, names_in, span, uses
+from ._uses import assigned_values, used_as_leaf
 from ._values import Analysis, Graph, Kind, dotted
 
 # Differentiable conversions that turn a leaf into a non-leaf (float results only).
@@ -84,7 +84,7 @@ class NonleafGrad(Rule):
             target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
             described = _describe(steps)
             if how == "parameter":
-                if not (_module_attribute(analysis, stmt, target) or _used_as_leaf(analysis, stmt, target)):
+                if not (_module_attribute(analysis, stmt, target) or used_as_leaf(analysis, stmt, target)):
                     continue
                 spaced = " " + described if described.startswith(("*", "/", "+", "-")) else described
                 message = (
@@ -92,7 +92,7 @@ class NonleafGrad(Rule):
                     "no `.grad`); wrap the converted value in `nn.Parameter(...)`"
                 )
             elif how == "name":
-                if _target_name(target) in (None, creation.id) or not _used_as_leaf(analysis, stmt, target):
+                if _target_name(target) in (None, creation.id) or not used_as_leaf(analysis, stmt, target):
                     continue  # `x = x.to(dev)` is a rebinding (GF104)
                 yield self.finding(
                     stmt.value,
@@ -101,7 +101,7 @@ class NonleafGrad(Rule):
                 )
                 continue
             else:
-                if not _used_as_leaf(analysis, stmt, target):
+                if not used_as_leaf(analysis, stmt, target):
                     continue
                 flag = "`.requires_grad_()` is called" if how == "requires_grad_" else "`requires_grad=True` is set"
                 message = (
@@ -207,12 +207,8 @@ def _floating(analysis: Analysis, arg: ast.expr, follow: bool = True) -> bool:
     if isinstance(arg, ast.IfExp):
         return _floating(analysis, arg.body, follow) and _floating(analysis, arg.orelse, follow)
     if isinstance(arg, ast.Name) and follow:
-        scope = analysis.enclosing_function(arg)
-        stores = [u for u in uses(analysis, scope).of(arg.id) if u.kind == STORE] if scope is not None else []
-        if not stores and not (scope is not None and arg.id in {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}):
-            stores = [u for u in uses(analysis, analysis.tree).of(arg.id) if u.kind == STORE]
-        values = [p.value for p in (analysis.parent(u.node) for u in stores) if isinstance(p, ast.Assign) and len(p.targets) == 1]
-        return bool(stores) and len(values) == len(stores) and all(_floating(analysis, v, False) for v in values)
+        values = assigned_values(analysis, arg)
+        return bool(values) and all(_floating(analysis, v, False) for v in values)
     return False
 
 
@@ -226,22 +222,6 @@ def _module_attribute(analysis: Analysis, stmt: ast.stmt, target: ast.expr) -> b
         return False
     info = analysis.enclosing_class(stmt)
     return info is not None and info.is_module
-
-
-def _used_as_leaf(analysis: Analysis, stmt: ast.stmt, target: ast.expr) -> bool:
-    """A later ``.grad`` read or optimizer parameter list names ``target``."""
-    if not isinstance(target, ast.Name):
-        return False
-    scope = analysis.enclosing_function(stmt) or analysis.tree
-    occs = uses(analysis, scope).of(target.id)
-    _, last = span(occs, names_in(stmt))
-    loop_ids: set[int] = set()
-    for ancestor in analysis.ancestors(stmt):
-        if ancestor is scope:
-            break
-        if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While)):
-            loop_ids = names_in(ancestor)
-    return any(o.kind == LEAF and (o.index > last or id(o.node) in loop_ids) for o in occs)
 
 
 def _describe(steps: list[str]) -> str:
