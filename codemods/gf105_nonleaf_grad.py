@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 
 import libcst as cst
 
-from gradfix.rule import Applicability, Fix, Rule
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import called_name
-from ._graph import Carry, flow_for, scope_of
-from ._leaves import LEAF, is_factory_with_grad, is_parameter_call, name_ids_in, occurrences, span
-from ._names import imports
-from ._scopes import enclosing_class, class_facts, in_grad_disabled
+from ._uses import assigned_values, used_as_leaf
+from ._values import Analysis, Graph, Kind, dotted
 
 # Differentiable conversions that turn a leaf into a non-leaf (float results only).
 _CONVERSIONS = {
-    "to", "cuda", "cpu", "double", "float", "half", "bfloat16", "view", "reshape", "t",
+    "to", "cuda", "cpu", "double", "float", "half", "bfloat16", "view", "reshape", "t", "type",
     "contiguous", "unsqueeze", "squeeze", "flatten", "permute", "transpose",
 }
-_OPERATORS = (cst.Multiply, cst.Divide, cst.Add, cst.Subtract)
-_NON_FLOAT = {
-    "long", "int", "int64", "int32", "int16", "int8", "uint8", "bool", "short", "char", "byte",
+_OPERATORS = {ast.Mult: "multiply", ast.Div: "divide", ast.Add: "add", ast.Sub: "subtract"}
+# Dtypes (and legacy tensor types) that can require grad.
+_FLOATING = {
+    "float", "float32", "float64", "double", "half", "float16", "bfloat16", "FloatTensor", "DoubleTensor",
+    "HalfTensor", "BFloat16Tensor", "complex64", "complex128", "cfloat", "cdouble",
 }
 
 
@@ -60,155 +60,187 @@ class NonleafGrad(Rule):
 
     Fix safety: safe; forward values are bitwise equal. Only reported when the converted
     tensor is used as a leaf later (its `.grad` is read or it is given to an optimizer) or
-    is a module attribute wrapped in `nn.Parameter`. `torch.autograd.grad(y, x)` works
-    with a non-leaf `x` (PINN-style inputs), so it alone is no reason to report.
+    is a module attribute wrapped in `nn.Parameter`. `torch.autograd.grad(y, x)` works with a
+    non-leaf `x` (PINN-style inputs), so it alone is no reason to report. Unsafe when a dtype
+    the conversion names (`.type(dtype)`, `dtype=`) is not known to be floating:
+    `.requires_grad_()` raises on integer tensors.
     """
 
     code = "GF105"
     name = "nonleaf-grad"
     summary = "a leaf that requires grad is converted (`.to`, `.double()`, `* s`) before use and is no leaf any more"
-    trigger = re.compile(r"requires_grad\s*=\s*True|Parameter\s*\(")
+    trigger = re.compile(r"requires_grad(?:\s*=\s*True|_\s*\()|Parameter\s*\(")
 
-    @staticmethod
-    def quick_check(tree: ast.Module) -> bool:
-        """A conversion (``.to()``, ``* s``, ...) applied directly to a leaf-creating call."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CONVERSIONS:
-                if _ast_creation(node.func.value):
-                    return True
-            elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub)):
-                if _ast_creation(node.left) or _ast_creation(node.right):
-                    return True
-        return False
-
-    def check(self, ctx):
-        for assign in _assigns(ctx.module):
-            value = assign.value
-            chain = _conversion_chain(ctx, value)
-            if chain is None or in_grad_disabled(ctx, assign):
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
+            return
+        for stmt in analysis.nodes(ast.Assign, ast.AnnAssign):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) != 1 or stmt.value is None:
                 continue
-            creation, steps = chain
-            target = assign.targets[0].target if isinstance(assign, cst.Assign) else assign.target
-            parameter = is_parameter_call(ctx, creation)
-            if parameter:
-                if not (self._module_attribute(ctx, assign, target) or self._used_as_leaf(ctx, assign, target)):
+            chain = _conversion_chain(analysis, stmt.value)
+            if chain is None or analysis.grad_disabled(stmt):
+                continue
+            creation, steps, how = chain
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            described = _describe(steps)
+            if how == "parameter":
+                if not (_module_attribute(analysis, stmt, target) or used_as_leaf(analysis, stmt, target)):
                     continue
-                replacement = _wrap_parameter(creation, value)
+                spaced = " " + described if described.startswith(("*", "/", "+", "-")) else described
                 message = (
-                    f"`nn.Parameter(...){_describe(steps) if not _describe(steps).startswith(('*', '/', '+', '-')) else ' ' + _describe(steps)}` returns a plain non-leaf tensor (never registered, "
+                    f"`nn.Parameter(...){spaced}` returns a plain non-leaf tensor (never registered, "
                     "no `.grad`); wrap the converted value in `nn.Parameter(...)`"
                 )
+            elif how == "name":
+                if _target_name(target) in (None, creation.id) or not used_as_leaf(analysis, stmt, target):
+                    continue  # `x = x.to(dev)` is a rebinding (GF104)
+                yield self.finding(
+                    stmt.value,
+                    f"`{_target_name(target)}` holds a converted copy (`{described}`) of the leaf `{creation.id}`, a non-leaf "
+                    f"whose `.grad` stays None; convert before requiring grad (not fixed: `{creation.id}` may be used elsewhere)",
+                )
+                continue
             else:
-                if not self._used_as_leaf(ctx, assign, target):
+                if not used_as_leaf(analysis, stmt, target):
                     continue
-                replacement = _requires_grad_at_end(creation, value)
+                flag = "`.requires_grad_()` is called" if how == "requires_grad_" else "`requires_grad=True` is set"
                 message = (
-                    f"`requires_grad=True` is set before `{_describe(steps)}`, so the name holds a non-leaf whose "
+                    f"{flag} before `{described}`, so the name holds a non-leaf whose "
                     "`.grad` stays None; create without it and call `.requires_grad_()` after the conversion"
                 )
+            unsure = _unsure_dtype(analysis, stmt.value, creation)
+            applicability = Applicability.SAFE
+            if unsure is not None:
+                applicability = Applicability.UNSAFE
+                message += f" (unsafe fix: `{unsure}` is not known to be a floating dtype)"
             yield self.finding(
-                value,
+                stmt.value,
                 message,
-                Fix([(value, replacement)], Applicability.SAFE, "make the converted tensor the leaf"),
+                LazyFix(partial(_fix, value=stmt.value, creation=creation, how=how, applicability=applicability), applicability, "make the converted tensor the leaf"),
             )
 
-    @staticmethod
-    def _module_attribute(ctx, assign, target) -> bool:
-        """``self.x = ...`` in a method of an ``nn.Module`` subclass."""
-        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"):
-            return False
-        cls = enclosing_class(ctx, assign)
-        return cls is not None and class_facts(ctx, cls).is_module
 
-    @staticmethod
-    def _used_as_leaf(ctx, assign, target) -> bool:
-        """A later ``.grad`` read or optimizer parameter list names ``target``."""
-        if not isinstance(target, cst.Name):
-            return False
-        scope = scope_of(ctx, assign)
-        occs = occurrences(ctx, scope).of(target.value)
-        _, last = span(occs, name_ids_in(assign))
-        loop_ids: set[int] = set()
-        for ancestor in ctx.ancestors(assign):
-            if ancestor is scope:
-                break
-            if isinstance(ancestor, (cst.For, cst.While)):
-                loop_ids = name_ids_in(ancestor)
-        return any(o.kind == LEAF and (o.index > last or id(o.node) in loop_ids) for o in occs)
-
-
-def _ast_creation(node: ast.expr) -> bool:
+def _creation(analysis: Analysis, node: ast.AST) -> str | None:
+    """How ``node`` makes a leaf that requires grad, when it is one of the forms the fix rewrites."""
     if not isinstance(node, ast.Call):
-        return False
-    return called_name(node) == "Parameter" or any(
-        k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords
-    )
+        return None
+    qualified = analysis.qualify(node.func) or ""
+    flag = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
+    if qualified == "torch.nn.Parameter":
+        if len(node.args) > 1 and flag is None:
+            flag = node.args[1]
+        if not node.args or isinstance(node.args[0], ast.Starred) or (isinstance(flag, ast.Constant) and flag.value is False):
+            return None
+        return "parameter"
+    if not (isinstance(flag, ast.Constant) and flag.value is True):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" and not node.keywords:
+            if (not node.args or (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)) and analysis.value(node.func.value).graph is Graph.NO:
+                return "requires_grad_"  # `torch.randn(3).requires_grad_()`
+        return None
+    if qualified == "torch.autograd.Variable":
+        return "factory"
+    return "factory" if qualified.startswith("torch.") else None
 
 
-def _assigns(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Assign) and len(node.targets) == 1:
-            yield node
-            continue
-        if isinstance(node, cst.AnnAssign) and node.value is not None:
-            yield node
-            continue
-        if isinstance(node, cst.BaseExpression):
-            continue
-        stack.extend(reversed(node.children))
-
-
-def _conversion_chain(ctx, value: cst.BaseExpression):
-    """(the leaf creation, the conversions applied to it) when ``value`` is such a chain."""
+def _conversion_chain(analysis: Analysis, value: ast.expr):
+    """(the leaf creation, the conversions applied to it, how it is created) when ``value`` is such a chain."""
     steps: list[str] = []
     node = value
-    flow = flow_for(ctx, value)
-    names = imports(ctx)
     while True:
-        if is_factory_with_grad(ctx, node) or is_parameter_call(ctx, node):
-            if is_parameter_call(ctx, node) and not (node.args and node.args[0].keyword is None):
+        how = _creation(analysis, node)
+        if how is None and isinstance(node, ast.Name) and steps and analysis.value(node).leaf:
+            how = "name"  # a leaf made earlier (`x.requires_grad = True`), converted under another name
+        if how is not None:
+            return (node, list(reversed(steps)), how) if steps else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CONVERSIONS:
+            if any(k.arg == "requires_grad" for k in node.keywords) or analysis.value(node).cut == "integer cast":
                 return None
-            return (node, list(reversed(steps))) if steps else None
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _CONVERSIONS:
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == "requires_grad":
-                    return None
-                qualified = names.qualify(arg.value) or ""
-                text = arg.value.value if isinstance(arg.value, cst.SimpleString) else ""
-                if qualified.rsplit(".", 1)[-1] in _NON_FLOAT or any(t in text for t in ("Long", "Int", "Bool", "Byte")):
-                    return None
-            steps.append(node.func.attr.value + "()")
+            steps.append(node.func.attr)
             node = node.func.value
             continue
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, _OPERATORS):
-            left_is_chain = _looks_like_chain(ctx, node.left)
-            inner, other = (node.left, node.right) if left_is_chain else (node.right, node.left)
-            if flow.carries(other, value) is not Carry.NO:
-                return None
-            steps.append(type(node.operator).__name__.lower())
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            inner, other = (node.left, node.right) if _looks_like_chain(analysis, node.left) else (node.right, node.left)
+            if analysis.value(other).graph is not Graph.NO:
+                return None  # `leaf * w` with a graph-carrying w is a computation, not an init
+            steps.append(_OPERATORS[type(node.op)])
             node = inner
             continue
         return None
 
 
-def _looks_like_chain(ctx, node: cst.BaseExpression) -> bool:
+def _looks_like_chain(analysis: Analysis, node: ast.AST) -> bool:
     while True:
-        if is_factory_with_grad(ctx, node) or is_parameter_call(ctx, node):
+        if _creation(analysis, node) is not None:
             return True
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             node = node.func.value
-        elif isinstance(node, cst.BinaryOperation):
-            return _looks_like_chain(ctx, node.left) or _looks_like_chain(ctx, node.right)
+        elif isinstance(node, ast.BinOp):
+            return _looks_like_chain(analysis, node.left) or _looks_like_chain(analysis, node.right)
         else:
             return False
+
+
+def _unsure_dtype(analysis: Analysis, value: ast.expr, creation: ast.AST) -> str | None:
+    """The source of a dtype a ``.type``/``.to`` conversion names that is not known to be floating."""
+    for node in ast.walk(value):
+        if node is creation:
+            break
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("type", "to")):
+            continue
+        named = [k.value for k in node.keywords if k.arg == "dtype"]
+        if node.func.attr == "type":
+            named += node.args[:1]
+        else:  # .to(device), .to(dtype), .to(device, dtype): a positional not known to be a dtype is a device
+            named += [a for a in node.args if analysis.value(a).kind is Kind.DTYPE or (analysis.value(a).name or "").startswith("torch.")]
+        for arg in named:
+            if not _floating(analysis, arg):
+                return ast.get_source_segment(analysis.source, arg) or dotted(arg) or "dtype"
+    return None
+
+
+def _floating(analysis: Analysis, arg: ast.expr, follow: bool = True) -> bool:
+    """``arg`` names a floating dtype: directly, or every value the file binds to its name does
+    (``dtype = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor``)."""
+    name = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else analysis.qualify(arg) or analysis.value(arg).name or ""
+    if isinstance(name, str) and name.startswith("torch.") and name.rsplit(".", 1)[-1] in _FLOATING:
+        return True
+    if isinstance(arg, ast.IfExp):
+        return _floating(analysis, arg.body, follow) and _floating(analysis, arg.orelse, follow)
+    if isinstance(arg, ast.Name) and follow:
+        values = assigned_values(analysis, arg)
+        return bool(values) and all(_floating(analysis, v, False) for v in values)
+    return False
+
+
+def _target_name(target: ast.expr) -> str | None:
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _module_attribute(analysis: Analysis, stmt: ast.stmt, target: ast.expr) -> bool:
+    """``self.x = ...`` in a method of an ``nn.Module`` subclass."""
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"):
+        return False
+    info = analysis.enclosing_class(stmt)
+    return info is not None and info.is_module
 
 
 def _describe(steps: list[str]) -> str:
     """``.to()`` / ``* s`` / ``.double() * s``: the conversions, as code."""
     words = {"multiply": " * s", "divide": " / s", "add": " + b", "subtract": " - b"}
     return "".join(words.get(s, "." + s) for s in steps).strip()
+
+
+def _fix(ctx, value: ast.expr, creation: ast.Call, how: str, applicability: Applicability) -> Fix | None:
+    node, leaf = ctx.node_for(value), ctx.node_for(creation)
+    if node is None or leaf is None:
+        return None
+    if how == "parameter":
+        replacement = _wrap_parameter(leaf, node)
+    elif how == "requires_grad_":
+        replacement = _requires_grad_at_end(leaf, node, leaf.func.value)  # type: ignore[attr-defined]
+    else:
+        replacement = _requires_grad_at_end(leaf, node, _without_requires_grad(leaf))
+    return Fix([(node, replacement)], applicability, "make the converted tensor the leaf")
 
 
 def _atomic(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -227,8 +259,9 @@ def _without_requires_grad(call: cst.Call) -> cst.Call:
     return call.with_changes(args=args)
 
 
-def _requires_grad_at_end(creation: cst.Call, value: cst.BaseExpression) -> cst.BaseExpression:
-    converted = value.deep_replace(creation, _without_requires_grad(creation))
+def _requires_grad_at_end(creation: cst.Call, value: cst.BaseExpression, unflagged: cst.BaseExpression) -> cst.BaseExpression:
+    """``value`` with ``creation`` replaced by ``unflagged`` (it without the flag), then ``.requires_grad_()``."""
+    converted = value.deep_replace(creation, unflagged)
     return cst.Call(func=cst.Attribute(_atomic(converted), cst.Name("requires_grad_")))
 
 

@@ -107,3 +107,29 @@ def test_gf105_keeps_other_factory_arguments_and_their_order():
         "GF105",
     )
     assert 'w = torch.full((2, 2), 0.5, dtype=torch.float32).to("cpu").requires_grad_()' in fixed
+
+
+def test_gf105_device_imported_from_a_config_keeps_the_fix_safe():
+    # `.to(x)` with a name that is not a torch dtype is a device move: the fix stays safe.
+    source = """
+        import torch
+        from settings import device
+        w = torch.randn(3, requires_grad=True).to(device)
+        print(w.grad)
+        """
+    (finding,) = _check(source, "GF105")
+    assert finding.fix_applicability == "safe"
+    assert "w = torch.randn(3).to(device).requires_grad_()" in _fix(source, "GF105")
+
+
+def test_gf105_dtype_of_another_tensor_makes_the_fix_unsafe():
+    # `x.dtype` may be an integer dtype, and `.requires_grad_()` raises on integer tensors.
+    source = """
+        import torch
+        def make(x):
+            w = torch.randn(3, requires_grad=True).to(x.dtype)
+            return torch.optim.SGD([w], lr=0.1)
+        """
+    (finding,) = _check(source, "GF105")
+    assert finding.fix_applicability == "unsafe"
+    assert "requires_grad=True" in _fix(source, "GF105")  # not applied without --unsafe-fixes
