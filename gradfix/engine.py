@@ -217,8 +217,7 @@ def _run_rules(rules: Sequence[type[Rule]], unit: _Source) -> list[Finding]:
         if rule_cls.quick_check is not None and not rule_cls.quick_check(unit.tree):
             continue
         rule = rule_cls()
-        found = rule.detect(unit.analysis) if rule_cls.on_ast() else rule.check(unit.ctx)
-        for finding in found:
+        for finding in rule.detect(unit.analysis):
             _place(finding, unit)
             if not suppressions.suppresses(finding):
                 findings.append(finding)

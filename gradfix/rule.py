@@ -1,9 +1,10 @@
 """The rule API: what a rule declares, what it reports, and how its fix is described.
 
 A rule is a subclass of :class:`Rule` in a module of ``codemods/``. Subclassing registers
-it (no hand-kept list). The engine calls :meth:`Rule.check` with a :class:`FileContext`
-only when the rule's ``trigger`` pattern occurs in the file's text, so files that cannot
-contain a finding are never parsed for it.
+it (no hand-kept list). The engine calls :meth:`Rule.detect` with the file's shared value
+analysis (on CPython's ``ast``) only when the rule's ``trigger`` pattern occurs in the
+file's text and its optional ``quick_check`` passes, so files that cannot contain a
+finding are never parsed; LibCST is parsed only to build a fix that is applied.
 """
 
 from __future__ import annotations
@@ -114,19 +115,12 @@ class Rule:
         _REGISTRY[cls.code] = cls
 
     def detect(self, analysis: "Analysis") -> Iterable[Finding]:
-        """Find problems on the file's ``ast`` and its value analysis (the way rules work).
+        """Find problems on the file's ``ast`` and its shared value analysis.
 
-        Findings are reported at ``ast`` nodes and carry :class:`LazyFix` fixes.
+        Findings are reported at ``ast`` nodes and carry :class:`LazyFix` fixes, built with
+        LibCST only when they are applied.
         """
         raise NotImplementedError
-
-    def check(self, ctx: "FileContext") -> Iterable[Finding]:
-        """The older way: find problems on the file's LibCST tree (rules not yet on ``ast``)."""
-        raise NotImplementedError
-
-    @classmethod
-    def on_ast(cls) -> bool:
-        return cls.detect is not Rule.detect
 
     # Optional second filter, after `trigger`: a look at CPython's `ast` tree of the file
     # (an order of magnitude cheaper than LibCST). Returning False means "nothing here",
