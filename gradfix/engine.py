@@ -138,7 +138,7 @@ class Suppressions:
 # Running rules -------------------------------------------------------------------------
 class _Source:
     """One source text on its way through the rules: its ``ast`` tree and value analysis,
-    and its LibCST tree only when a rule not yet on ``ast`` or a fix needs it."""
+    and its LibCST tree only when a fix is built."""
 
     def __init__(self, source: str, path: str) -> None:
         self.source = source

@@ -122,9 +122,8 @@ class Rule:
         """
         raise NotImplementedError
 
-    # Optional second filter, after `trigger`: a look at CPython's `ast` tree of the file
-    # (an order of magnitude cheaper than LibCST). Returning False means "nothing here",
-    # and the file is not parsed with LibCST for this rule.
+    # Optional second filter, after `trigger`: a cheap look at the file's `ast` tree before
+    # the value analysis is built. Returning False means "nothing here" for this rule.
     quick_check: ClassVar[object] = None  # a staticmethod (tree: ast.Module) -> bool
 
     # Helpers for subclasses.
