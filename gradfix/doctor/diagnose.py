@@ -84,7 +84,8 @@ def run_doctor(target: Target, python: str | None = None, timeout: float = DEFAU
                 problems[key] = event
                 order.append(key)
         elif kind == "ok":
-            for key in [k for k in order if k[0] == event.get("pid") and problems[k].get("cause") != "unregistered"]:
+            for key in [k for k in order if k[0] == event.get("pid") and problems[k].get("cause") != "unregistered"
+                        and problems[k].get("state") != "error"]:
                 order.remove(key)
                 problems.pop(key, None)
         elif kind == "stopped":
@@ -240,7 +241,7 @@ def format_text(report: DoctorReport, what: str) -> str:
         exc = report.exception
         where = "%s:%s: " % (_rel(exc.get("file")), exc.get("line")) if exc.get("file") else ""
         lines.append("%sthe program raised %s: %s (the report covers what ran before)"
-                     % (where, exc.get("type"), exc.get("message")))
+                     % (where, exc.get("exc_type"), exc.get("message")))
     if report.timed_out:
         lines.append("%s: timed out after %gs (the report covers what ran before; give --timeout)" % (what, report.timeout))
     n = len({(r.get("owner"), r.get("parameter")) for r in report.records if r.get("parameter")})
@@ -279,7 +280,7 @@ def as_json(report: DoctorReport) -> list[dict]:
         run_record("not-run", report.fatal)
     if report.exception:
         exc = report.exception
-        run_record("program-error", "the program raised %s: %s" % (exc.get("type"), exc.get("message")),
+        run_record("program-error", "the program raised %s: %s" % (exc.get("exc_type"), exc.get("message")),
                    exc.get("file"), exc.get("line"), exc.get("op"))
     if report.timed_out:
         run_record("timeout", "timed out after %gs" % report.timeout)

@@ -174,6 +174,7 @@ class Probe:
         self.call_sites = {}
         self.reach_memo = {}
         self.unregistered_done = set()
+        self.data_prop = torch.Tensor.__dict__.get("data")
         self.fed = set()  # indices of cuts whose outputs were used by an out-of-place op
         self.names_cache = None
 
@@ -268,7 +269,8 @@ class Probe:
             return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
         if name == "__get__" or name == "__set__":
-            prop = getattr(getattr(func, "__self__", None), "__name__", "")
+            owner = getattr(func, "__self__", None)
+            prop = getattr(owner, "__name__", None) or ("data" if owner is self.data_prop else "")
             if name == "__set__" and prop == "requires_grad" and args and args[-1]:
                 out = func(*args, **kwargs)
                 self._created(args[0], sys._getframe(2))
@@ -317,14 +319,14 @@ class Probe:
             return out
         self.busy = True
         try:
-            self._after_op(name, args, kwargs, out, graph, taints, pre, sys._getframe(1))
+            self._after_op(name, args, kwargs, out, graph, taints, pre, sys._getframe(1), func)
         except Exception:  # the probe must never break the user's program
             pass
         finally:
             self.busy = False
         return out
 
-    def _after_op(self, name, args, kwargs, out, graph, taints, pre, frame):
+    def _after_op(self, name, args, kwargs, out, graph, taints, pre, frame, func=None):
         torch = self.torch
         Tensor = self.Tensor
         ufile, uline = self.site(frame)
@@ -339,13 +341,15 @@ class Probe:
         cut = None
         if graph and not reparam:
             multi = len(tensors_out) > 1
-            for t in graph if pre is None else ():
-                if t.is_leaf and id(t) not in self.uses:
+            computed = any(o.grad_fn is not None for o in tensors_out)
+            for t in graph if pre is None and computed else ():
+                known = self.uses.get(id(t))
+                if t.is_leaf and (known is None or known[0]() is not t):
                     self.uses[id(t)] = (weakref.ref(t), ufile, uline, name, multi)
             if pre is not None:
                 self._record_inplace(name, pre, frame, ufile, uline)
             else:
-                cut = self._classify(name, out, tensors_out, graph, frame, ufile, uline)
+                cut = self._classify(name, out, tensors_out, graph, frame, ufile, uline, func)
         taint = None
         if taints or cut is not None:
             merged = set()
@@ -370,7 +374,7 @@ class Probe:
                     o.__dict__["_gf_taint"] = taint
                 fn = o.grad_fn
                 if fn is not None and ufile is not None and "gf" not in fn.metadata:
-                    fn.metadata["gf"] = (name, ufile, uline, reparam)
+                    fn.metadata["gf"] = (name, ufile, uline, reparam, self.calls)
         if taint and not tensors_out and out is not None and not isinstance(out, (bool, str)):
             self._remember_escape(out, taint)
 
@@ -382,7 +386,7 @@ class Probe:
             if old not in self.escape_order:
                 self.escapes.pop(old, None)
 
-    def _classify(self, name, out, tensors_out, graph, frame, ufile, uline):
+    def _classify(self, name, out, tensors_out, graph, frame, ufile, uline, func=None):
         kind, op, detail = None, name, None
         first = tensors_out[0] if tensors_out else None
         if name in ESCAPES and first is None:
@@ -424,8 +428,11 @@ class Probe:
                 kind = "non-differentiable"
         if kind is None:
             return None
+        if kind == "non-differentiable" and self._called_from_library(frame):
+            return None  # argument checks inside torch (constraints, validation) are not the user's loss path
         if kind == "non-differentiable" and not op.startswith(("torch.", ".")):
-            op = "torch.%s" % op if hasattr(self.torch, op) else ".%s()" % op
+            method = getattr(func, "__objclass__", None) is not None or not hasattr(self.torch, op)
+            op = ".%s()" % op if method else "torch.%s" % op
         key = (kind, op, ufile, uline)
         cut = self.cuts.get(key)
         if cut is None:
@@ -444,6 +451,16 @@ class Probe:
         cut.call = self.calls
         cut.count += 1
         return cut
+
+    def _called_from_library(self, frame):
+        frame = frame.f_back
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name.startswith(HERE) or name.endswith(("overrides.py", "_tensor.py")) and name.startswith(self.torch_dir):
+                frame = frame.f_back
+                continue
+            return not self._is_user(frame.f_code)
+        return False
 
     def _sampler(self, frame):
         for f in self._library_frames(frame):
@@ -479,7 +496,8 @@ class Probe:
             del self.raised_ops[0]
 
     def _created(self, t, frame):
-        if id(t) not in self.created:
+        known = self.created.get(id(t))
+        if known is None or known[0]() is not t:
             ufile, uline = self.site(frame)
             if ufile:
                 self.created[id(t)] = (weakref.ref(t), ufile, uline)
@@ -703,6 +721,7 @@ class Probe:
                 wanted = {id(t) for t in inputs}
                 judged = [(t, st) for t, st in judged if id(t) in wanted]
         error = None
+        self._emitted_error = False
         if raised is not None:
             error = self.explain_raise(raised, roots, root_nodes, n)
         for t, st in judged:
@@ -713,9 +732,12 @@ class Probe:
                     self.emit(type="ok", pid=tid, call=n)
                     del self.problems[tid]
                 continue
-            if tid in self.problems or (tid in self.ok and self.ok[tid]() is t):
-                continue
-            if st == "error" and error is not None and error.get("cause") not in ("no-graph", "unused-input"):
+            graph_error = st == "error" and error is not None and error.get("cause") not in ("no-graph", "unused-input")
+            if not graph_error:
+                known = self.problems.get(tid)
+                if (known is not None and known[0]() is t) or (tid in self.ok and self.ok[tid]() is t):
+                    continue
+            if graph_error:
                 if tid not in reach_root:
                     continue  # not on the failing graph: the error says nothing about it
                 record = dict(error)
@@ -729,9 +751,12 @@ class Probe:
                           call_file=site[0], call_line=site[1])
             if tid in named:
                 record["owner"], record["qualname"] = named[tid][0], named[tid][1]
-            self.problems[tid] = (weakref.ref(t), record)
+            if not graph_error:
+                self.problems[tid] = (weakref.ref(t), record)
+            if st == "error":
+                self._emitted_error = True
             self.emit(type="problem", **record)
-        if error is not None and not any(r[1].get("backward_call") == n for r in self.problems.values()):
+        if error is not None and not self._emitted_error:
             record = dict(error)
             record.update(parameter=None, state="error", backward_call=n, pid=None,
                           call_file=site[0], call_line=site[1])
@@ -875,7 +900,7 @@ class Probe:
                 best = (rank, meta)
         if best is None:
             return None
-        op, file, line, _ = best[1]
+        op, file, line = best[1][:3]
         return ("torch.%s" % op if hasattr(self.torch, op) else op), file, line
 
     # -- raising backward -------------------------------------------------------------------------------
@@ -902,11 +927,11 @@ class Probe:
                         message="backward raised: a tensor saved for backward was modified in place (%s)" % msg)
             return base
         if "backward through the graph a second time" in full or "have already been freed" in full:
-            node = self._freed_node(root_nodes)
+            node = self._freed_node(root_nodes, n)
             freed_by = self.call_sites.get(n - 1) if n > 1 else None
             by = " freed by the backward call at line %d" % freed_by[1] if freed_by and freed_by[0] else ""
             if node is not None:
-                op, file, line, _ = node
+                op, file, line = node[:3]
                 base.update(cause="freed-graph", op=op, file=file, line=line,
                             message="backward raised: the graph through `%s` at line %d was%s and is used again: "
                                     "recompute it for each step, or detach it where it is kept" % (op, line, by or " freed"))
@@ -942,8 +967,22 @@ class Probe:
                     return w
         return writes[-1]
 
-    def _freed_node(self, root_nodes):
-        """The freed node closest to the roots, as (op, file, line, reparam) from its metadata."""
+    def _freed_node(self, root_nodes, n):
+        """The node closest to the roots that an earlier backward already ran through (its
+        metadata: op, file, line, reparam, calls before it was made); else the first freed one."""
+        seen = set()
+        frontier = list(root_nodes)
+        while frontier and len(seen) < MAX_WALK:
+            nxt = []
+            for node in frontier:
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                meta = node.metadata.get("gf")
+                if meta is not None and meta[4] < n - 1:
+                    return meta
+                nxt.extend(fn for fn, _ in node.next_functions if fn is not None)
+            frontier = nxt
         seen = set()
         frontier = list(root_nodes)
         while frontier and len(seen) < MAX_WALK:
@@ -986,7 +1025,7 @@ class Probe:
             self.names_cache = named
             self.check_unregistered(roots, named, None)
             if exc is not None and not isinstance(exc, _Stop):
-                info = {"type": type(exc).__name__, "message": _one_line(exc)}
+                info = {"exc_type": type(exc).__name__, "message": _one_line(exc)}
                 where = frames[-1] if frames else None
                 if where is not None:
                     info.update(file=where.f_code.co_filename, line=where.f_lineno)
@@ -1070,7 +1109,8 @@ def install(torch, rec, cfg):
     def init_module(self, *args, **kwargs):
         if not probe.busy:
             ufile, uline = probe.site(sys._getframe(1))
-            if ufile and id(self) not in probe.module_sites:
+            known = probe.module_sites.get(id(self))
+            if ufile and (known is None or known[0]() is not self):
                 probe.module_sites[id(self)] = (weakref.ref(self), ufile, uline)
         return module_init(self, *args, **kwargs)
 
