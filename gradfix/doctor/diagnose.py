@@ -79,15 +79,14 @@ def run_doctor(target: Target, python: str | None = None, timeout: float = DEFAU
             continue
         kind = event.get("type")
         if kind == "problem":
-            key = (event.get("pid"), event.get("cause")) if event.get("pid") is not None else (len(order), "call")
-            if key not in problems:
-                problems[key] = event
-                order.append(key)
+            key = event.get("rid", len(order))
+            problems[key] = event
+            order.append(key)
         elif kind == "ok":
-            for key in [k for k in order if k[0] == event.get("pid") and problems[k].get("cause") != "unregistered"
-                        and problems[k].get("state") != "error"]:
+            key = event.get("rid")
+            if key in problems and problems[key].get("state") != "error":
                 order.remove(key)
-                problems.pop(key, None)
+                del problems[key]
         elif kind == "stopped":
             report.stopped = True
         elif kind == "exception":

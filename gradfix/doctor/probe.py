@@ -175,11 +175,15 @@ class Probe:
         self.reach_memo = {}
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
+        self.next_rid = 0
         self.fed = set()  # indices of cuts whose outputs were used by an out-of-place op
         self.names_cache = None
 
     # -- output -----------------------------------------------------------------------------
     def emit(self, **event):
+        if event.get("type") == "problem":
+            self.next_rid += 1
+            event["rid"] = self.next_rid
         event["ev"] = "doctor"
         self.rec.emit(event)
 
@@ -728,9 +732,9 @@ class Probe:
             tid = id(t)
             if st == "ok":
                 self.ok[tid] = weakref.ref(t)
-                if tid in self.problems:
-                    self.emit(type="ok", pid=tid, call=n)
-                    del self.problems[tid]
+                known = self.problems.pop(tid, None)
+                if known is not None and known[0]() is t:
+                    self.emit(type="ok", rid=known[1]["rid"], call=n)
                 continue
             graph_error = st == "error" and error is not None and error.get("cause") not in ("no-graph", "unused-input")
             if not graph_error:
@@ -751,11 +755,12 @@ class Probe:
                           call_file=site[0], call_line=site[1])
             if tid in named:
                 record["owner"], record["qualname"] = named[tid][0], named[tid][1]
-            if not graph_error:
-                self.problems[tid] = (weakref.ref(t), record)
             if st == "error":
                 self._emitted_error = True
             self.emit(type="problem", **record)
+            if not graph_error:
+                record["rid"] = self.next_rid
+                self.problems[tid] = (weakref.ref(t), record)
         if error is not None and not self._emitted_error:
             record = dict(error)
             record.update(parameter=None, state="error", backward_call=n, pid=None,

@@ -64,8 +64,8 @@ def no_grad_block():
     head = nn.Linear(3, 1)
     x = torch.randn(4, 3)
     with torch.no_grad():
-        feats = backbone(x)
-        logits = head(torch.relu(feats))  # expect: grad-disabled weight,bias
+        feats = backbone(x)  # expect: grad-disabled backbone.weight,backbone.bias
+        logits = head(torch.relu(feats))  # expect: grad-disabled head.weight,head.bias
     loss = logits.pow(2).mean() + feats.sum() * 0
     loss.backward()
 
@@ -182,8 +182,8 @@ def integer_cast():
 
 
 def gru_output_slots():
-    gru = nn.GRU(input_size=2, hidden_size=3, num_layers=2, batch_first=True)  # expect: output-slots weight_ih_l1,weight_hh_l1
-    _, h = gru(torch.randn(1, 4, 2))
+    gru = nn.GRU(input_size=2, hidden_size=3, num_layers=2, batch_first=True)
+    _, h = gru(torch.randn(1, 4, 2))  # expect: output-slots weight_ih_l1,weight_hh_l1
     h[0].sum().backward()
 
 
