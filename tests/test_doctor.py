@@ -1,7 +1,7 @@
 """gradfix doctor on golden programs: broken ones (each cut line marked `# expect: CAUSE PARAMS`)
 and correct ones that must give a clean report.
 
-The programs run several cases each, and the four doctor runs start together (one fixture),
+The programs run several cases each, and the doctor runs start together (one fixture),
 so the file costs about one torch start-up per run on a loaded machine.
 """
 
@@ -23,6 +23,7 @@ EXPECT = re.compile(r"#\s*expect:\s*(?P<cause>[\w-]+)\s+(?P<params>[\w.,]+)")
 
 RUNS = {
     "broken": (CASES / "broken", ["cases.py", "--max-backward", "100", "--output-format", "json"]),
+    "optim": (CASES / "optim", ["steps.py", "--max-backward", "100", "--output-format", "json"]),
     "clean": (CASES / "clean", ["programs.py", "--max-backward", "100", "--output-format", "json"]),
     "package": (CASES / "pkg", ["--run", "python -m trainer.main", "--output-format", "json"]),
     "no_backward": (CASES, ["no_backward.py"]),
@@ -103,6 +104,15 @@ def test_states_and_details_of_broken_programs(runs):
     assert any(r["rule"] == "GF107" for r in by_cause["sampling"])
     no_grad = [r for r in by_cause["grad-disabled"] if r["parameter"] == "proj.weight"][0]
     assert "@torch.no_grad()" in no_grad["message"]
+
+
+def test_training_loops_with_optimizers(runs):
+    """Carried hidden state, a GAN whose G step detaches, ReLU(inplace=True), NumPy and float() escapes."""
+    assert runs["optim"][0] == 1
+    records = _records(runs["optim"])
+    _check_expectations(records, CASES / "optim")
+    inplace = [r for r in records if r["cause"] == "inplace"][0]
+    assert "ReLU(inplace=True)" in inplace["message"] and "sigmoid" in inplace["message"]
 
 
 def test_correct_programs_give_a_clean_report(runs):

@@ -80,8 +80,13 @@ def run_doctor(target: Target, python: str | None = None, timeout: float = DEFAU
         kind = event.get("type")
         if kind == "problem":
             key = event.get("rid", len(order))
+            old = event.get("replaces")
+            if old in problems:  # a later backward pinned the same parameter on a surer cut
+                order[order.index(old)] = key
+                del problems[old]
+            else:
+                order.append(key)
             problems[key] = event
-            order.append(key)
         elif kind == "ok":
             key = event.get("rid")
             if key in problems and problems[key].get("state") != "error":

@@ -164,7 +164,7 @@ class Probe:
         self.uses = {}  # id(leaf) -> (weakref, file, line, op, multi)
         self.created = {}  # id(tensor) -> (weakref, file, line)
         self.module_sites = {}  # id(module) -> (weakref, file, line)
-        self.optimized = {}  # id(param) -> weakref
+        self.optimized = {}  # id(param) -> (weakref to it, weakref to its optimizer)
         self.optimizers = 0
         self.nonleaf_optimized = []
         self.nonleaf_reads = {}
@@ -300,7 +300,8 @@ class Probe:
         if kwargs:
             for value in kwargs.values():
                 budget = self._scan(value, graph, taints, depth, budget)
-        inplace = (name.endswith("_") and not name.startswith("_")) or name in INPLACE_DUNDER or "out" in kwargs
+        inplace = (name.endswith("_") and not name.startswith("_")) or name in INPLACE_DUNDER or "out" in kwargs \
+            or kwargs.get("inplace") is True
         pre = None
         target = None
         if inplace:
@@ -700,6 +701,7 @@ class Probe:
         taint = set()
         for r in roots:
             taint.update(r.__dict__.get("_gf_taint") or ())
+        live_optimizers = self.live_optimizers()
         # the leaves to judge
         if kind == "grad" and inputs is not None:
             if raised is None:
@@ -713,14 +715,21 @@ class Probe:
             for tid, (owner, qn, t) in named.items():
                 if not t.requires_grad or not t.is_leaf:
                     continue
-                if self.optimizers and tid not in self.optimized:
+                if live_optimizers and not self.in_optimizer(t):
                     continue  # not trained: an EMA copy, a teacher, a frozen part
                 judged.append((t, "error" if raised is not None else self.state(t.grad)))
-            if self.optimizers:
-                for tid, ref in list(self.optimized.items()):
+            if live_optimizers:
+                extra = []
+                for tid, (ref, opt_ref) in list(self.optimized.items()):
                     t = ref()
-                    if t is not None and tid not in named and t.requires_grad and t.is_leaf:
-                        judged.append((t, "error" if raised is not None else self.state(t.grad)))
+                    if t is not None and opt_ref() is not None and tid not in named and t.requires_grad and t.is_leaf:
+                        extra.append((t, "error" if raised is not None else self.state(t.grad)))
+                if any(st != "ok" for _, st in extra):
+                    import gc
+
+                    gc.collect()  # an optimizer the program dropped may live on in a reference cycle
+                    extra = [(t, st) for t, st in extra if self.in_optimizer(t)]
+                judged.extend(extra)
             if inputs is not None:
                 wanted = {id(t) for t in inputs}
                 judged = [(t, st) for t, st in judged if id(t) in wanted]
@@ -737,10 +746,13 @@ class Probe:
                     self.emit(type="ok", rid=known[1]["rid"], call=n)
                 continue
             graph_error = st == "error" and error is not None and error.get("cause") not in ("no-graph", "unused-input")
+            replaces = None
             if not graph_error:
-                known = self.problems.get(tid)
-                if (known is not None and known[0]() is t) or (tid in self.ok and self.ok[tid]() is t):
+                if tid in self.ok and self.ok[tid]() is t:
                     continue
+                known = self.problems.get(tid)
+                if known is not None and known[0]() is t:
+                    replaces = known[1]  # still bad: the latest backward's view wins (a GAN's G step, not its D step)
             if graph_error:
                 if tid not in reach_root:
                     continue  # not on the failing graph: the error says nothing about it
@@ -749,6 +761,11 @@ class Probe:
                 record = self.diagnose(t, st, reach_root, taint, root_nodes, n)
                 if record is None:
                     continue
+                if replaces is not None:
+                    same = all(record.get(k) == replaces.get(k) for k in ("cause", "file", "line"))
+                    if same or record.get("strength", 0) < replaces.get("strength", 0):
+                        continue
+                    record["replaces"] = replaces["rid"]
                 if st == "error":
                     record["message"] = "backward raised (%s); %s" % (error["raised"] if error else "", record["message"])
             record.update(parameter=self._display(t, named), state=st, backward_call=n, pid=tid,
@@ -768,6 +785,13 @@ class Probe:
             self.emit(type="problem", **record)
         self.check_unregistered(roots_modules, named, n)
 
+    def in_optimizer(self, t):
+        known = self.optimized.get(id(t))
+        return known is not None and known[0]() is t and known[1]() is not None
+
+    def live_optimizers(self):
+        return any(opt() is not None for _, opt in self.optimized.values())
+
     def _display(self, t, named):
         if id(t) in named:
             owner, qn, _ = named[id(t)]
@@ -779,7 +803,7 @@ class Probe:
 
     def check_unregistered(self, roots_modules, named, n):
         for owner, qn, t, module in self.unregistered(roots_modules):
-            if id(t) in self.unregistered_done or id(t) in self.optimized:
+            if id(t) in self.unregistered_done or self.in_optimizer(t):
                 continue
             self.unregistered_done.add(id(t))
             site = None
@@ -865,7 +889,8 @@ class Probe:
             "non-differentiable": "`%s` is not differentiable: its gradient is zero or absent" % cut.op,
         }[cut.kind]
         also = sorted({(c.file, c.line, c.op) for c in hitting if c is not cut and c.idx in taint})[:5]
-        record = {"cause": cut.kind, "op": cut.op, "file": cut.file, "line": cut.line, "message": what}
+        record = {"cause": cut.kind, "op": cut.op, "file": cut.file, "line": cut.line, "message": what,
+                  "strength": 2 if cut.idx in taint else 1}
         if also:
             record["also"] = [list(a) for a in also]
         return record
@@ -873,7 +898,7 @@ class Probe:
     def _zero_partner(self, t, reach_root):
         torch = self.torch
         with torch.no_grad():
-            for ref in list(self.optimized.values()) + [v[0] for v in self.uses.values()]:
+            for ref in [v[0] for v in self.optimized.values()] + [v[0] for v in self.uses.values()]:
                 q = ref()
                 if q is None or q is t or id(q) not in reach_root or q.numel() == 0:
                     continue
@@ -1151,7 +1176,7 @@ def install(torch, rec, cfg):
                     group["params"] = params
                 for p in params:
                     if isinstance(p, torch.Tensor):
-                        probe.optimized[id(p)] = weakref.ref(p)
+                        probe.optimized[id(p)] = (weakref.ref(p), weakref.ref(self))
                         if not p.is_leaf:
                             meta = p.grad_fn.metadata.get("gf") if p.grad_fn is not None else None
                             name = probe.site(sys._getframe(1))
