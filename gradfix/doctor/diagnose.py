@@ -212,7 +212,7 @@ def _names(records: list[dict]) -> str:
 
 
 STATE_WORDS = {"none": "gradient None", "zero": "gradient all zero", "nonfinite": "gradient not finite",
-               "error": "backward raised"}
+               "error": "raised"}
 
 
 def format_text(report: DoctorReport, what: str) -> str:
@@ -220,7 +220,8 @@ def format_text(report: DoctorReport, what: str) -> str:
     if report.fatal:
         return "gradfix doctor: %s: %s" % (what, report.fatal)
     for (cause, path, line, op), items in _groups(report.records):
-        states = sorted({STATE_WORDS.get(r.get("state"), r.get("state")) for r in items})
+        states = sorted({"never updated" if cause == "unregistered" else STATE_WORDS.get(r.get("state"), r.get("state"))
+                         for r in items})
         where = "%s:%s" % (_rel(path), line) if path and line else what
         first = items[0]
         names = _names(items)

@@ -131,6 +131,29 @@ class Cut:
         self.nodes, self.leaves, self.call, self.count = [], set(), 0, 0
 
 
+class _NotebookShell:
+    """What an exported notebook's ``get_ipython()`` lines need: magics are skipped, a cell magic
+    (``%%time``) still runs its cell, shell lines (``!pip ...``) do nothing."""
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, name, line, cell):
+        if name in ("time", "timeit", "capture", "prun"):
+            main = sys.modules.get("__main__")
+            exec(compile(cell, "<cell>", "exec"), vars(main) if main is not None else {})
+        return None
+
+    def system(self, *args, **kwargs):
+        return 0
+
+    def getoutput(self, *args, **kwargs):
+        return []
+
+    def magic(self, *args, **kwargs):
+        return None
+
+
 class _Stop(SystemExit):
     """Ends the user's program after enough backward calls (exit status 0)."""
 
@@ -176,6 +199,7 @@ class Probe:
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
         self.next_rid = 0
+        self.scalar_sites = {}  # (kind, file, line) -> calls done when torch warned of a scalar conversion
         self.fed = set()  # indices of cuts whose outputs were used by an out-of-place op
         self.names_cache = None
 
@@ -268,6 +292,28 @@ class Probe:
                         taints.append(hit[1])
         return budget - 1
 
+    def _before_op(self, name, args, kwargs):
+        """The op's inputs that carry a graph, the cut indices they carry, and an in-place target's state."""
+        graph, taints = [], []
+        depth = 3 if name in CONSTRUCTORS else 1
+        budget = MAX_SCAN
+        for value in args:
+            budget = self._scan(value, graph, taints, depth, budget)
+        if kwargs:
+            for value in kwargs.values():
+                budget = self._scan(value, graph, taints, depth, budget)
+        inplace = (name.endswith("_") and not name.startswith("_")) or name in INPLACE_DUNDER or "out" in kwargs \
+            or kwargs.get("inplace") is True
+        pre = None
+        target = None
+        if inplace:
+            target = kwargs.get("out") if "out" in kwargs else (args[0] if args else kwargs.get("tensor", kwargs.get("input")))
+        if isinstance(target, self.Tensor) and (graph or target.requires_grad):
+            fn = target.grad_fn
+            pre = (target, target._version, type(fn).__name__ if fn is not None else None,
+                   fn.metadata.get("gf") if fn is not None else None)
+        return graph, taints, pre
+
     def on_op(self, func, args, kwargs):
         if self.busy or self.rec.busy:
             return func(*args, **kwargs)
@@ -292,24 +338,10 @@ class Probe:
             elif now:
                 self.grad_off_site = None
             return out
-        graph, taints = [], []
-        depth = 3 if name in CONSTRUCTORS else 1
-        budget = MAX_SCAN
-        for value in args:
-            budget = self._scan(value, graph, taints, depth, budget)
-        if kwargs:
-            for value in kwargs.values():
-                budget = self._scan(value, graph, taints, depth, budget)
-        inplace = (name.endswith("_") and not name.startswith("_")) or name in INPLACE_DUNDER or "out" in kwargs \
-            or kwargs.get("inplace") is True
-        pre = None
-        target = None
-        if inplace:
-            target = kwargs.get("out") if "out" in kwargs else (args[0] if args else kwargs.get("tensor", kwargs.get("input")))
-        if isinstance(target, self.Tensor) and (graph or target.requires_grad):
-            fn = target.grad_fn
-            pre = (target, target._version, type(fn).__name__ if fn is not None else None,
-                   fn.metadata.get("gf") if fn is not None else None)
+        try:
+            graph, taints, pre = self._before_op(name, args, kwargs)
+        except Exception:  # an argument the probe does not understand: run the op unobserved
+            return func(*args, **kwargs)
         try:
             out = func(*args, **kwargs)
         except Exception as exc:
@@ -649,6 +681,11 @@ class Probe:
         if self.in_call or self.busy:
             return orig(*args, **kwargs)
         site = self.site(sys._getframe(2))
+        if kind == "grad":  # inputs given as a generator (model.parameters()): keep a list to judge them
+            if len(args) > 1 and not isinstance(args[1], (self.Tensor, list, tuple)):
+                args = (args[0], tuple(args[1])) + tuple(args[2:])
+            elif "inputs" in kwargs and not isinstance(kwargs["inputs"], (self.Tensor, list, tuple)):
+                kwargs = dict(kwargs, inputs=tuple(kwargs["inputs"]))
         self.in_call = True
         result, raised = None, None
         try:
@@ -785,6 +822,31 @@ class Probe:
             self.emit(type="problem", **record)
         self.check_unregistered(roots_modules, named, n)
 
+    def variable_name(self, value, frame):
+        frame = self.user_frame(frame)
+        while frame is not None:
+            if self._is_user(frame.f_code):
+                for scope in (frame.f_locals, frame.f_globals):
+                    for k, v in list(scope.items()):
+                        if v is value:
+                            return k
+            frame = frame.f_back
+        return None
+
+    def scalar_warning(self, message, filename, lineno):
+        """torch converted a graph tensor to a Python number in C (``torch.FloatTensor([a, b])``...)."""
+        if not self._is_user_file(filename):
+            return
+        key = ("scalar", filename, lineno)
+        if key not in self.scalar_sites:
+            self.scalar_sites[key] = self.calls
+
+    def _is_user_file(self, filename):
+        if not filename or filename.startswith("<"):
+            return False
+        path = os.path.abspath(filename)
+        return not path.startswith(self.internal) and "site-packages" not in path
+
     def in_optimizer(self, t):
         known = self.optimized.get(id(t))
         return known is not None and known[0]() is t and known[1]() is not None
@@ -834,6 +896,13 @@ class Probe:
         if not reachable:
             if hitting:
                 return self._from_cut(self._best(hitting, taint), hitting, taint)
+            converted = [k for k, c in self.scalar_sites.items() if c >= n - 1]
+            if converted:
+                _, file, line = converted[-1]
+                return {"cause": "constructor", "op": "tensor constructor", "file": file, "line": line,
+                        "message": "torch converted tensors that carry a graph to Python numbers here (a tensor "
+                                   "constructor such as `torch.FloatTensor([...])`): the values were copied, not "
+                                   "the graph", "strength": 1}
             use = self.uses.get(tid)
             if use is not None and use[0]() is t:
                 return {"cause": "unused", "op": use[3], "file": use[1], "line": use[2],
@@ -1181,7 +1250,8 @@ def install(torch, rec, cfg):
                             meta = p.grad_fn.metadata.get("gf") if p.grad_fn is not None else None
                             name = probe.site(sys._getframe(1))
                             probe.emit(type="problem", **{
-                                "parameter": "a non-leaf tensor", "state": "none", "cause": "nonleaf",
+                                "parameter": probe.variable_name(p, sys._getframe(1)) or "a non-leaf tensor",
+                                "state": "none", "cause": "nonleaf",
                                 "op": meta[0] if meta else None, "file": meta[1] if meta else name[0],
                                 "line": meta[2] if meta else name[1], "backward_call": None, "pid": id(p),
                                 "message": "the optimizer was given a non-leaf tensor (the result of `%s`), which "
@@ -1248,6 +1318,29 @@ def install(torch, rec, cfg):
         return finish(status, exc, exit_code)
 
     rec.finish = finish_all
+
+    # torch warns when C code turns a tensor that requires grad into a Python number
+    import warnings
+
+    warnings.filterwarnings("always", message="Converting a tensor with requires_grad=True to a scalar")
+    show = warnings.showwarning
+    shown = set()
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if "Converting a tensor with requires_grad=True to a scalar" in str(message):
+            probe.scalar_warning(str(message), filename, lineno)
+            if (filename, lineno) in shown:
+                return None
+            shown.add((filename, lineno))
+        return show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+
+    # scripts exported from notebooks call get_ipython() for magics and shell lines
+    import builtins
+
+    if not hasattr(builtins, "get_ipython"):
+        builtins.get_ipython = lambda: _NotebookShell()
     mode = _DoctorMode()
     mode.__enter__()
     return probe
