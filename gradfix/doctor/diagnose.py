@@ -36,6 +36,7 @@ CAUSE_TITLES = {
     "nonleaf": "`.grad` of a non-leaf tensor",
     "nonfinite": "non-finite gradients",
     "zero": "all-zero gradients",
+    "frozen": "requires_grad turned off",
     "none": "None gradients",
     "backward-error": "backward raised",
     "unused-input": "autograd.grad input not used in the graph",
@@ -118,12 +119,12 @@ def _exception_records(report: DoctorReport, records: list[dict]) -> list[dict]:
     if exc is None:
         return []
     message = exc.get("message", "")
-    if "leaf Variable that requires grad is being used in an in-place operation" in message:
+    if exc.get("in_backward") and any(r.get("state") == "error" for r in records):
+        report.exception = None  # the raising backward is reported already, with its cause
+        return []
+    if "leaf Variable that requires grad is being used in an in-place operation" in message and \
+            any(r.get("cause") == "inplace-leaf" for r in records):
         report.exception = None
-        return [{"parameter": exc.get("target") or "a leaf tensor", "state": "error", "cause": "inplace-leaf",
-                 "file": exc.get("file"), "line": exc.get("line"), "op": exc.get("op"),
-                 "message": "an in-place write (`%s`) on a leaf that requires grad raised: %s" % (exc.get("op"), message),
-                 "backward_call": None}]
     if "can't optimize a non-leaf Tensor" in message and any(r.get("cause") == "nonleaf" for r in records):
         report.exception = None
     if "empty parameter list" in message and any(r.get("cause") == "unregistered" for r in records):

@@ -199,6 +199,7 @@ class Probe:
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
         self.next_rid = 0
+        self.frozen = {}  # id(tensor) -> (weakref, file, line) where requires_grad was turned off
         self.scalar_sites = {}  # (kind, file, line) -> calls done when torch warned of a scalar conversion
         self.fed = set()  # indices of cuts whose outputs were used by an out-of-place op
         self.names_cache = None
@@ -321,9 +322,12 @@ class Probe:
         if name == "__get__" or name == "__set__":
             owner = getattr(func, "__self__", None)
             prop = getattr(owner, "__name__", None) or ("data" if owner is self.data_prop else "")
-            if name == "__set__" and prop == "requires_grad" and args and args[-1]:
+            if name == "__set__" and prop == "requires_grad" and args:
                 out = func(*args, **kwargs)
-                self._created(args[0], sys._getframe(2))
+                if args[-1]:
+                    self._created(args[0], sys._getframe(2))
+                else:
+                    self._frozen(args[0], sys._getframe(2))
                 return out
             if prop != "data" or name == "__set__":
                 return func(*args, **kwargs)
@@ -352,7 +356,11 @@ class Probe:
             if kwargs.get("requires_grad") and isinstance(out, self.Tensor):
                 self._created(out, sys._getframe(1))
             elif name == "requires_grad_" and args and isinstance(args[0], self.Tensor):
-                self._created(args[0], sys._getframe(1))
+                flag = args[1] if len(args) > 1 else kwargs.get("requires_grad", True)
+                if flag:
+                    self._created(args[0], sys._getframe(1))
+                else:
+                    self._frozen(args[0], sys._getframe(1))
             return out
         self.busy = True
         try:
@@ -529,8 +537,20 @@ class Probe:
         if pre is not None:
             key = self.key_of(pre[0])
         self.raised_ops.append((ufile, uline, name, _one_line(exc), key, id(exc)))
+        if pre is not None and "leaf Variable that requires grad is being used in an in-place" in str(exc):
+            if key is None:
+                key = self.variable_name(pre[0], frame)
+            self.emit(type="problem", parameter=key or "a leaf tensor", state="error", cause="inplace-leaf",
+                      op=name, file=ufile, line=uline, backward_call=None,
+                      message="an in-place write (`%s`) on a leaf that requires grad raised: %s (update it under "
+                              "torch.no_grad(), or write into a copy)" % (name, _one_line(exc)))
         if len(self.raised_ops) > 64:
             del self.raised_ops[0]
+
+    def _frozen(self, t, frame):
+        ufile, uline = self.site(frame)
+        if ufile:
+            self.frozen[id(t)] = (weakref.ref(t), ufile, uline)
 
     def _created(self, t, frame):
         known = self.created.get(id(t))
@@ -815,6 +835,16 @@ class Probe:
             if not graph_error:
                 record["rid"] = self.next_rid
                 self.problems[tid] = (weakref.ref(t), record)
+        if error is not None and not self._emitted_error and error.get("cause") == "no-graph":
+            for tid, (owner, qn, t) in named.items():
+                known = self.frozen.get(tid)
+                if known is not None and known[0]() is t and not t.requires_grad:
+                    self._emitted_error = True
+                    self.emit(type="problem", parameter="%s.%s" % (owner, qn) if qn else owner, owner=owner,
+                              qualname=qn, state="error", cause="frozen", op="requires_grad = False",
+                              file=known[1], line=known[2], backward_call=n, call_file=site[0], call_line=site[1],
+                              message="backward raised (%s): nothing in the loss requires grad; requires_grad was "
+                                      "turned off here" % error["raised"])
         if error is not None and not self._emitted_error:
             record = dict(error)
             record.update(parameter=None, state="error", backward_call=n, pid=None,
@@ -1124,7 +1154,8 @@ class Probe:
             self.names_cache = named
             self.check_unregistered(roots, named, None)
             if exc is not None and not isinstance(exc, _Stop):
-                info = {"exc_type": type(exc).__name__, "message": _one_line(exc)}
+                info = {"exc_type": type(exc).__name__, "message": _one_line(exc),
+                        "in_backward": id(exc) in getattr(self.rec, "raise_ids", {})}
                 where = frames[-1] if frames else None
                 if where is not None:
                     info.update(file=where.f_code.co_filename, line=where.f_lineno)

@@ -187,7 +187,46 @@ def gru_output_slots():
     h[0].sum().backward()
 
 
-for case in [constructor_cut, legacy_constructor_raises, item_escape, detach_in_sibling_helper, data_in_forward,
+def everything_frozen():
+    frozen = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
+    for p in frozen.parameters():
+        p.requires_grad = False  # expect: frozen 0.weight,2.weight
+    frozen(torch.randn(2, 3)).sum().backward()
+
+
+def grad_mode_turned_off():
+    lone = nn.Linear(3, 1)
+    torch.set_grad_enabled(False)  # expect: grad-disabled lone.weight,lone.bias
+    try:
+        lone(torch.randn(2, 3)).sum().backward()
+    finally:
+        torch.set_grad_enabled(True)
+
+
+def inference_mode_helper():
+    scorer = nn.Linear(3, 1)
+
+    def predict(x):
+        with torch.inference_mode():
+            return scorer(x)  # expect: grad-disabled scorer.weight,scorer.bias
+
+    predict(torch.randn(2, 3)).clone().pow(2).sum().backward()
+
+
+def where_with_nan_branch():
+    xs = torch.tensor([-1.0, 4.0], requires_grad=True)
+    ys = torch.where(xs > 0, torch.sqrt(xs), torch.zeros_like(xs))  # expect: nonfinite xs
+    ys.sum().backward()
+
+
+def leaf_updated_in_place():
+    wt = torch.randn(3, requires_grad=True)
+    (wt * 2).sum().backward()
+    wt -= 0.1 * wt.grad  # expect: inplace-leaf wt
+
+
+for case in [everything_frozen, grad_mode_turned_off, inference_mode_helper, where_with_nan_branch,
+             leaf_updated_in_place, constructor_cut, legacy_constructor_raises, item_escape, detach_in_sibling_helper, data_in_forward,
              no_grad_block, decorated_no_grad_method, argmax_in_loss, round_zero_grad, normal_sampling,
              distribution_sample, unregistered_list, unused_head, inplace_on_saved, backward_twice,
              nonleaf_after_conversion, integer_cast, gru_output_slots]:
