@@ -55,6 +55,7 @@ class DoctorReport:
     fatal: str | None = None  # the run could not be judged at all (no torch, no trace)
     stderr_tail: str = ""
     internal: list[str] = field(default_factory=list)
+    mapped_cuda: int = 0  # CUDA calls run on the CPU (no GPU here)
 
     @property
     def clean(self) -> bool:
@@ -99,6 +100,7 @@ def run_doctor(target: Target, python: str | None = None, timeout: float = DEFAU
             report.exception = {k: v for k, v in event.items() if k not in ("ev", "type")}
         elif kind == "end":
             report.calls = int(event.get("calls", 0))
+            report.mapped_cuda = int(event.get("mapped_cuda", 0))
         elif kind == "internal":
             report.internal.append(event.get("message", ""))
     if trace.end is not None:
@@ -262,6 +264,8 @@ def format_text(report: DoctorReport, what: str) -> str:
                      if n else "Found %d problem%s over %s." % (len(report.records), "" if len(report.records) == 1 else "s", calls))
     elif report.clean:
         lines.append("%s: every trained parameter got a usable gradient over %s." % (what, calls))
+    if report.mapped_cuda:
+        lines.append("(no GPU here: the program's CUDA calls ran on the CPU)")
     for message in report.internal[:3]:
         lines.append("gradfix doctor: internal: %s" % message)
     return "\n".join(lines)

@@ -199,6 +199,8 @@ class Probe:
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
         self.next_rid = 0
+        self.map_cuda = bool(cfg.get("doctor_map_cuda", True)) and not torch.cuda.is_available()
+        self.mapped_cuda = 0
         self.frozen = {}  # id(tensor) -> (weakref, file, line) where requires_grad was turned off
         self.scalar_sites = {}  # (kind, file, line) -> calls done when torch warned of a scalar conversion
         self.fed = set()  # indices of cuts whose outputs were used by an out-of-place op
@@ -293,6 +295,34 @@ class Probe:
                         taints.append(hit[1])
         return budget - 1
 
+    def _is_cuda(self, value):
+        if isinstance(value, str):
+            return value.startswith("cuda")
+        return isinstance(value, self.torch.device) and value.type == "cuda"
+
+    def _on_cpu(self, name, func, args, kwargs):
+        """No CUDA here: run ``.cuda()`` / ``.to("cuda")`` / ``device="cuda"`` on the CPU, as a copy
+        (so a leaf moved to the GPU still becomes a non-leaf, as it would there)."""
+        torch = self.torch
+        if name == "cuda" and args and isinstance(args[0], self.Tensor):
+            self.mapped_cuda += 1
+            return (lambda t, *a, **k: torch.Tensor.to(t, "cpu", copy=True)), args, {}
+        moved = False
+        if name == "to" and len(args) > 1:
+            new = list(args)
+            for i in range(1, len(new)):
+                if self._is_cuda(new[i]):
+                    new[i], moved = "cpu", True
+            args = tuple(new)
+        if kwargs and self._is_cuda(kwargs.get("device")):
+            kwargs = dict(kwargs, device="cpu")
+            moved = True
+        if moved:
+            self.mapped_cuda += 1
+            if name == "to" and args and isinstance(args[0], self.Tensor):
+                kwargs = dict(kwargs, copy=True)
+        return func, args, kwargs
+
     def _before_op(self, name, args, kwargs):
         """The op's inputs that carry a graph, the cut indices they carry, and an in-place target's state."""
         graph, taints = [], []
@@ -333,6 +363,8 @@ class Probe:
                 return func(*args, **kwargs)
             name = "data"
         torch = self.torch
+        if self.map_cuda:
+            func, args, kwargs = self._on_cpu(name, func, args, kwargs)
         if name == "_set_grad_enabled":
             was = torch.is_grad_enabled()
             out = func(*args, **kwargs)
@@ -1164,7 +1196,7 @@ class Probe:
                         info.update(op=op, file=ufile, line=uline, target=key)
                         break
                 self.emit(type="exception", **info)
-            self.emit(type="end", calls=self.calls, optimizers=self.optimizers)
+            self.emit(type="end", calls=self.calls, optimizers=self.optimizers, mapped_cuda=self.mapped_cuda)
         finally:
             self.busy = False
 
@@ -1245,6 +1277,13 @@ def install(torch, rec, cfg):
         return module_init(self, *args, **kwargs)
 
     torch.nn.Module.__init__ = init_module
+
+    if probe.map_cuda:
+        def module_cuda(self, device=None):
+            probe.mapped_cuda += 1
+            return self  # parameters stay where they are (on the GPU they would stay leaves too)
+
+        torch.nn.Module.cuda = module_cuda
 
     def on_parameter(module, name, param):
         if param is not None and not probe.busy:
