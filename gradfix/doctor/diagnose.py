@@ -37,6 +37,8 @@ CAUSE_TITLES = {
     "nonfinite": "non-finite gradients",
     "zero": "all-zero gradients",
     "frozen": "requires_grad turned off",
+    "replaced": "a Parameter replaced after the optimizer was made",
+    "typo": "a misspelt requires_grad",
     "none": "None gradients",
     "backward-error": "backward raised",
     "unused-input": "autograd.grad input not used in the graph",

@@ -199,6 +199,7 @@ class Probe:
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
         self.next_rid = 0
+        self.replaced = {}  # id(old parameter) -> (weakref, file, line, attribute) where a module got a new one
         self.map_cuda = bool(cfg.get("doctor_map_cuda", True)) and not torch.cuda.is_available()
         self.mapped_cuda = 0
         self.frozen = {}  # id(tensor) -> (weakref, file, line) where requires_grad was turned off
@@ -877,6 +878,15 @@ class Probe:
                               file=known[1], line=known[2], backward_call=n, call_file=site[0], call_line=site[1],
                               message="backward raised (%s): nothing in the loss requires grad; requires_grad was "
                                       "turned off here" % error["raised"])
+        if error is not None and not self._emitted_error and error.get("cause") == "no-graph":
+            typo = self._require_grad_typo()
+            if typo is not None:
+                self._emitted_error = True
+                var, attr, file, line = typo
+                self.emit(type="problem", parameter=var, state="error", cause="typo", op=attr, file=file,
+                          line=line, backward_call=n, call_file=site[0], call_line=site[1],
+                          message="`%s.%s = ...` sets a new attribute; the flag is `requires_grad`, so nothing "
+                                  "in the loss requires grad" % (var, attr))
         if error is not None and not self._emitted_error:
             record = dict(error)
             record.update(parameter=None, state="error", backward_call=n, pid=None,
@@ -909,6 +919,23 @@ class Probe:
         path = os.path.abspath(filename)
         return not path.startswith(self.internal) and "site-packages" not in path
 
+    TYPOS = ("require_grad", "requires_gradient", "require_grads", "requires_grads", "requre_grad", "required_grad")
+
+    def _require_grad_typo(self):
+        for frame in self._frames():
+            scope = frame.f_globals if frame.f_code.co_name == "<module>" else frame.f_locals
+            for var, value in list(scope.items()):
+                if isinstance(value, self.Tensor):
+                    attr = next((a for a in self.TYPOS if a in value.__dict__), None)
+                    if attr is None:
+                        continue
+                    name = frame.f_code.co_filename
+                    for n, text in enumerate(linecache.getlines(name, frame.f_globals), 1):
+                        if "." + attr in text and var in text:
+                            return var, attr, name, n
+                    return var, attr, name, None
+        return None
+
     def in_optimizer(self, t):
         known = self.optimized.get(id(t))
         return known is not None and known[0]() is t and known[1]() is not None
@@ -920,6 +947,9 @@ class Probe:
         if id(t) in named:
             owner, qn, _ = named[id(t)]
             return "%s.%s" % (owner, qn) if qn else owner
+        old = self.replaced.get(id(t))
+        if old is not None and old[0]() is t:
+            return "%s (the replaced Parameter)" % old[3]
         created = self.created.get(id(t))
         if created is not None and created[0]() is t:
             return "tensor created at %s:%d" % (os.path.basename(created[1]), created[2])
@@ -958,6 +988,11 @@ class Probe:
         if not reachable:
             if hitting:
                 return self._from_cut(self._best(hitting, taint), hitting, taint)
+            old = self.replaced.get(tid)
+            if old is not None and old[0]() is t and old[1]:
+                return {"cause": "replaced", "op": "nn.Parameter reassigned", "file": old[1], "line": old[2],
+                        "message": "the module's `%s` was replaced by a new Parameter here; the optimizer still "
+                                   "holds the old one, which the loss no longer uses" % old[3], "strength": 1}
             converted = [k for k, c in self.scalar_sites.items() if c >= n - 1]
             if converted:
                 _, file, line = converted[-1]
@@ -1288,6 +1323,10 @@ def install(torch, rec, cfg):
     def on_parameter(module, name, param):
         if param is not None and not probe.busy:
             probe._created(param, sys._getframe(1))
+            old = module.__dict__.get("_parameters", {}).get(name)
+            if old is not None and old is not param:
+                ufile, uline = probe.site(sys._getframe(1))
+                probe.replaced[id(old)] = (weakref.ref(old), ufile, uline, name)
 
     module_mod.register_module_parameter_registration_hook(on_parameter)
 
