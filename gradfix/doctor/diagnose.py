@@ -225,8 +225,9 @@ def format_text(report: DoctorReport, what: str) -> str:
     if report.fatal:
         return "gradfix doctor: %s: %s" % (what, report.fatal)
     for (cause, path, line, op), items in _groups(report.records):
-        states = sorted({"never updated" if cause == "unregistered" else STATE_WORDS.get(r.get("state"), r.get("state"))
-                         for r in items})
+        states = sorted({"never updated" if cause == "unregistered" else
+                         "zero in the unread slots" if r.get("op") == "backward of a slice" else
+                         STATE_WORDS.get(r.get("state"), r.get("state")) for r in items})
         where = "%s:%s" % (_rel(path), line) if path and line else what
         first = items[0]
         names = _names(items)

@@ -199,6 +199,7 @@ class Probe:
         self.unregistered_done = set()
         self.data_prop = torch.Tensor.__dict__.get("data")
         self.next_rid = 0
+        self.retained_done = set()
         self.replaced = {}  # id(old parameter) -> (weakref, file, line, attribute) where a module got a new one
         self.map_cuda = bool(cfg.get("doctor_map_cuda", True)) and not torch.cuda.is_available()
         self.mapped_cuda = 0
@@ -893,6 +894,8 @@ class Probe:
                           call_file=site[0], call_line=site[1])
             self.emit(type="problem", **record)
         self.check_unregistered(roots_modules, named, n)
+        if raised is None and kind == "backward":
+            self.check_retained(n, site)
 
     def variable_name(self, value, frame):
         frame = self.user_frame(frame)
@@ -918,6 +921,33 @@ class Probe:
             return False
         path = os.path.abspath(filename)
         return not path.startswith(self.internal) and "site-packages" not in path
+
+    def check_retained(self, n, site):
+        """A retained non-leaf gradient that is zero in some output slots and not others: the loss
+        reads only part of the output (seed 001's GRU question)."""
+        torch = self.torch
+        for frame in self._frames():
+            scope = frame.f_globals if frame.f_code.co_name == "<module>" else frame.f_locals
+            for var, value in list(scope.items()):
+                if not isinstance(value, self.Tensor) or value.is_leaf or not value.retains_grad:
+                    continue
+                if id(value) in self.retained_done or value.grad is None or value.dim() < 2:
+                    continue
+                self.retained_done.add(id(value))
+                with torch.no_grad():
+                    g = value.grad.detach().abs()
+                    for d in range(g.dim()):
+                        per_slot = g.sum(dim=[i for i in range(g.dim()) if i != d])
+                        zero = per_slot == 0
+                        if bool(zero.any()) and not bool(zero.all()):
+                            self.emit(type="problem", parameter=var, state="zero", cause="output-slots",
+                                      op="backward of a slice", file=site[0], line=site[1], backward_call=n,
+                                      call_file=site[0], call_line=site[1],
+                                      message="`%s.grad` is zero in %d of %d slots along dim %d: the loss reads "
+                                              "only the others, so nothing flows back into these (by construction, "
+                                              "not a bug in autograd); to see per-step gradients, retain_grad() on "
+                                              "the per-step values" % (var, int(zero.sum()), zero.numel(), d))
+                            break
 
     TYPOS = ("require_grad", "requires_gradient", "require_grads", "requires_grads", "requre_grad", "required_grad")
 
