@@ -225,7 +225,14 @@ def leaf_updated_in_place():
     wt -= 0.1 * wt.grad  # expect: inplace-leaf wt
 
 
-for case in [everything_frozen, grad_mode_turned_off, inference_mode_helper, where_with_nan_branch,
+def retained_output_read_at_one_step():
+    seq = nn.GRU(input_size=3, hidden_size=4, num_layers=2, batch_first=True)
+    ys, _ = seq(torch.rand(2, 5, 3))
+    ys.retain_grad()
+    ys[:, -1].sum().backward()  # expect: output-slots ys
+
+
+for case in [retained_output_read_at_one_step, everything_frozen, grad_mode_turned_off, inference_mode_helper, where_with_nan_branch,
              leaf_updated_in_place, constructor_cut, legacy_constructor_raises, item_escape, detach_in_sibling_helper, data_in_forward,
              no_grad_block, decorated_no_grad_method, argmax_in_loss, round_zero_grad, normal_sampling,
              distribution_sample, unregistered_list, unused_head, inplace_on_saved, backward_twice,
