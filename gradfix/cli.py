@@ -455,6 +455,51 @@ def server() -> None:
 
 
 @app.command()
+def doctor(
+    path: Optional[str] = typer.Argument(None, help="A script to run (or give --run)."),
+    run_command: Optional[str] = typer.Option(None, "--run", help="The command that trains, e.g. 'python train.py --epochs 1' or 'python -m pytest tests/'."),
+    python: Optional[str] = PythonOpt,
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds the run may take."),
+    max_backward: int = typer.Option(20, "--max-backward", help="Stop the program after this many backward calls."),
+    output_format: str = typer.Option("text", "--output-format", help="text or json."),
+) -> None:
+    """Run a training step; for every parameter left without a gradient, say where its path to the loss was cut."""
+    import json
+
+    from gradfix.doctor.diagnose import as_json, format_text, run_doctor
+    from gradfix.verify.runner import UsageError, parse_run_command, script_target
+
+    if output_format not in ("text", "json"):
+        raise UsageFailure(f"unknown --output-format {output_format!r} (choose from text, json)")
+    if (path is None) == (run_command is None):
+        raise UsageFailure("give a script (gradfix doctor train.py) or --run 'python ARGS', not both")
+    if max_backward < 1:
+        raise UsageFailure("--max-backward must be at least 1")
+    try:
+        if run_command is not None:
+            target = parse_run_command(run_command)
+            what = run_command
+        else:
+            if not os.path.isfile(path):
+                raise UsageFailure(f"{path}: no such file")
+            if path.endswith(".ipynb"):
+                raise UsageFailure(f"{path}: notebooks are not run; export it (jupyter nbconvert --to script) and run the script")
+            target = script_target(path)
+            what = path
+        report = run_doctor(target, python, timeout, max_backward)
+    except UsageError as exc:
+        raise UsageFailure(str(exc)) from None
+    if report.fatal:
+        typer.echo(f"gradfix: error: {what}: {report.fatal}", err=True)
+        raise typer.Exit(2)
+    if output_format == "json":
+        typer.echo(json.dumps(as_json(report), indent=2))
+    else:
+        typer.echo(format_text(report, what))
+    raise typer.Exit(0 if report.clean else 1)
+
+
+@app.command()
 def rules(
     code: Optional[str] = typer.Argument(None, help="A rule code (e.g. GF101) to explain."),
     output_format: str = typer.Option("text", "--output-format", help="text or json."),

@@ -477,6 +477,17 @@ def _install(torch, rec):
     torch.Tensor.data = property(get_data, set_data, None, data_desc.__doc__)
 
 
+def _load_plugins(torch, rec, cfg):
+    """Extra child-side instrumentation named in the config (e.g. gradfix doctor's probe).
+
+    A plugin is a standalone file with ``install(torch, recorder, config)``."""
+    for n, path in enumerate(cfg.get("plugins", ())):
+        spec = importlib.util.spec_from_file_location("_gradfix_plugin_%d" % n, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.install(torch, rec, cfg)
+
+
 def _seed_everything(torch):
     import random
 
@@ -542,6 +553,7 @@ def main():
         rec = Recorder(torch, out, cfg.get("max_detail", 20), cfg.get("value_limit", 100000))
         rec.emit({"ev": "start", "torch": torch.__version__, "python": sys.version.split()[0]})
         _install(torch, rec)
+        _load_plugins(torch, rec, cfg)
     for original, source in overrides.items():
         _serve_source_lines(original, source)
     sys.meta_path.insert(0, _OverrideFinder(overrides))

@@ -64,6 +64,7 @@ class Trace:
     calls: dict = field(default_factory=dict)  # n -> Call
     mutation: dict | None = None
     end: dict | None = None
+    extra: list = field(default_factory=list)  # events of other kinds (plugins such as doctor's probe)
 
     @property
     def total_calls(self) -> int:
@@ -151,6 +152,8 @@ def parse_trace(text: str) -> Trace:
             trace.mutation = event
         elif kind == "end":
             trace.end = event
+        else:
+            trace.extra.append(event)
     return trace
 
 

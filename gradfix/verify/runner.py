@@ -50,6 +50,7 @@ class Target:
 class RunSpec:
     target: Target
     overrides: dict[str, str] = field(default_factory=dict)  # original file -> rewritten text
+    config: dict = field(default_factory=dict)  # extra keys for the child's config (plugins, max_detail)
 
 
 def script_target(path: str, args: list[str] | None = None) -> Target:
@@ -156,6 +157,7 @@ def run_specs(specs: list[RunSpec], python: str | None = None, timeout: float = 
                 "sys_path0": spec.target.sys_path0,
                 "overrides": overrides,
             }
+            config.update(spec.config)
             config_path = os.path.join(work, "config.json")
             with open(config_path, "w", encoding="utf-8") as handle:
                 json.dump(config, handle)
