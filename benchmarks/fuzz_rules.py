@@ -16,6 +16,7 @@ import collections
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="fuzz-violations", help="folder for the first violations found")
     parser.add_argument("--keep", type=int, default=20, help="violations to write out")
     args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", SyntaxWarning)  # generated programs compare literals with `is`...
 
     kinds = {"generated": rule_properties.generated_programs(args.generator), "golden": rule_properties.mutated_golden()}
     chosen = list(kinds) if args.source == "both" else [args.source]
