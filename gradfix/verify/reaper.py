@@ -22,7 +22,6 @@ import sys
 import time
 
 TAIL_BYTES = 256 * 1024
-PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 KILL_ROUNDS = 200
 
@@ -151,7 +150,9 @@ def main(argv):
         raise _Stop()
 
     signal.signal(signal.SIGTERM, stop)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # gradfix killed: clean up all the same
+    # Not PR_SET_PDEATHSIG: it fires when the *thread* that started us ends. Polling the
+    # parent's pid catches gradfix itself dying, whatever thread ran the verifier.
+    parent = os.getppid()
     subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
     out_r, out_w = os.pipe()
@@ -174,6 +175,9 @@ def main(argv):
             if now >= deadline:
                 status["timed_out"] = True
                 break
+            if os.getppid() != parent:  # gradfix is gone: nobody will read the result
+                status["stopped"] = True
+                break
             if selector.get_map():
                 _drain(selector, tails, float("inf"))
                 if not selector.get_map():
@@ -186,6 +190,7 @@ def main(argv):
         status["error"] = "%s: %s" % (type(exc).__name__, exc.strerror or exc)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish cleaning up whatever comes
+        status["seconds"] = time.monotonic() - started
         # What the program left running when it ended (or was stopped), besides itself.
         status["leftover"] = len([pid for pid in _descendants(os.getpid())
                                   if (proc is None or pid != proc.pid) and alive(pid)])
@@ -197,7 +202,6 @@ def main(argv):
             proc.wait()
             status["returncode"] = proc.returncode
         _kill_tree()
-        status["seconds"] = time.monotonic() - started
         # Every writer is dead now; what is left in the pipes is the end of the output.
         _drain(selector, tails, time.monotonic() + 2.0)
         for fd in list(selector.get_map()):
