@@ -28,7 +28,7 @@ from gradfix.engine import (
     process_files,
     unified_diff,
 )
-from gradfix.report import FORMATS, diagnostic_line, github_report, json_report, sarif_report, text_summary
+from gradfix.report import FORMATS, diagnostic_line, error_line, github_report, json_report, sarif_report, text_summary
 from gradfix.rule import all_rules, select_rules
 
 app = typer.Typer(
@@ -165,7 +165,7 @@ def _emit(results: list[FileResult], run: _Run, applied: bool, show_summary: boo
                 typer.echo(summary, err=applied and not any(r.diagnostics for r in results))
     for result in results:
         if result.error:
-            typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+            typer.echo(error_line(result), err=True)
 
 
 def _exit_code(results: list[FileResult], exit_zero: bool, changed: bool = False) -> int:
@@ -191,7 +191,7 @@ def _run_stdin(run: _Run, mode: Mode) -> FileResult:
             if checked.new_source is not None:
                 diff = unified_diff(run.stdin_filename, text, checked.new_source)
     except InputError as exc:
-        result.error = str(exc)
+        result.error, result.error_at = str(exc), getattr(exc, "position", None)
         if mode is Mode.APPLY:  # an editor replaces the buffer with stdout: give back the input
             sys.stdout.buffer.write(data)
         return result
@@ -323,7 +323,7 @@ def apply(
             for d in results[0].diagnostics:
                 typer.echo(diagnostic_line(run.stdin_filename, d), err=True)
             if results[0].error:
-                typer.echo(f"gradfix: error: {run.stdin_filename}: {results[0].error}", err=True)
+                typer.echo(error_line(results[0]), err=True)
             raise typer.Exit(_exit_code(results, exit_zero))
     else:
         files = run.files()
@@ -342,7 +342,7 @@ def apply(
                 typer.echo("No fixes available.", err=True)
         for result in results:
             if result.error:
-                typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+                typer.echo(error_line(result), err=True)
         raise typer.Exit(2 if any(r.error for r in results) else (1 if changed and not exit_zero else 0))
     _emit(results, run, applied=True)
     code = _exit_code(results, exit_zero)
@@ -404,7 +404,7 @@ def _apply_verified(run: "_Run", jobs, run_command, python, timeout, exit_zero) 
     _verify_report(verdicts, run.output_format)
     for result in results:
         if result.error:
-            typer.echo(f"gradfix: error: {result.path}: {result.error}", err=True)
+            typer.echo(error_line(result), err=True)
     written = sum(1 for r in results if r.written)
     if run.output_format == "text":
         typer.echo(f"Wrote {written} verified rewrite{'s' if written != 1 else ''}; left {len(verdicts) - written} file{'s' if len(verdicts) - written != 1 else ''} untouched.", err=True)

@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import tokenize
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -84,10 +85,29 @@ class FileResult(SourceResult):
     path: str = ""
     written: bool = False
     diff: str = ""
+    error_at: "ErrorPosition | None" = None  # where ``error`` is, when it is a place in the source
 
 
 class InputError(Exception):
     """A file that cannot be checked (unreadable, undecodable, too large, invalid)."""
+
+
+@dataclass(frozen=True)
+class ErrorPosition:
+    """Where an input error is: 1-based line and column (notebooks: within ``cell``)."""
+
+    line: int
+    column: int
+    cell: int | None = None
+
+
+class SourceSyntaxError(InputError):
+    """A source CPython rejects, with CPython's message and position."""
+
+    def __init__(self, message: str, position: ErrorPosition) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
 
 
 # Suppression comments --------------------------------------------------------------
@@ -177,6 +197,9 @@ def _parse_ast(source: str) -> ast.Module:
     try:
         return ast.parse(source)
     except SyntaxError as exc:
+        cpython = python_syntax_error(source)
+        if cpython is not None:
+            raise cpython from None
         raise InputError(f"syntax error at {exc.lineno or 1}:{exc.offset or 0}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise InputError(f"cannot parse: {type(exc).__name__}: {exc}") from None
@@ -186,9 +209,29 @@ def _parse(source: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
+        cpython = python_syntax_error(source)
+        if cpython is not None:
+            raise cpython from None
         raise InputError(f"syntax error at {exc.raw_line}:{exc.raw_column}: {exc.message}") from None
     except (RecursionError, MemoryError) as exc:
         raise InputError(f"cannot parse: {type(exc).__name__}") from None
+
+
+def python_syntax_error(source: str, path: str = "<source>") -> SourceSyntaxError | None:
+    """CPython's own error for ``source`` (message and position), or None if CPython compiles it.
+
+    TabError and IndentationError are SyntaxErrors too; the column is CPython's 1-based offset.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings of a file that compiles are not errors
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            line = exc.lineno or 1
+            return SourceSyntaxError(exc.msg, ErrorPosition(line, max(exc.offset or 1, 1)))
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    return None
 
 
 def _place(finding: Finding, unit: _Source) -> None:
@@ -425,7 +468,17 @@ def decode_source(data: bytes) -> tuple[str, str]:
     except (SyntaxError, LookupError) as exc:
         raise InputError(f"cannot determine the encoding: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"not valid {exc.encoding} at byte {exc.start}; gradfix reads source in its declared encoding") from None
+        raise _decode_error(data, exc) from None
+
+
+def _decode_error(data: bytes, exc: UnicodeDecodeError) -> SourceSyntaxError:
+    """The line and column of the first byte that does not decode (everything before it does)."""
+    line_start = data.rfind(b"\n", 0, exc.start) + 1
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = len(data[line_start:exc.start].decode(exc.encoding, "replace")) + 1
+    return SourceSyntaxError(
+        f"{exc.encoding!r} codec can't decode byte 0x{data[exc.start]:02x}: {exc.reason}",
+        ErrorPosition(line, column))
 
 
 def write_atomically(path: str, text: str, encoding: str) -> None:
@@ -474,7 +527,7 @@ def process_file(path: str, settings: Settings, mode: Mode) -> FileResult:
         text, encoding = read_source(path, settings.max_file_bytes)
         checked = check_source(text, path, settings, fix=mode is not Mode.CHECK)
     except InputError as exc:
-        result.error = str(exc)
+        result.error, result.error_at = str(exc), getattr(exc, "position", None)
         return result
     except Exception as exc:  # a bug in a rule must not stop the run over other files
         result.error = f"internal error: {type(exc).__name__}: {exc} (please report this)"

@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 
 from gradfix.engine import (
     Diagnostic,
+    ErrorPosition,
     FileResult,
     InputError,
     Mode,
     Settings,
     SourceResult,
+    SourceSyntaxError,
     check_source,
     read_bytes,
     write_atomically,
@@ -369,13 +371,10 @@ def check_notebook_text(text: str, notebook: dict, path: str, settings: Settings
         raise InputError(f"code cells too large ({size} bytes > {settings.max_file_bytes}); raise --max-file-size to check them")
     try:
         checked = check_source(module.text, path, settings, fix=fix)
-    except InputError as exc:
-        try:
-            ast.parse(module.text)
-        except SyntaxError as syntax:
-            located = _locate(module, module.text, Diagnostic("", "", "", syntax.lineno or 1, 0, syntax.lineno or 1, 0, None))
-            raise InputError(f"syntax error in cell {located.cell} at line {located.line}: {syntax.msg}") from None
-        raise exc
+    except SourceSyntaxError as exc:  # CPython's position in the joined cells -> the cell's own
+        at = exc.position
+        located = _locate(module, module.text, Diagnostic("", "", "", at.line, at.column, at.line, at.column, None))
+        raise SourceSyntaxError(exc.message, ErrorPosition(located.line, located.column, located.cell)) from None
     final = checked.new_source if checked.new_source is not None else module.text
     checked.diagnostics = [_locate(module, final, d) for d in checked.diagnostics]
     if checked.new_source is None:
@@ -399,7 +398,7 @@ def process_notebook(path: str, settings: Settings, mode: Mode) -> FileResult:
         text, notebook = _load(read_bytes(path, settings.max_file_bytes * OUTPUT_ALLOWANCE))
         checked, new_json, diff = check_notebook_text(text, notebook, path, settings, fix=mode is not Mode.CHECK)
     except InputError as exc:
-        result.error = str(exc)
+        result.error, result.error_at = str(exc), getattr(exc, "position", None)
         return result
     result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
     if new_json is not None:

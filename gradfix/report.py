@@ -21,6 +21,26 @@ def diagnostic_line(path: str, d: Diagnostic, show_fix_marker: bool = True) -> s
     return line
 
 
+def error_line(result: FileResult) -> str:
+    """A file that could not be checked: ``path:line:col: error: message`` where the error is
+    a place in the source (``path:cell N:line:col`` in a notebook), else ``gradfix: error: path: message``."""
+    at = result.error_at
+    if at is None:
+        return f"gradfix: error: {result.path}: {result.error}"
+    where = f"{result.path}:cell {at.cell}" if at.cell is not None else result.path
+    return f"{where}:{at.line}:{at.column}: error: {result.error}"
+
+
+def _error_location(result: FileResult) -> dict:
+    at = result.error_at
+    if at is None:
+        return {}
+    location = {"location": {"row": at.line, "column": at.column}}
+    if at.cell is not None:
+        location["cell"] = at.cell
+    return location
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -64,7 +84,7 @@ def json_report(results: Sequence[FileResult]) -> str:
             del record["fix_applicability"], record["fix_description"]
             records.append(record)
         if result.error:
-            records.append({"filename": result.path, "code": None, "error": result.error})
+            records.append({"filename": result.path, "code": None, "error": result.error, **_error_location(result)})
     return json.dumps(records, indent=2, ensure_ascii=False)
 
 
@@ -77,7 +97,9 @@ def github_report(results: Sequence[FileResult]) -> str:
                 f"endLine={d.end_line},endColumn={d.end_column}::{diagnostic_line(result.path, d, False)}"
             )
         if result.error:
-            lines.append(f"::error title=gradfix,file={result.path}::{result.error}")
+            at = result.error_at
+            place = f",line={at.line},col={at.column}" if at is not None and at.cell is None else ""
+            lines.append(f"::error title=gradfix,file={result.path}{place}::{error_line(result)}")
     return "\n".join(lines)
 
 

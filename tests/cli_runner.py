@@ -35,14 +35,20 @@ def gradfix(capsys, *args: str, stdin: bytes | None = None) -> Run:
     return Run(code, captured.out, captured.err)
 
 
+_ERROR_LINE = re.compile(r"gradfix: |\S.*?(?::cell \d+)?:\d+:\d+: error: ")
+
+
 def assert_one_line_error(run: Run, *needles: str) -> None:
-    """Exit 2, no traceback, and one ``gradfix: error`` line that says what is wrong."""
+    """Exit 2, no traceback, and one error line that says what is wrong.
+
+    The line is ``gradfix: error: ...``, or ``path:line:col: error: ...`` for a place in a source.
+    """
     assert run.code == 2, (run.code, run.out, run.err)
     assert "Traceback" not in run.err + run.out
-    errors = [line for line in run.err.splitlines() if line.startswith("gradfix: ")]
+    errors = [line for line in run.err.splitlines() if _ERROR_LINE.match(line)]
     assert len(errors) == 1, run.err
     # Nothing else on stderr but the summary lines the CLI prints there.
-    others = [line for line in run.err.splitlines() if not line.startswith("gradfix: ")]
+    others = [line for line in run.err.splitlines() if not _ERROR_LINE.match(line)]
     assert all(re.fullmatch(r"(Would fix|No fixes|Fixed|Found|All checks|\d+ files? could not)[^\n]*", o) for o in others), run.err
     for needle in needles:
         assert needle in errors[0], (needle, errors[0])

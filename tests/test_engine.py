@@ -142,7 +142,7 @@ def test_decode_keeps_text_exact(data, text, encoding):
 
 @pytest.mark.parametrize(
     "data, message",
-    [(b"x = '\xe9'\n", "not valid utf-8 at byte 5"), (b"x\x00 = 1\n", "NUL"), (b"# coding: nope\n", "encoding")],
+    [(b"x = '\xe9'\n", "'utf-8' codec can't decode byte 0xe9: invalid continuation byte"), (b"x\x00 = 1\n", "NUL"), (b"# coding: nope\n", "encoding")],
 )
 def test_decode_errors(data, message):
     with pytest.raises(InputError, match=message):

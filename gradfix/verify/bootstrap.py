@@ -488,6 +488,83 @@ def _load_plugins(torch, rec, cfg):
         module.install(torch, rec, cfg)
 
 
+class BlockedWrite(PermissionError):
+    """Raised in the program when it writes into the user's tree (the verifier's audit hook)."""
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# Audit events that change the file system: event -> indexes of the path arguments.
+_PATH_EVENTS = {
+    "os.mkdir": (0,), "os.remove": (0,), "os.rmdir": (0,), "os.truncate": (0,), "os.chmod": (0,),
+    "os.chown": (0,), "os.utime": (0,), "os.mkfifo": (0,), "os.mknod": (0,), "os.rename": (0, 1),
+    "os.link": (1,), "os.symlink": (1,), "shutil.rmtree": (0,), "shutil.copyfile": (1,),
+    "shutil.copymode": (1,), "shutil.copystat": (1,), "shutil.copytree": (1,), "shutil.move": (1,),
+    "shutil.unpack_archive": (1,),
+}
+MAX_BLOCKED_EVENTS = 20
+
+
+class WriteGuard:
+    """Blocks writes into the user's tree: ``protect`` folders, except the ``scratch`` folder.
+
+    An audit hook sees every ``open`` for writing and every call that creates, removes,
+    renames or changes a file; ``torch.save`` to a path (written by C++, unseen by the
+    hook) is checked by a wrapper. Processes the program starts and native code that
+    writes on its own are not covered.
+    """
+
+    def __init__(self, protect, scratch, out):
+        self.protect = tuple(os.path.realpath(p) for p in protect)
+        self.scratch = os.path.realpath(scratch) if scratch else None
+        self.out = out
+        self.blocked = []
+
+    @staticmethod
+    def _inside(path, folder):
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    def check(self, path, what):
+        if isinstance(path, int) or path is None:
+            return
+        try:
+            full = os.path.realpath(os.path.abspath(os.fsdecode(path)))
+        except (TypeError, ValueError):
+            return
+        if self.scratch and self._inside(full, self.scratch):
+            return
+        if not any(self._inside(full, folder) for folder in self.protect):
+            return
+        if len(self.blocked) < MAX_BLOCKED_EVENTS:
+            self.blocked.append(full)
+            self.out.write(json.dumps({"ev": "blocked", "op": what, "path": full}) + "\n")
+            self.out.flush()
+        raise BlockedWrite(13, "gradfix verify blocks writes into the verified program's tree (%s)" % what, full)
+
+    def audit(self, event, args):
+        if event == "open":
+            path, mode, flags = args
+            if (mode is not None and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & _WRITE_FLAGS):
+                self.check(path, "open for writing")
+        elif event in _PATH_EVENTS:
+            for index in _PATH_EVENTS[event]:
+                if index < len(args):
+                    self.check(args[index], event)
+
+    def install(self, torch):
+        sys.addaudithook(self.audit)
+        if torch is None:
+            return
+        save = torch.save
+
+        def guarded_save(obj, f, *args, **kwargs):
+            if isinstance(f, (str, bytes, os.PathLike)):
+                self.check(f, "torch.save")
+            return save(obj, f, *args, **kwargs)
+
+        guarded_save.__wrapped__ = save
+        torch.save = guarded_save
+
+
 def _seed_everything(torch):
     import random
 
@@ -557,6 +634,8 @@ def main():
     for original, source in overrides.items():
         _serve_source_lines(original, source)
     sys.meta_path.insert(0, _OverrideFinder(overrides))
+    guard = WriteGuard(cfg.get("protect", ()), cfg.get("scratch"), out)
+    guard.install(torch)
 
     target = cfg["target"]
     sys.argv = list(target["argv"])
@@ -574,6 +653,9 @@ def main():
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         status = "exit" if code else "ok"
+    except BlockedWrite as error:  # the run stops there, like an exit; what came before counts
+        status, code = "blocked", 1
+        _print_user_traceback(error)
     except BaseException as error:
         status, exc, code = "exception", error, 1
         _print_user_traceback(error)

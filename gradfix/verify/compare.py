@@ -14,6 +14,7 @@ rewrite produced the same text: there is nothing to run.
 from __future__ import annotations
 
 import math
+import signal
 from dataclasses import dataclass, field
 
 from gradfix.verify.record import STATE_TEXT, Run, Trace, values
@@ -38,6 +39,8 @@ KNOWN_PREFIXES = (
     "One of the differentiated Tensors appears to not have been used in the graph",
     "One of the differentiated Tensors does not require grad",
 )
+WRITE_ADVICE = ("the verifier runs programs in a scratch working directory and blocks writes into your tree; "
+                "write outputs to relative paths or tempfile.gettempdir()")
 RUN_ADVICE = ("give --run 'python path/to/script.py' or --run 'python -m pytest tests/...' "
               "with a command that calls backward() on this code")
 
@@ -141,7 +144,37 @@ def _run_problem(run: Run, which: str) -> Decision | None:
     if trace.torch is None:
         return _unverifiable("torch cannot be imported by the %s program's Python (%s)" % (which, trace.error),
                              "pass --python with the interpreter that has torch")
+    if run.returncode is not None and run.returncode < 0:
+        return _unverifiable("the %s program was killed by %s" % (which, _signal_name(-run.returncode)),
+                             "run it on its own to see why it is killed (memory? a crash in native code?)")
+    if trace.end is None:
+        return _unverifiable("the %s program ended (exit status %s) without finishing its run: os._exit() "
+                             "or a crash of the interpreter, so its trace is incomplete" % (which, run.returncode),
+                             "end the program by returning or sys.exit(), or give --run with a command that does")
     return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return "%s (signal %d)" % (signal.Signals(number).name, number)
+    except ValueError:
+        return "signal %d" % number
+
+
+def _status(trace: Trace) -> tuple[str, int]:
+    end = trace.end or {}
+    code = end.get("exit_code", 0)
+    return end.get("status", "ok"), code if isinstance(code, int) else 1
+
+
+def _run_notes(d: "Decision", original: Run, rewritten: Run) -> None:
+    for run, which in ((original, "original"), (rewritten, "rewritten")):
+        if run.leftover:
+            d.notes.append("the %s program left %d process(es) running; they were killed" % (which, run.leftover))
+        if run.trace is not None and run.trace.blocked:
+            stopped = " and stopped there" if _status(run.trace)[0] == "blocked" else ""
+            d.notes.append("the %s program tried to write into your tree (%s)%s; the write was blocked" % (
+                which, run.trace.blocked[0], stopped))
 
 
 def _match_leaves(o: Trace, n: Trace) -> dict[int, int]:
@@ -184,6 +217,12 @@ def _program_exception_is_regression(o: Trace, n: Trace, o_reach: int) -> str | 
 
 
 def decide(original: Run, rewritten: Run) -> Decision:
+    decision = _decide(original, rewritten)
+    _run_notes(decision, original, rewritten)
+    return decision
+
+
+def _decide(original: Run, rewritten: Run) -> Decision:
     for run, which in ((original, "original"), (rewritten, "rewritten")):
         problem = _run_problem(run, which)
         if problem is not None:
@@ -191,6 +230,13 @@ def decide(original: Run, rewritten: Run) -> Decision:
     o, n = original.trace, rewritten.trace
     assert o is not None and n is not None
     if o.total_calls == 0:
+        status, code = _status(o)
+        if status == "blocked":
+            return _unverifiable("the original program tried to write into your tree (%s) before any backward()" % (
+                o.blocked[0] if o.blocked else "?"), WRITE_ADVICE)
+        if status == "exit":
+            return _unverifiable("the original program exited with status %d before any backward()" % code,
+                                 "fix the program or " + RUN_ADVICE)
         if o.exc:
             kind = "an import error" if o.exc.get("type") in ("ImportError", "ModuleNotFoundError", "SyntaxError") else "an exception"
             advice = "fix the program or " + RUN_ADVICE
@@ -335,6 +381,9 @@ def decide(original: Run, rewritten: Run) -> Decision:
         d.regressed.append(program)
     if n.total_calls == 0 and not n.exc:
         d.regressed.append("the rewritten program never calls backward()")
+    (o_status, o_code), (n_status, n_code) = _status(o), _status(n)
+    if n_status == "exit" and o_code == 0 and o_status == "ok":
+        d.regressed.append("the rewritten program exited with status %d (the original ended normally)" % n_code)
     if n.exc and not program and not n.exc.get("in_backward") and not same_error(o.exc, n.exc):
         d.notes.append("the rewritten program raised %s after backward #%d, outside the compared prefix" % (
             describe_error(n.exc), int(n.exc.get("after", 0))))

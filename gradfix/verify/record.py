@@ -13,7 +13,8 @@ The child (``bootstrap.py``) writes one JSON object per line:
   ``raised`` is ``{type, msg}``; ``results`` are the states of ``autograd.grad`` results.
 - ``mutation``: the first state mutation after a backward: ``after`` (calls completed),
   ``what``, ``rng``.
-- ``end``: ``calls``, ``status`` (ok/exit/exception), ``exit_code``, ``exc`` (with
+- ``blocked``: the program tried to write ``path`` in the user's tree and got an error.
+- ``end``: ``calls``, ``status`` (ok/exit/exception/blocked: stopped by a blocked write), ``exit_code``, ``exc`` (with
   ``after`` and ``in_backward``), ``buffers`` of named modules, ``nonleaf_grad_reads``.
 
 A tensor summary is ``{dtype, shape, hash, values?}``; ``values`` is base64 of the
@@ -65,6 +66,7 @@ class Trace:
     mutation: dict | None = None
     end: dict | None = None
     extra: list = field(default_factory=list)  # events of other kinds (plugins such as doctor's probe)
+    blocked: list = field(default_factory=list)  # paths in the user's tree the program tried to write
 
     @property
     def total_calls(self) -> int:
@@ -148,6 +150,8 @@ def parse_trace(text: str) -> Trace:
                 rng=event.get("rng"), raised=event.get("raised"), leaves=leaves,
                 results=event.get("results"), newly_ok=list(event.get("newly_ok", ())),
             )
+        elif kind == "blocked":
+            trace.blocked.append(event.get("path", ""))
         elif kind == "mutation" and trace.mutation is None:
             trace.mutation = event
         elif kind == "end":
@@ -174,3 +178,5 @@ class Run:
     timeout: float = 0.0
     stderr_tail: str = ""
     seconds: float = 0.0
+    leftover: int = 0  # processes the program left running when it ended (all killed)
+    output_bytes: int = 0  # what it printed on stdout

@@ -2,9 +2,10 @@
 
 Each child gets a scratch working directory (and TMPDIR) under one temporary folder that
 is deleted afterwards, the same seeds and deterministic settings (set by the bootstrap),
-``PYTHONDONTWRITEBYTECODE`` and pytest's cache disabled so nothing is written into the
-user's tree, and a timeout after which its whole process group is killed. The two
-children run at the same time.
+``PYTHONDONTWRITEBYTECODE`` and pytest's cache disabled, and writes into the user's tree
+blocked (the bootstrap's audit hook). Each runs under ``reaper.py``, which enforces the
+timeout, keeps only the tail of its output, and when it ends, kills every process it left
+behind. The two children run at the same time.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from dataclasses import dataclass, field
 from gradfix.verify.record import Run, parse_trace
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.py")
+REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
 DEFAULT_TIMEOUT = 120.0
 STDERR_TAIL = 2000
+# The reaper enforces the timeout; the runner steps in only if the reaper itself is stuck.
+REAPER_GRACE = 30.0
+PROJECT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 
 
 class UsageError(Exception):
@@ -128,12 +133,57 @@ def _tail(path: str) -> str:
         return ""
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def protected_dirs(target: Target, overrides: dict[str, str]) -> list[str]:
+    """The user's tree, which the verified program may not write into.
+
+    The folder of the script (or of the ``--run`` command) and of every rewritten file,
+    each widened to its project root (the nearest folder above with ``.git``,
+    ``pyproject.toml``, ``setup.py`` or ``setup.cfg``), but never to the home folder or /.
+    """
+    starts = {target.sys_path0} | {os.path.dirname(os.path.abspath(p)) for p in overrides}
+    if target.path:
+        starts.add(os.path.dirname(target.path))
+    home = os.path.realpath(os.path.expanduser("~"))
+    out = set()
+    for start in filter(None, starts):
+        folder = os.path.realpath(start)
+        out.add(folder)
+        probe = folder
+        while True:
+            parent = os.path.dirname(probe)
+            if probe in (home, parent):
+                break
+            if any(os.path.exists(os.path.join(probe, m)) for m in PROJECT_MARKERS):
+                out.add(probe)
+                break
+            probe = parent
+    return sorted(out)
+
+
+def _stop(proc: subprocess.Popen) -> bool:
+    """Ask a running reaper to clean up (SIGTERM), kill its session if it does not. True if it ran."""
+    if proc.poll() is not None:
+        return False
     try:
+        proc.terminate()
+        proc.wait(timeout=10)
+        return True
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # still running, so the group id is still its own
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
     proc.wait()
+    return True
+
+
+def _read_status(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
 
 
 def run_specs(specs: list[RunSpec], python: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -144,7 +194,8 @@ def run_specs(specs: list[RunSpec], python: str | None = None, timeout: float = 
     try:
         for index, spec in enumerate(specs):
             work = os.path.join(root, "run%d" % index)
-            os.makedirs(os.path.join(work, "cwd"))
+            cwd = os.path.join(work, "cwd")
+            os.makedirs(cwd)
             overrides = {}
             for n, (original, text) in enumerate(sorted(spec.overrides.items())):
                 served = os.path.join(work, "rewritten%d.py" % n)
@@ -156,46 +207,48 @@ def run_specs(specs: list[RunSpec], python: str | None = None, timeout: float = 
                 "target": spec.target.as_config(),
                 "sys_path0": spec.target.sys_path0,
                 "overrides": overrides,
+                "protect": protected_dirs(spec.target, spec.overrides),
+                "scratch": os.path.realpath(root),
             }
             config.update(spec.config)
             config_path = os.path.join(work, "config.json")
             with open(config_path, "w", encoding="utf-8") as handle:
                 json.dump(config, handle)
             interpreter = spec.target.python or python or sys.executable
-            stdout = open(os.path.join(work, "stdout.txt"), "wb")
-            stderr = open(os.path.join(work, "stderr.txt"), "wb")
-            try:
-                proc = subprocess.Popen([interpreter, BOOTSTRAP, config_path], cwd=os.path.join(work, "cwd"),
-                                        env=child_env(os.path.join(work, "cwd")), stdin=subprocess.DEVNULL,
-                                        stdout=stdout, stderr=stderr, start_new_session=True)
-            except OSError as exc:
-                raise UsageError("cannot start %s: %s" % (interpreter, exc.strerror or exc)) from None
-            finally:
-                stdout.close()
-                stderr.close()
-            procs.append((proc, work, time.monotonic()))
+            if os.sep in interpreter and not os.access(interpreter, os.X_OK):
+                raise UsageError("cannot start %s: not an executable file" % interpreter)
+            if os.sep not in interpreter and shutil.which(interpreter) is None:
+                raise UsageError("cannot start %s: not found" % interpreter)
+            command = [sys.executable, "-I", REAPER, os.path.join(work, "status.json"), repr(float(timeout)),
+                       os.path.join(work, "stdout.txt"), os.path.join(work, "stderr.txt"), "--",
+                       interpreter, BOOTSTRAP, config_path]
+            with open(os.path.join(work, "reaper.txt"), "wb") as reaper_err:
+                proc = subprocess.Popen(command, cwd=cwd, env=child_env(cwd), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=reaper_err, start_new_session=True)
+            procs.append((proc, work))
         runs = []
-        deadline = time.monotonic() + timeout
-        for proc, work, started in procs:
-            timed_out = False
+        deadline = time.monotonic() + timeout + REAPER_GRACE
+        for proc, work in procs:
+            stopped = False
             try:
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _kill(proc)
-                timed_out = True
-            seconds = time.monotonic() - started
+                stopped = _stop(proc)
+            status = _read_status(os.path.join(work, "status.json"))
+            if status.get("error"):
+                raise UsageError("cannot start the program: %s" % status["error"])
             trace_path = os.path.join(work, "trace.jsonl")
             trace = None
             if os.path.exists(trace_path):
                 with open(trace_path, encoding="utf-8", errors="replace") as handle:
                     trace = parse_trace(handle.read())
-            runs.append(Run(trace, proc.returncode, timed_out, timeout,
-                            _tail(os.path.join(work, "stderr.txt")), seconds))
+            runs.append(Run(trace, status.get("returncode", proc.returncode), bool(status.get("timed_out", stopped)),
+                            timeout, _tail(os.path.join(work, "stderr.txt")), float(status.get("seconds", 0.0)),
+                            leftover=int(status.get("leftover", 0)), output_bytes=int(status.get("out_bytes", 0))))
         return runs
     finally:
-        for proc, _, _ in procs:
-            if proc.poll() is None:
-                _kill(proc)
+        for proc, _ in procs:
+            _stop(proc)
         if keep:
             shutil.copytree(root, keep, dirs_exist_ok=True)
         shutil.rmtree(root, ignore_errors=True)
