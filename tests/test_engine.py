@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import stat
@@ -23,7 +24,7 @@ from gradfix.engine import (
     unified_diff,
     write_atomically,
 )
-from gradfix.rule import Fix, Rule, all_rules
+from gradfix.rule import Fix, LazyFix, Rule, all_rules
 from sources import BAD, CLEAN, FIXED, NO_TORCH, UNSAFE_ONLY
 
 
@@ -36,33 +37,32 @@ def unregistered(cls, code):
 class _CallsOf(Rule):
     trigger = re.compile(r"\bf\(")
 
-    def calls(self, ctx):
-        found = []
+    def calls(self, analysis):
+        return [c for c in analysis.calls() if isinstance(c.func, ast.Name) and c.func.id == "f"]
 
-        class Visitor(cst.CSTVisitor):
-            def visit_Call(self, node):
-                if isinstance(node.func, cst.Name) and node.func.value == "f":
-                    found.append(node)
 
-        ctx.module.visit(Visitor())
-        return found
+def _lazy(edit):
+    """A LazyFix whose build replaces the LibCST node of an ast call with ``edit(node)``."""
+    def build(call):
+        return LazyFix(lambda ctx: Fix([(ctx.node_for(call), edit(ctx.node_for(call)))]))
+    return build
 
 
 class BreaksSyntax(_CallsOf):
-    def check(self, ctx):
-        for call in self.calls(ctx):
+    def detect(self, analysis):
+        for call in self.calls(analysis):
             # A replacement whose code is not Python: the engine must refuse it.
-            yield self.finding(call, "bad fix", Fix([(call, cst.Name("lambda"))]))
+            yield self.finding(call, "bad fix", _lazy(lambda node: cst.Name("lambda"))(call))
 
 
 class RenamesF(_CallsOf):
-    def check(self, ctx):
-        for call in self.calls(ctx):
-            yield self.finding(call, "call g", Fix([(call, call.with_changes(func=cst.Name("g")))]))
+    def detect(self, analysis):
+        for call in self.calls(analysis):
+            yield self.finding(call, "call g", _lazy(lambda node: node.with_changes(func=cst.Name("g")))(call))
 
 
 class Crashes(_CallsOf):
-    def check(self, ctx):
+    def detect(self, analysis):
         raise ZeroDivisionError("rule bug")
 
 
