@@ -31,7 +31,7 @@ from pygls.lsp.server import LanguageServer
 from gradfix import __version__
 from gradfix import notebook as nb
 from gradfix.config import Config, ConfigError, find_config
-from gradfix.engine import Diagnostic, InputError, Settings, check_source, fix_one_finding
+from gradfix.engine import Diagnostic, InputError, Settings, SourceSyntaxError, check_source, fix_one_finding
 from gradfix.noqa import add_noqa, split_lines
 from gradfix.rule import all_rules, select_rules
 
@@ -172,6 +172,8 @@ class GradfixServer(LanguageServer):
         analysis = _Analysis(key, source, settings, path, module=module, cell_uris=cell_uris or {})
         try:
             analysis.diagnostics = check_source(source, path, settings, fix=False).diagnostics
+        except SourceSyntaxError as exc:  # CPython's own message and position
+            analysis.error = f"syntax error at {exc.position.line}:{exc.position.column}: {exc.message}"
         except InputError as exc:
             analysis.error = str(exc)
         except Exception as exc:  # a bug in a rule must not take the editor's server down

@@ -16,15 +16,15 @@ from gradfix.engine import ErrorPosition, InputError, Settings, SourceSyntaxErro
 
 GOOD = "import torch\nw = torch.ones(2, requires_grad=True)\nv = torch.tensor([w[0], w[1]])\n"
 
-# (source, the line CPython reports): each holds `torch.tensor(` so the rules look at it.
+# (source, the line CPython reports): each holds a `torch.tensor(` of names, so the rules look at it.
 BROKEN = {
     # The issue's TabError: the first inconsistent line is 3, not 1:0.
-    "tab": ("import torch\nif True:\n        v = torch.tensor([1])\n\tw = 2\n", 4),
-    "unexpected-indent": ("import torch\nv = torch.tensor([1])\n    w = 2\n", 3),
-    "missing-block": ("import torch\ndef f():\nv = torch.tensor([1])\n", 3),
+    "tab": ("import torch\nif True:\n        v = torch.tensor([w])\n\tw = 2\n", 4),
+    "unexpected-indent": ("import torch\nv = torch.tensor([w])\n    w = 2\n", 3),
+    "missing-block": ("import torch\ndef f():\nv = torch.tensor([w])\n", 3),
     # A keyword as an argument name, after a call that spans lines: the issue's off-by-a-line case.
-    "keyword-argument": ("import torch\nv = torch.tensor(\n    [1, 2],\n)\nw = torch.tensor([1], class=2)\n", 5),
-    "unclosed": ("import torch\nv = torch.tensor([1, 2)\n", 2),
+    "keyword-argument": ("import torch\nv = torch.tensor(\n    [w, 2],\n)\nw = torch.tensor([w], class=2)\n", 5),
+    "unclosed": ("import torch\nv = torch.tensor([w, 2)\n", 2),
 }
 
 
@@ -101,7 +101,7 @@ def test_notebooks_give_the_cell_and_the_line_in_it(tmp_path, capsys):
 
 
 def test_libcst_failures_cpython_accepts_keep_libcsts_message(monkeypatch):
-    """Where LibCST rejects what CPython compiles, its own message is all there is."""
+    """Where LibCST rejects what CPython compiles (only parsed to build a fix), its own message is all there is."""
     import libcst
 
     def rejects(source):
@@ -109,7 +109,7 @@ def test_libcst_failures_cpython_accepts_keep_libcsts_message(monkeypatch):
 
     monkeypatch.setattr(libcst, "parse_module", rejects)
     with pytest.raises(InputError) as info:
-        check_source(GOOD, "g.py", Settings.from_codes(), fix=False)
+        check_source(GOOD, "g.py", Settings.from_codes(), fix=True)
     assert not isinstance(info.value, SourceSyntaxError)
     assert str(info.value) == "syntax error at 2:4: LibCST says no"
     assert python_syntax_error(GOOD) is None
