@@ -301,7 +301,7 @@ _MAX_LOOP_PASSES = 3
 
 
 class Analysis:
-    """The value analysis of one file. Build with :func:`analyse` (memoised per file)."""
+    """The value analysis of one file, built in full when constructed (the engine builds one per file)."""
 
     def __init__(self, tree: ast.Module, source: str = "", path: str = "") -> None:
         self.tree = tree
@@ -661,11 +661,11 @@ class _ScopeInterpreter:
             self._bind(stmt.target, self._expr(stmt.value))
 
     def _stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
-        current = self._expr(stmt.target, store=True)
+        current = self._expr(stmt.target)
         value = self._binop(current, self._expr(stmt.value), stmt.op)
         if current.kind is Kind.LIST and isinstance(stmt.op, ast.Add):
             value = current.join(container(Kind.LIST, self._element_of(self.a.value(stmt.value))))
-        self._bind(stmt.target, value, augmented=True)
+        self._bind(stmt.target, value)
 
     def _stmt_Return(self, stmt: ast.Return) -> None:
         value = self._expr(stmt.value) if stmt.value is not None else NONE
@@ -770,7 +770,7 @@ class _ScopeInterpreter:
                 self.env.pop(key, None)
 
     # Binding -------------------------------------------------------------------------------
-    def _bind(self, target: ast.AST, value: Value, augmented: bool = False) -> None:
+    def _bind(self, target: ast.AST, value: Value) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
             self._record(target, value)
             self._unpack(target.elts, value)
@@ -793,8 +793,6 @@ class _ScopeInterpreter:
         key = _key(target)
         if key is None:
             return
-        if not self.grad_enabled and not augmented:
-            pass  # the value was computed under no_grad already (see _expr)
         self._record(target, value)
         self._set(key, value, target)
 
@@ -869,7 +867,7 @@ class _ScopeInterpreter:
     def _record(self, node: ast.AST, value: Value) -> Value:
         return self.a._record(node, value)
 
-    def _expr(self, node: ast.AST | None, store: bool = False) -> Value:
+    def _expr(self, node: ast.AST | None) -> Value:
         if node is None:
             return NONE
         method = getattr(self, "_e_" + type(node).__name__, None)
@@ -1524,9 +1522,6 @@ def _join_envs(envs: list[dict[str, Value]]) -> dict[str, Value]:
         joined = join_all(values)
         if joined is None:
             continue
-        if any(v is None for v in values) and joined.kind is not Kind.UNKNOWN:
-            # bound on one path only: what it was before is unknown (maybe unbound)
-            joined = replace(joined, optional=joined.optional)
         merged[key] = joined
     return merged
 

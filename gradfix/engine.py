@@ -166,6 +166,14 @@ class _Source:
         self._tree: ast.Module | None = None
         self._analysis = None
         self._ctx: FileContext | None = None
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """The source's lines, split once (findings' columns are converted against them)."""
+        if self._lines is None:
+            self._lines = self.source.splitlines(keepends=True)
+        return self._lines
 
     @property
     def tree(self) -> ast.Module:
@@ -238,7 +246,7 @@ def _place(finding: Finding, unit: _Source) -> None:
     """Set the finding's 1-based line and column range from its node."""
     node = finding.node
     if isinstance(node, ast.AST):
-        lines = unit.source.splitlines(keepends=True)
+        lines = unit.lines
 
         def column(line: int, offset: int) -> int:
             text = lines[line - 1] if 0 < line <= len(lines) else ""
