@@ -217,7 +217,7 @@ class LossPath:
             if is_backward_call(analysis, call):
                 roots = backward_roots(analysis, call)
                 receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
-                if receiver is not None and call.args and not analysis.value(receiver).is_tensor:
+                if receiver is not None and call.args and _backward_wrapper(analysis, receiver):
                     roots = [call.args[0]]  # accelerator.backward(loss)
                 self.roots.extend(roots)
             elif isinstance(call.func, ast.Attribute) and call.func.attr in _BACKWARD_METHODS and call.args:
@@ -231,7 +231,9 @@ class LossPath:
                     self.roots.extend(_returned(closure))
         for info in analysis.classes.values():
             for name in _LOSS_RETURNING_METHODS & info.methods.keys():
-                self.roots.extend(_returned(info.methods[name]))
+                method = info.methods[name]
+                if not any(_runs_backward(analysis, n) for n in walk(method.body)):  # else: manual optimization
+                    self.roots.extend(_returned(method))
 
     def _closure(self, call: ast.Call, expr: ast.AST) -> Function | None:
         """The function of this file named by ``expr`` where ``call`` stands."""
@@ -330,6 +332,27 @@ class LossPath:
         for call in calls:
             for argument in _arguments_for(function, call, name):  # type: ignore[arg-type]
                 self._mark(argument)
+
+
+# Receivers whose ``backward(loss)`` differentiates the argument, when the analysis cannot type
+# them (an ``Accelerator()`` from another package): ``out.backward(grad)`` passes a gradient.
+_WRAPPER_NAMES = {"accelerator", "fabric", "engine", "model_engine", "self", "trainer", "deepspeed", "scaler", "amp"}
+
+
+def _runs_backward(analysis: Analysis, node: ast.AST) -> bool:
+    if is_backward_call(analysis, node):
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _BACKWARD_METHODS
+
+
+def _backward_wrapper(analysis: Analysis, receiver: ast.AST) -> bool:
+    value = analysis.value(receiver)
+    if value.kind is Kind.TENSOR:
+        return False
+    if value.kind in (Kind.MODULE, Kind.INSTANCE, Kind.IMPORTED):
+        return True
+    name = dotted(receiver) or ""
+    return name.rsplit(".", 1)[-1].lower() in _WRAPPER_NAMES
 
 
 def _returned(function: Function) -> list[ast.AST]:

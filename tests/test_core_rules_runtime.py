@@ -82,7 +82,7 @@ def runs(tmp_path_factory):
     for n, job in enumerate(jobs):
         argv += [str(job), str(scratch / f"{n}.out"), str(scratch / f"{n}.err")]
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], capture_output=True, text=True, env=env, timeout=1200)
     codes = [int(line) for line in done.stdout.split()]
     assert len(codes) == len(jobs), done.stderr
     return {
