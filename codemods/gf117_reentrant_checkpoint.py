@@ -30,6 +30,8 @@ _DATA_METHODS = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "lo
                  "view", "reshape", "permute", "transpose", "unsqueeze", "squeeze", "flatten", "pin_memory"}
 _LOADER_NAME = re.compile(r"loader|(^|_)dl$|batches$", re.I)
 _LOADER_WRAPPERS = {"enumerate", "tqdm", "iter", "zip"}
+# Parameters of a module's forward that hold the model's raw inputs (transformers' names).
+_RAW_INPUTS = {"input_ids", "input_features", "input_values", "pixel_values", "pixel_values_videos"}
 
 
 class ReentrantCheckpoint(Rule):
@@ -52,7 +54,10 @@ class ReentrantCheckpoint(Rule):
 
     The rule reports only when the value analysis shows that no input carries a graph (a
     tensor built by a constructor, `.detach()`, an integer cast, a `torch.no_grad()` output,
-    a batch of a `DataLoader` loop, the output of a frozen `nn.Embedding`). When an input
+    a batch of a `DataLoader` loop, the output of a frozen `nn.Embedding` or of a module
+    frozen with `requires_grad_(False)`, and a module `forward`'s raw model inputs by the
+    transformers naming convention, `input_ids`, `input_features`, `input_values`,
+    `pixel_values`, when no caller in the file passes a graph for them). When an input
     does carry a graph, the reentrant variant computes the right gradients and the rule is
     silent. A `use_reentrant` given as a variable, or `**kwargs` that may hold it, is left
     alone. DeepSpeed's `deepspeed.checkpointing.checkpoint` is always reentrant: it is
@@ -164,9 +169,7 @@ def _reaching_bindings_hold_data(analysis: Analysis, name: ast.Name, depth: int,
     loop targets) or values without a graph (with ``frozen_only``: frozen modules' outputs)."""
     scope = analysis.enclosing_function(name) or analysis.tree
     use = next(a for a in analysis.ancestors(name) if isinstance(a, ast.stmt))
-    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        if name.id in {a.arg for a in _parameter_names(scope)}:
-            return False  # a parameter: the analysis has said what the callers pass
+    parameter = isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and name.id in {a.arg for a in _parameter_names(scope)}
     enclosing = set(map(id, analysis.ancestors(name)))
     earlier: list[tuple[ast.stmt, str, ast.expr]] = []
     for stmt in statements(scope.body):
@@ -189,6 +192,10 @@ def _reaching_bindings_hold_data(analysis: Analysis, name: ast.Name, depth: int,
         reaching.append((kind, expr))
         if id(analysis.parent(stmt)) in enclosing or analysis.parent(stmt) is scope:
             break  # on the straight path to the use: earlier bindings are overwritten
+    if parameter:
+        # The analysis has said what this file's callers pass; a model's raw inputs by the
+        # transformers naming convention (token ids, audio or pixel values) come from the data.
+        return not reaching and not frozen_only and name.id in _RAW_INPUTS and _is_forward(analysis, name, scope)
     if not reaching:
         return False
     for kind, expr in reaching:
@@ -201,6 +208,11 @@ def _reaching_bindings_hold_data(analysis: Analysis, name: ast.Name, depth: int,
         elif not _no_graph(analysis, expr, depth + 1):
             return False
     return True
+
+
+def _is_forward(analysis: Analysis, node: ast.AST, function) -> bool:
+    cls = analysis.enclosing_class(node)
+    return function.name == "forward" and cls is not None and cls.is_module
 
 
 def _changed_names(stmt: ast.stmt) -> set[str]:
