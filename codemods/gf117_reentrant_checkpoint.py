@@ -153,14 +153,16 @@ def _no_graph(analysis: Analysis, expr: ast.expr, depth: int = 0) -> bool:
     if isinstance(expr, ast.Name):
         # A module's output "may carry a graph" for the analysis; a frozen module's does not.
         return _reaching_bindings_hold_data(analysis, expr, depth, frozen_only=value.graph is Graph.YES)
-    if isinstance(expr, ast.Call) and not isinstance(expr.func, ast.Attribute):
+    if isinstance(expr, ast.Call) and analysis.value(expr.func).kind is Kind.MODULE:
         return _frozen_module_output(analysis, expr, depth)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _DATA_METHODS:
+        return value.graph is not Graph.YES and _no_graph(analysis, expr.func.value, depth + 1)  # x.to(device)
+    if isinstance(expr, ast.Call):
+        return _frozen_module_output(analysis, expr, depth)  # an Embedding.from_pretrained attribute
     if value.graph is Graph.YES:
         return False
     if isinstance(expr, ast.Subscript):  # batch["input_ids"], batch[0]
         return _no_graph(analysis, expr.value, depth + 1)
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _DATA_METHODS:
-        return _no_graph(analysis, expr.func.value, depth + 1)  # x.to(device), x.float()
     return False
 
 
