@@ -11,6 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import calls
 from ._flow_ast import names_read
 from ._names import torch_module
 from ._losspath import loss_path
@@ -110,6 +111,11 @@ class WhereNan(Rule):
     name = "where-nan"
     summary = "`torch.where(c, f(x), y)` with `f` unsafe where `c` is false gives NaN gradients; mask the input first"
     trigger = re.compile(r"where\s*\(")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A ``where`` call with two or three arguments (not ``torch.where(c)``, the indices form)."""
+        return any(name == "where" and len(node.args) + len(node.keywords) in (2, 3) for node, name in calls(tree))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -83,7 +83,9 @@ class ReentrantCheckpoint(Rule):
     code = "GF117"
     name = "reentrant-checkpoint"
     summary = "reentrant `checkpoint` whose inputs do not require grad leaves the parameters inside without gradients; use `use_reentrant=False`"
-    trigger = re.compile(r"checkpoint")
+    # torch.utils.checkpoint.checkpoint(...), import torch.utils.checkpoint as cp,
+    # from torch.utils import checkpoint, deepspeed.checkpointing: not "save a checkpoint".
+    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s+[\w\s,(]*checkpoint|deepspeed")
 
     def detect(self, analysis: Analysis):
         if not (analysis.imports.imports_module("torch") or analysis.imports.imports_module("deepspeed")):
