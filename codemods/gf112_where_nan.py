@@ -87,7 +87,9 @@ class WhereNan(Rule):
     with a backward call, the `where` is on its loss path (`codemods/_losspath.py`) and its
     input may carry a graph; in library code without one, the input carries a graph (a
     Parameter, a module output) or comes from the arguments of a module's `forward` or of a
-    loss function. An input already masked or clamped (`torch.where(...)`,
+    loss function. An input the analysis cannot see into whose names are all the data a
+    loss compares with (`torch.log(target)` in a KL term) gets no gradient and is left
+    alone. An input already masked or clamped (`torch.where(...)`,
     `clamp(min=eps)`, `+ eps`) is left alone, and so is `masked_fill` after an unsafe op
     (another pattern). A vector's norm needs no mask (torch gives a zero vector's norm a zero
     gradient); a division by it does, and gets one.
@@ -381,6 +383,8 @@ def _may_need_grad(analysis: Analysis, where: ast.Call, operand: ast.expr) -> bo
     value = analysis.value(operand)
     if value.graph is Graph.NO:
         return False
+    if value.graph is Graph.UNKNOWN and _names_data(analysis, operand):
+        return False  # log(target) in a KL term: no gradient flows into the targets
     path = loss_path(analysis)
     if path.has_losses:
         return path.on_path(where)  # and its input may carry a graph (not NO)
@@ -390,6 +394,15 @@ def _may_need_grad(analysis: Analysis, where: ast.Call, operand: ast.expr) -> bo
     if function is None or not _trained_function(analysis, function, operand):
         return False
     return _from_parameters(analysis, operand)
+
+
+_DATA_NAME = re.compile(r"target|label|^y_?true$|^gt(_|$)|ground_?truth", re.I)
+
+
+def _names_data(analysis: Analysis, operand: ast.expr) -> bool:
+    """Every variable the input reads is named like the data a loss compares with."""
+    names = {n.rsplit(".", 1)[-1] for n in _variables(analysis, operand, depth=0)}
+    return bool(names) and all(_DATA_NAME.search(n) for n in names)
 
 
 _LOSS_FUNCTION = re.compile(r"loss|criterion|objective|likelihood|nll|energy|penalty", re.I)
