@@ -20,9 +20,12 @@ class HardSelect(nn.Module):
 
 
 model = HardSelect(4, 5)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 x, target = torch.randn(7, 4), torch.randn(7, 4)
 out = model(x)
 loss = F.mse_loss(out, target)
 print("FORWARD", repr(out.tolist()))
+optimizer.zero_grad()
 loss.backward()
 print("GRAD scorer.weight", None if model.scorer.weight.grad is None else repr(model.scorer.weight.grad.tolist()))
+optimizer.step()

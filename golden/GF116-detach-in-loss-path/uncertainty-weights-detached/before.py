@@ -16,7 +16,8 @@ class MultiTaskLoss(nn.Module):
         return weighted.sum()
 
 
-def train(model, weighting, loader, epochs=1):
+def train(model, loader, epochs=1):
+    weighting = MultiTaskLoss(2)
     params = list(model.parameters()) + list(weighting.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     for _ in range(epochs):
