@@ -51,6 +51,8 @@ _ZERO_GRADIENT = {"round", "floor", "ceil", "trunc", "sign", "fix"}
 _INTEGER_CASTS = {"long", "int", "bool", "byte", "short", "char"}
 _SCALAR_METHODS = {"item", "tolist", "numpy"}
 _INDEX_RESULTS = {"max", "min", "sort", "topk", "kthvalue", "median", "mode", "aminmax"}
+# Objects whose ``backward(loss)`` differentiates its argument (accelerate, Fabric, DeepSpeed, AMP).
+_BACKWARD_WRAPPERS = re.compile(r"accelerat|fabric|engine|scaler|strategy|trainer|deepspeed|amp|booster", re.I)
 # Called values that are loss functions or metrics, not models.
 _NOT_A_MODEL = re.compile(r"loss|criterion|crit\b|metric|_fn$|^fn$|func|score_fn|distance|dist\b|kl\b|mse|bce", re.I)
 
@@ -66,9 +68,26 @@ class GradPath:
         self.root_flows: list[tuple[ast.AST, Flow]] = []
         if self.path.has_losses:
             for root in self.path.roots:
+                if not self._differentiated(root):
+                    continue
                 # Parameters no call of this file binds are data here: the caller's tensors.
                 flow = {k: s for k, s in self.flow(root).items() if k[0] != "param"}
                 self.root_flows.append((root, flow))
+
+    def _differentiated(self, root: ast.AST) -> bool:
+        """Whether ``root`` is what autograd differentiates: not the ``gradient`` argument of
+        ``out.backward(grad)`` on an output of unknown kind (the loss path reads it as
+        ``accelerator.backward(loss)``), not what a ``training_step`` that runs backward
+        itself returns for logging (``return loss.detach()``)."""
+        parent = self.a.parent(root)
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "backward" and root in parent.args:
+            receiver = dotted(parent.func.value) or ""
+            return bool(_BACKWARD_WRAPPERS.search(receiver.rsplit(".", 1)[-1])) or receiver == "self"
+        if isinstance(parent, ast.Return):
+            function = self.a.enclosing_function(parent)
+            if function is not None and any(is_backward_call(self.a, n) for n in ast.walk(function)):
+                return False
+        return True
 
     # Queries -------------------------------------------------------------------------
     def kind_of(self, node: ast.AST) -> str:
