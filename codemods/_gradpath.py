@@ -90,6 +90,11 @@ class GradPath:
         return True
 
     # Queries -------------------------------------------------------------------------
+    @staticmethod
+    def describe(key: Key) -> str:
+        """A source as the code names it: ``G``, ``self.scorer`` (of ``HardSelect``)."""
+        return key[2]
+
     def kind_of(self, node: ast.AST) -> str:
         """What cuts the gradient at ``node``: "detach", "data", "discrete", "indices", "compare",
         "zero" (round, floor...: a zero gradient), "cast", "scalar", "constructor", "state_dict",
@@ -115,7 +120,10 @@ class GradPath:
                     if not self._covers(covered, key):
                         continue
                 for cut in status:
-                    if self._cuts.get(cut) in kinds and cut not in found:
+                    if self._cuts.get(cut) not in kinds:
+                        continue
+                    # Name the source as the code around the cut does: `model`, not the `self.head` inside it.
+                    if cut not in found or (key[0] == "name" and found[cut][1][0] != "name"):
                         found[cut] = (self.nodes[cut], key)
         return sorted(found.values(), key=lambda item: (item[0].lineno, item[0].col_offset))
 
@@ -196,6 +204,9 @@ class GradPath:
             key = self._source(node)
             if key is not None:
                 return {key: LIVE}
+        generator = _comprehension_binding(self.a, node)
+        if generator is not None:
+            return self._definition(node, generator.iter)
         values, binder, parameter = self.path.reaching(node)
         values = self._not_killed(node, values)
         result = _join(self._definition(node, v) for v in values)
@@ -235,7 +246,7 @@ class GradPath:
         if isinstance(holder, (ast.For, ast.AsyncFor, ast.comprehension)) and holder.iter is value:
             iterable = self.a.value(value)
             element = iterable.element_value()
-            if element is None or not element.carries:
+            if iterable.kind is not Kind.TENSOR and (element is None or not element.carries):
                 return {}  # for x, y in loader: data
             return self.flow(value)
         flow = self.flow(value)
@@ -412,6 +423,21 @@ class GradPath:
         if key in covered:
             return True
         return key[0] == "attr" and ("class", key[1]) in covered
+
+
+def _comprehension_binding(analysis: Analysis, name: ast.AST) -> ast.comprehension | None:
+    """The ``for`` clause of the comprehension around ``name`` that binds it."""
+    if not isinstance(name, ast.Name):
+        return None
+    for ancestor in analysis.ancestors(name):
+        if isinstance(ancestor, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for generator in ancestor.generators:
+                if any(isinstance(t, ast.Name) and t.id == name.id for t in ast.walk(generator.target)):
+                    if not any(n is name for n in ast.walk(generator.iter)):
+                        return generator
+        if isinstance(ancestor, (ast.stmt, ast.Lambda)):
+            return None
+    return None
 
 
 def _statement(analysis: Analysis, node: ast.AST) -> ast.stmt | None:

@@ -88,11 +88,11 @@ class DiscreteInLoss(Rule):
         if not analysis.imports.imports_module("torch"):
             return
         path = grad_path(analysis)
-        for node, _source in path.lost(_KINDS):
+        for node, source in path.lost(_KINDS):
             kind = path.kind_of(node)
             op = _op_name(node)
             why, instead = _ADVICE[kind]
-            message = f"{why.format(op=op)}, so the loss gives the parameters before it no gradient; {instead}"
+            message = f"{why.format(op=op)}, so the loss gives `{path.describe(source)}` no gradient; {instead}"
             yield self.finding(node, message, _fix(analysis, node, kind))
 
 

@@ -60,14 +60,14 @@ class DetachInLossPath(Rule):
         if not analysis.imports.imports_module("torch"):
             return
         path = grad_path(analysis)
-        for node, _source in path.lost(("detach", "data")):
+        for node, source in path.lost(("detach", "data")):
             if path.kind_of(node) == "data" and _in_forward(analysis, node):
                 continue  # GF102 reports .data reads in forward
             if analysis.grad_disabled(node):
                 continue
             what = "`.data`" if path.kind_of(node) == "data" else "`.detach()`"
             message = (
-                f"{what} cuts the only path from trained parameters to the loss, so they get no gradient; "
+                f"{what} cuts the only path from `{path.describe(source)}` to the loss, so its parameters get no gradient; "
                 "drop it if the cut is not meant"
             )
             yield self.finding(node, message, LazyFix(partial(_drop, node=node), Applicability.UNSAFE, f"drop {what}"))
