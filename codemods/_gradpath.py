@@ -354,6 +354,13 @@ class GradPath:
                     result = _join([result, _compose(self.flow(argument), status)])
             else:
                 result = _join([result, {key: status}])
+        called = self._called_source(call.func)
+        cls = next((info for info in self.a.classes.values() if callee in info.methods.values()), None)
+        if called is not None and cls is not None:
+            # The instance (`model`) stands for its class's own sources (`self.head`, ...).
+            own = [status for key, status in result.items() if key[0] == "attr" and key[1] == cls.node.name]
+            if own:
+                result = _join([result, {called: LIVE if LIVE in own else frozenset().union(*own)}])
         return result
 
     # Optimizers ----------------------------------------------------------------------
