@@ -32,7 +32,7 @@ import weakref
 from typing import Iterable
 
 from . import _torch
-from ._flow_ast import is_backward_call
+from ._flow_ast import is_backward_call, walk
 from ._losspath import loss_path
 from ._values import Analysis, Kind, dotted
 
@@ -70,8 +70,12 @@ class GradPath:
             for root in self.path.roots:
                 if not self._differentiated(root):
                     continue
+                try:
+                    flow = self.flow(root)
+                except RecursionError:  # a definition chain deeper than Python's stack: unknown
+                    continue
                 # Parameters no call of this file binds are data here: the caller's tensors.
-                flow = {k: s for k, s in self.flow(root).items() if k[0] != "param"}
+                flow = {k: s for k, s in flow.items() if k[0] != "param"}
                 self.root_flows.append((root, flow))
 
     def _differentiated(self, root: ast.AST) -> bool:
@@ -365,23 +369,33 @@ class GradPath:
 
     # Optimizers ----------------------------------------------------------------------
     def _stepped_coverage(self, root: ast.AST) -> set | None:
-        """The sources held by the optimizers stepped after the backward of ``root`` (None: not known)."""
+        """The sources held by the optimizer stepped next after the backward of ``root``, in its
+        function or, when that function does not step, after a call of it (``self.backward_G();
+        self.optimizer_G.step()``). None: not known."""
         backward = next((n for n in self.a.ancestors(root) if isinstance(n, ast.Call) and is_backward_call(self.a, n)), None)
         if backward is None:
             return None
-        scope = self.a.enclosing_function(backward) or self.a.tree
-        after = (backward.lineno, backward.col_offset)
-        steps = []
-        for call in ast.walk(scope):
-            if (
-                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "step"
-                and (call.lineno, call.col_offset) > after and self.a.value(call.func.value).kind is Kind.OPTIMIZER
-            ):
-                steps.append(call)
-        if not steps:
-            return None
-        first = min(steps, key=lambda c: (c.lineno, c.col_offset))
-        return self._optimizer_sources(first.func.value)
+        scope = self.a.enclosing_function(backward)
+        step = self._next_step(scope or self.a.tree, backward)
+        if step is None and scope is not None:
+            callers = [c for c in self.a.calls() if self.a.callee(c) is scope]
+            steps = [self._next_step(self.a.enclosing_function(c) or self.a.tree, c) for c in callers]
+            if steps and all(s is not None for s in steps):
+                covered: set = set()
+                for s in steps:
+                    covered |= self._optimizer_sources(s.func.value) or set()
+                return covered
+        return self._optimizer_sources(step.func.value) if step is not None else None
+
+    def _next_step(self, scope: ast.AST, after_node: ast.AST) -> ast.Call | None:
+        """The first ``optimizer.step()`` in ``scope`` after ``after_node``."""
+        after = (after_node.lineno, after_node.col_offset)
+        steps = [
+            call for call in walk(scope.body) if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "step" and (call.lineno, call.col_offset) > after
+            and self.a.value(call.func.value).kind is Kind.OPTIMIZER
+        ]
+        return min(steps, key=lambda c: (c.lineno, c.col_offset)) if steps else None
 
     def _optimizer_sources(self, optimizer: ast.AST) -> set | None:
         values, _, parameter = self.path.reaching(optimizer) if dotted(optimizer) else ([], None, False)
