@@ -14,11 +14,12 @@ from ._flow_ast import walk
 from ._losspath import loss_path
 from ._names import keyword as cst_keyword
 from ._names import kwarg
-from ._values import Analysis, Kind
+from ._values import Analysis, Kind, dotted
 
 # What turns a state_dict read into a stored snapshot (the anchor of EWC, L2-SP, a restore point).
 _SNAPSHOT_METHODS = {"clone", "copy", "deepcopy", "detach", "cpu", "to", "numpy", "tolist", "item"}
 _SNAPSHOT_FUNCTIONS = {"copy.deepcopy", "copy.copy", "torch.save", "OrderedDict", "collections.OrderedDict"}
+_REFERENCE_NAME = re.compile(r"ema|teacher|target|old|anchor|prev|snapshot|frozen|ref|pretrain|init|orig|avg|average|swa|shadow|momentum|copy", re.I)
 # Receivers whose state_dict() is not a module's (optimizers, schedulers, AMP scalers).
 _NOT_MODULES = {Kind.OPTIMIZER, Kind.INSTANCE, Kind.DICT, Kind.LIST, Kind.TENSOR, Kind.IMPORTED}
 
@@ -77,12 +78,26 @@ class StateDictInLoss(Rule):
                 continue
             if analysis.value(call.func.value).kind in _NOT_MODULES or _is_snapshot(analysis, call):
                 continue
+            if _is_reference_model(analysis, path, call.func.value):
+                continue  # ema.state_dict(), teacher.state_dict(): the fixed side of the penalty
             yield self.finding(
                 call,
                 "`state_dict()` returns detached tensors, so the loss term computed from them has no gradient; "
                 "use `state_dict(keep_vars=True)` (same keys and values, with their graph)",
                 LazyFix(partial(_keep_vars_fix, call=call), Applicability.SAFE, "use `state_dict(keep_vars=True)`"),
             )
+
+
+def _is_reference_model(analysis: Analysis, path, module: ast.AST) -> bool:
+    """A model kept as a reference, not trained: an EMA/teacher/target/snapshot copy by its
+    name, or a ``copy.deepcopy`` of another model."""
+    name = (dotted(module) or "").rsplit(".", 1)[-1]
+    if _REFERENCE_NAME.search(name):
+        return True
+    if not dotted(module):
+        return False
+    values, _, _ = path.reaching(module)
+    return any(isinstance(v, ast.Call) and (analysis.qualify(v.func) or dotted(v.func) or "").endswith("deepcopy") for v in values)
 
 
 def _keeps_vars(call: ast.Call) -> bool:
