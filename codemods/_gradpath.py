@@ -217,8 +217,23 @@ class GradPath:
         if parameter and binder is not None and isinstance(binder, (ast.FunctionDef, ast.AsyncFunctionDef)):
             result = _join([result, {("param", id(binder), dotted(node)): LIVE}])
         if isinstance(node, ast.Attribute) and not values:
+            if dotted(node) in ("self.weight", "self.bias") and self._inherits_a_layer(node):
+                key = self._source(node)
+                return {key: LIVE} if key is not None else {}
             return self.flow(node.value) if not isinstance(node.value, ast.Name) or node.value.id != "self" else {}
         return result
+
+    def _inherits_a_layer(self, node: ast.AST) -> bool:
+        """``self`` is an instance of a subclass of a torch layer (``class Q(nn.Linear)``): its
+        ``weight`` and ``bias`` are the layer's Parameters."""
+        cls = self.a.enclosing_class(node)
+        if cls is None:
+            return False
+        for base in cls.node.bases:
+            qualified = self.a.qualify(base) or ""
+            if qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1] not in ("Module", "Sequential", "ModuleList", "ModuleDict"):
+                return True
+        return False
 
     def _not_killed(self, use: ast.AST, values: list[ast.AST]) -> list[ast.AST]:
         """Drop the definitions that a plain ``name = ...`` earlier in the use's own block overwrites

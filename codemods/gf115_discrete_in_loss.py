@@ -72,8 +72,8 @@ class DiscreteInLoss(Rule):
         codes = levels + (torch.round(levels) - levels).detach()
         loss = F.cross_entropy(logits, y)
 
-    Fix safety: unsafe (straight-through estimators, for `round` and one-hot `argmax` of a
-    plain name only); everything else is reported without a fix, since what the loss should
+    Fix safety: unsafe (straight-through estimators, for `round` of a name or of arithmetic
+    on names, and one-hot `argmax` of a name); everything else is reported without a fix, since what the loss should
     be is the author's choice.
     """
 
@@ -125,19 +125,33 @@ def _fix(analysis: Analysis, node: ast.AST, kind: str) -> LazyFix | None:
 
 
 def _round_operand(analysis: Analysis, call: ast.AST) -> str | None:
-    """The name ``x`` of ``torch.round(x)`` / ``x.round()`` (no ``decimals``), when ``x`` is a tensor."""
+    """The text of ``x`` in ``torch.round(x)`` / ``x.round()`` (no ``decimals``), when ``x`` is a tensor
+    and pure arithmetic on names (the estimator evaluates it twice more)."""
     if not isinstance(call, ast.Call) or call.keywords:
         return None
     if analysis.qualify(call.func) == "torch.round" and len(call.args) == 1:
-        operand = call.args[0]
-    elif isinstance(call.func, ast.Attribute) and call.func.attr == "round" and not call.args:
+        operand = call.args[0]  # torch.round accepts only a tensor: the call establishes it
+    elif isinstance(call.func, ast.Attribute) and call.func.attr == "round" and not call.args and analysis.value(call.func.value).is_tensor:
         operand = call.func.value
     else:
         return None
-    name = dotted(operand)
-    if name is None or not analysis.value(operand).is_tensor:
+    if not _pure(operand):
         return None
-    return name
+    return ast.unparse(operand)
+
+
+_PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+
+
+def _pure(expr: ast.AST) -> bool:
+    """Names, constants and arithmetic on them: evaluating it again gives the same value, bitwise."""
+    if isinstance(expr, ast.BinOp):
+        return isinstance(expr.op, _PURE_OPERATORS) and _pure(expr.left) and _pure(expr.right)
+    if isinstance(expr, ast.UnaryOp):
+        return isinstance(expr.op, (ast.USub, ast.UAdd)) and _pure(expr.operand)
+    if isinstance(expr, ast.Constant):
+        return isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
+    return dotted(expr) is not None
 
 
 def _one_hot_of_argmax(analysis: Analysis, argmax: ast.AST) -> tuple[ast.Call, str] | None:
@@ -184,6 +198,8 @@ def _round_fix(ctx, call: ast.Call, operand: str) -> Fix | None:
     if not isinstance(node, cst.Call):
         return None
     x = _expression(operand)
+    if isinstance(x, (cst.BinaryOperation, cst.UnaryOperation)):
+        x = x.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     difference = cst.BinaryOperation(node, cst.Subtract(), x, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     detached = cst.Call(cst.Attribute(difference, cst.Name("detach")))
     value = cst.BinaryOperation(_expression(operand), cst.Add(), detached)
