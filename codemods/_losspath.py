@@ -126,6 +126,32 @@ class LossPath:
             if isinstance(node, _SCOPES) and any(id(r) in self._on for r in self._returns.get(id(node), [])):
                 yield node
 
+    def reaching(self, use: ast.AST) -> tuple[list[ast.AST], ast.AST | None, bool]:
+        """What the name or ``self.x`` read at ``use`` can hold, by the rule the path follows:
+        (the value expressions of its definitions that can reach ``use``, the scope node that
+        binds it, whether it may be a parameter of that scope). Built only for files with losses."""
+        scope = self._scope_of.get(id(use))
+        name = dotted(use)
+        if scope is None or name is None:
+            return [], None, False
+        if name.startswith("self.") and scope.cls is not None and (scope.cls, name) in self._attributes:
+            return [v for values in self._attributes[(scope.cls, name)] for v in values], None, False
+        table = scope.definitions.get(name)
+        if table is None:
+            outer = scope if name in scope.parameters else scope.outer
+            while outer is not None:
+                if name in outer.parameters and outer.definitions.get(name) is None:
+                    return [], outer.node, True
+                table = outer.definitions.get(name)
+                if table is not None:
+                    return [v for values in table.values for v in values], outer.node, name in outer.parameters
+                outer = outer.outer
+            return [], None, False
+        position = max(_start(use), self._loop_end.get(id(use), (0, 0)))
+        reaching = bisect.bisect_right(table.positions, position)
+        values = [v for values in table.values[:reaching] for v in values]
+        return values, scope.node, reaching == 0 and name in scope.parameters
+
     # Index ---------------------------------------------------------------------------
     def _index(self) -> None:
         tree = self.analysis.tree
