@@ -13,7 +13,8 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls
-from ._flow_ast import LOOPS, backward_roots, is_backward_call, walk
+from ._flow_ast import LOOPS, walk
+from ._losspath import loss_path
 from ._names import kwarg, torch_module
 from ._uses import LEAF, uses
 from ._values import Analysis, Graph, Kind, dotted
@@ -126,25 +127,26 @@ class ScalarEscape(Rule):
             return
         covered = _gf101_sites(analysis)
         reported: set[frozenset[int]] = set()
-        for call in analysis.calls():
-            if not is_backward_call(analysis, call):
+        for root in loss_path(analysis).roots:
+            scope = analysis.enclosing_function(root) or analysis.tree
+            trace = _Trace(analysis, covered)
+            flags = trace.expr(root, scope)
+            if flags & LIVE or not trace.escapes or trace.covered:
                 continue
-            for root in backward_roots(analysis, call):
-                scope = analysis.enclosing_function(call) or analysis.tree
-                trace = _Trace(analysis, covered)
-                flags = trace.expr(root, scope)
-                if flags & LIVE or not trace.escapes or trace.covered:
-                    continue
-                key = frozenset(id(e.call) for e in trace.escapes)
-                if key in reported:
-                    continue
-                reported.add(key)
-                yield self._finding(analysis, trace, call, root, flags)
+            key = frozenset(id(e.call) for e in trace.escapes)
+            if key in reported:
+                continue
+            reported.add(key)
+            yield self._finding(analysis, trace, root, flags)
 
-    def _finding(self, analysis: Analysis, trace: "_Trace", backward: ast.Call, root: ast.expr, flags: int):
+    def _finding(self, analysis: Analysis, trace: "_Trace", root: ast.expr, flags: int):
         first = min(trace.escapes, key=lambda e: (e.call.lineno, e.call.col_offset))
         root_text = ast.unparse(root) if len(ast.unparse(root)) <= 30 else "the loss"
-        where = f"`{root_text}.backward()`" if isinstance(backward.func, ast.Attribute) and backward.func.attr == "backward" else "the gradient root"
+        backward = analysis.parent(analysis.parent(root))
+        if isinstance(backward, ast.Call) and isinstance(backward.func, ast.Attribute) and backward.func.attr == "backward" and backward.func.value is root:
+            where = f"`{root_text}.backward()`"
+        else:
+            where = f"the backpropagated loss `{root_text}`"
         others = len(trace.escapes) - 1
         more = f" (and {others} more escape{'s' if others > 1 else ''})" if others else ""
         if trace.hacks:
@@ -288,7 +290,7 @@ class _Trace:
                 self.hacks.append(node)
                 self.edits[id(node)] = ("receiver", node, None)
             return flags
-        function = self._local_function(node, scope)
+        function = self.a.callee(node)
         if function is not None:
             return self._returns_of(function)
         if qualified.startswith("math."):
@@ -310,9 +312,6 @@ class _Trace:
             return flags if func.id in ("sum", "abs", "min", "max", "list", "tuple") else flags & ESCAPED
         callee = self.a.value(func)
         if callee.kind is Kind.MODULE:
-            info = self.a.module_class(callee.name)
-            if info is not None and "forward" in info.methods:
-                return self._returns_of(info.methods["forward"])
             if callee.name in _torch.PARAMETER_FREE_MODULES:
                 return self._arguments(node, scope)
             return self._source(node)
@@ -384,10 +383,17 @@ class _Trace:
     def _plan_escape(self, escape: _Escape) -> None:
         value = self.a.value(escape.operand)
         call = escape.call
-        if not value.is_tensor or (isinstance(call.func, ast.Name) and call.func.id == "int"):
+        # Only a tensor has `.item()` / `.tolist()` / `.numpy()` and carries a graph.
+        method = isinstance(call.func, ast.Attribute)
+        if not (value.is_tensor or (method and value.carries and not value.optional)):
             self.unfixable = True
             return
-        reshape = escape.shape == "scalar" and value.shape != ()
+        if isinstance(call.func, ast.Name) and call.func.id == "int":
+            self.unfixable = True  # int() truncates
+            return
+        reshape = None
+        if escape.shape == "scalar" and value.shape != () and not _reduced(escape.operand):
+            reshape = "method" if value.is_tensor else "function"
         qualified = self.a.qualify(call.func) or ""
         if qualified.startswith("math."):
             name = _MATH_TO_TORCH.get(qualified[5:])
@@ -403,23 +409,25 @@ class _Trace:
         data = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
         if data is None:
             return self._source(node)
+        escapes_before = len(self.escapes)
         flags = self.expr(data, scope)
         for arg in node.args[1:]:
             flags |= self.expr(arg, scope)
         keywords = {k.arg: k.value for k in node.keywords}
-        hack = qualified == "torch.autograd.Variable" or "requires_grad" in keywords
         if flags & LIVE:
             return LIVE  # torch.as_tensor(t), Variable(t), torch.Tensor(t): the graph is kept
-        if not flags & ESCAPED:
-            return self._source(node) if not hack else 0
-        self.rebuilds.append(node)
-        if hack and (qualified == "torch.autograd.Variable" or isinstance(keywords.get("requires_grad"), ast.Constant)):
-            if qualified == "torch.autograd.Variable" and "requires_grad" not in keywords:
-                pass
-            else:
-                self.hacks.append(node)
+        if len(self.escapes) == escapes_before:
+            return 0 if "requires_grad" in keywords or qualified == "torch.autograd.Variable" else self._source(node)
+        requires_grad = keywords.get("requires_grad")
+        if isinstance(requires_grad, ast.Constant) and requires_grad.value is True:
+            self.hacks.append(node)
         if set(keywords) - {"dtype", "device", "requires_grad"} or len(node.args) != 1:
             self.unfixable = True
+        if not flags & ESCAPED:
+            # Rebuilt from a tensor that was itself rebuilt from escaped values.
+            self.edits[id(node)] = ("rebuild", node, _REBUILDS[qualified])
+            return 0
+        self.rebuilds.append(node)
         statement = self.a.parent(node)
         if (
             isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1
@@ -430,17 +438,6 @@ class _Trace:
         else:
             self.edits[id(node)] = ("rebuild", node, _REBUILDS[qualified])
         return 0
-
-    def _local_function(self, node: ast.Call, scope: ast.AST):
-        func = node.func
-        if isinstance(func, ast.Name):
-            nested = self.a._nested.get(id(scope), {}) if not isinstance(scope, ast.Module) else {}
-            return nested.get(func.id) or self.a.functions.get(func.id)
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
-            info = self.a.enclosing_class(node)
-            if info is not None:
-                return info.methods.get(func.attr)
-        return None
 
     def _returns_of(self, function) -> int:
         if id(function) in self._functions:
@@ -472,10 +469,10 @@ class _Trace:
                 if part & ESCAPED and value is not None and self.a.value(value).kind is not Kind.TENSOR:
                     self.number_bindings.append((scope, node.id, binding))
                 flags |= part
-            if hacks and not flags & LIVE:
-                if any(u.kind == LEAF for u in uses(self.a, scope).of(node.id)):
-                    flags |= LIVE  # a leaf made on purpose: an optimizer or `.grad` reads it
-                elif len(self.escapes) > escapes_before:
+            if not flags & LIVE and any(u.kind == LEAF for u in uses(self.a, scope).of(node.id)):
+                flags |= LIVE  # a leaf made on purpose: an optimizer or `.grad` reads it
+            elif hacks and not flags & LIVE:
+                if len(self.escapes) > escapes_before:
                     self.hacks.extend(hacks)
                     for hack in hacks:
                         self.edits[id(hack)] = ("drop", hack, None)
@@ -508,6 +505,14 @@ class _Trace:
         if not any(kind in ("operand", "torch_of") for kind, _, _ in self.edits.values()):
             return None
         return _Plan(dict(self.edits), self.rounding)
+
+
+def _reduced(node: ast.AST) -> bool:
+    """``t.mean()``, ``t.sum()``...: a reduction over every element, 0-d."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _torch.REDUCTIONS
+        and not node.args and not node.keywords
+    )
 
 
 def _read_as_float(analysis: Analysis, node: ast.AST) -> bool:
@@ -691,12 +696,11 @@ def _rewrite(entry, original, updated, operands, torch_name):
     kind, node, extra = entry
     if kind == "operand":
         operand = _paren(_find(updated, operands[id(node)], original))
-        return _reshaped(operand) if extra[1] else operand
+        return _reshaped(operand, extra[1], torch_name)
     if kind == "torch_of":
         operand = _find(updated, operands[id(node)], original)
         _, reshape, name = extra
-        if reshape:
-            operand = _reshaped(_paren(operand))
+        operand = _reshaped(operand, reshape, torch_name)
         return cst.Call(func=cst.Attribute(torch_name, cst.Name(name)), args=[cst.Arg(operand)])
     if kind == "torch_function":
         return updated.with_changes(func=cst.Attribute(torch_name, cst.Name(extra)))
@@ -738,9 +742,14 @@ def _unparen(node):
     return node
 
 
-def _reshaped(node: cst.BaseExpression) -> cst.Call:
-    """``node.reshape(())``: the 0-d tensor that ``.item()`` read from a one-element tensor."""
-    return cst.Call(func=cst.Attribute(node, cst.Name("reshape")), args=[cst.Arg(cst.Tuple([]))])
+def _reshaped(node: cst.BaseExpression, how: str | None, torch_name: cst.BaseExpression) -> cst.BaseExpression:
+    """The 0-d tensor that ``.item()`` read from a one-element tensor: ``node.reshape(())`` for
+    a known tensor, ``torch.reshape(node, ())`` for one that only its escape shows is a tensor."""
+    if how is None:
+        return node
+    if how == "method":
+        return cst.Call(func=cst.Attribute(_paren(node), cst.Name("reshape")), args=[cst.Arg(cst.Tuple([]))])
+    return cst.Call(func=cst.Attribute(torch_name, cst.Name("reshape")), args=[cst.Arg(_unparen(node)), cst.Arg(cst.Tuple([]))])
 
 
 def _paren(node: cst.BaseExpression) -> cst.BaseExpression:
