@@ -109,10 +109,12 @@ class ScalarEscape(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A backward call and an escape or a hack somewhere in the file."""
-        backward = escape = False
+        """An escape or a hack, and something that backpropagates (a backward call, an
+        optimizer step with a closure, a Lightning ``training_step``)."""
+        backward = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "training_step" for n in ast.walk(tree))
+        escape = False
         for node, name in calls(tree):
-            if name in ("backward", "grad"):
+            if name in ("backward", "grad", "manual_backward") or (name == "step" and node.args):
                 backward = True
             elif name in _ESCAPE_METHODS or name in ("float", "int", "Variable", "requires_grad_") or (
                 isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id == "math"
@@ -141,19 +143,21 @@ class ScalarEscape(Rule):
 
     def _finding(self, analysis: Analysis, trace: "_Trace", root: ast.expr, flags: int):
         first = min(trace.escapes, key=lambda e: (e.call.lineno, e.call.col_offset))
-        root_text = ast.unparse(root) if len(ast.unparse(root)) <= 30 else "the loss"
         backward = analysis.parent(analysis.parent(root))
-        if isinstance(backward, ast.Call) and isinstance(backward.func, ast.Attribute) and backward.func.attr == "backward" and backward.func.value is root:
-            where = f"`{root_text}.backward()`"
+        if (
+            isinstance(backward, ast.Call) and isinstance(backward.func, ast.Attribute) and backward.func.attr == "backward"
+            and backward.func.value is root and len(ast.unparse(root)) <= 30
+        ):
+            where = f"`{ast.unparse(root)}.backward()`"
         else:
-            where = f"the backpropagated loss `{root_text}`"
+            where = "the loss that is backpropagated"
         others = len(trace.escapes) - 1
         more = f" (and {others} more escape{'s' if others > 1 else ''})" if others else ""
         if trace.hacks:
             hack = min(trace.hacks, key=lambda h: (h.lineno, h.col_offset))
             consequence = f"`{_hack_text(hack)}` (line {hack.lineno}) only hides it: backward runs and no parameter gets a gradient"
-        elif flags & ESCAPED and not trace.rebuilds:
-            consequence = "backward is called on a Python number"
+        elif flags & ESCAPED and analysis.value(root).kind in (Kind.NUMBER, Kind.NDARRAY):
+            consequence = "backward is called on a Python number" if analysis.value(root).kind is Kind.NUMBER else "backward is called on a numpy array"
         else:
             consequence = "backward raises \"element 0 of tensors does not require grad\""
         message = (
@@ -331,7 +335,10 @@ class _Trace:
             if receiver.kind is Kind.NDARRAY:
                 flags = self.expr(func.value, scope) | self._arguments(node, scope)
                 if flags & ESCAPED:
-                    self.unfixable = True
+                    if func.attr in ("mean", "sum") and not node.args and not node.keywords:
+                        self.rounding = True  # the tensor has the same reduction
+                    else:
+                        self.unfixable = True
                 return flags & ESCAPED
         flags = self._source(node)
         if not flags:
@@ -466,9 +473,11 @@ class _Trace:
             escapes_before = len(self.escapes)
             for binding, value in bindings:
                 part = self._source(node) if value is None else self.expr(value, scope)
-                if part & ESCAPED and value is not None and self.a.value(value).kind is not Kind.TENSOR:
+                if part & ESCAPED and value is not None and _bound_kind(self.a, binding, node.id, value) is not Kind.TENSOR:
                     self.number_bindings.append((scope, node.id, binding))
                 flags |= part
+            if flags & ESCAPED and any(_mutates(self.a, binding, value) for binding, value in bindings):
+                self.unfixable = True  # a list or array of the numbers, changed in place
             if not flags & LIVE and any(u.kind == LEAF for u in uses(self.a, scope).of(node.id)):
                 flags |= LIVE  # a leaf made on purpose: an optimizer or `.grad` reads it
             elif hacks and not flags & LIVE:
@@ -505,6 +514,27 @@ class _Trace:
         if not any(kind in ("operand", "torch_of") for kind, _, _ in self.edits.values()):
             return None
         return _Plan(dict(self.edits), self.rounding)
+
+
+def _bound_kind(analysis: Analysis, binding: ast.AST, name: str, value: ast.AST) -> Kind:
+    """What the name holds after ``binding`` (``t -= a.numpy()`` leaves a tensor a tensor)."""
+    targets = binding.targets if isinstance(binding, ast.Assign) else [getattr(binding, "target", None)]
+    for target in targets:
+        if isinstance(target, ast.Name) and target.id == name:
+            return analysis.value(target).kind
+    return analysis.value(value).kind
+
+
+def _mutates(analysis: Analysis, binding: ast.AST, value) -> bool:
+    """A binding that changes the container or array in place (``xs.append(v)``, ``a[k] = v``,
+    ``a *= 2`` on an array, a ``for`` over it): on a tensor it would act differently."""
+    if isinstance(binding, (ast.For, ast.AsyncFor, ast.Expr)) or (isinstance(binding, ast.stmt) and value is not None and not isinstance(binding, (ast.Assign, ast.AugAssign, ast.AnnAssign))):
+        return True
+    if isinstance(binding, ast.Assign) and any(isinstance(t, ast.Subscript) for t in binding.targets):
+        return True
+    if isinstance(binding, ast.AugAssign):
+        return analysis.value(binding.target).kind in (Kind.NDARRAY, Kind.LIST, Kind.TUPLE, Kind.DICT)
+    return False
 
 
 def _reduced(node: ast.AST) -> bool:
