@@ -239,9 +239,13 @@ class _Trace:
         if isinstance(node, ast.Name):
             return self.name(node, scope)
         if isinstance(node, ast.BinOp):
-            flags = self.expr(node.left, scope) | self.expr(node.right, scope)
+            left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+            flags = left | right
             if flags & ESCAPED:
                 self.rounding = True
+                for side, side_flags in ((node.left, left), (node.right, right)):
+                    if not side_flags & ESCAPED and self.a.value(side).kind in (Kind.NDARRAY, Kind.LIST, Kind.TUPLE, Kind.UNKNOWN):
+                        self.unfixable = True  # a tensor with a numpy array (float64) or a list: another result
             return flags
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
@@ -281,8 +285,9 @@ class _Trace:
             return 0
         escape = self._escape(node)
         if escape is not None:
-            self.escapes.append(escape)
-            self._plan_escape(escape)
+            if not any(e.call is node for e in self.escapes):
+                self.escapes.append(escape)
+                self._plan_escape(escape)
             return ESCAPED
         qualified = self.a.qualify(node.func) or ""
         func = node.func
@@ -417,7 +422,17 @@ class _Trace:
         if data is None:
             return self._source(node)
         escapes_before = len(self.escapes)
-        flags = self.expr(data, scope)
+        if isinstance(data, (ast.List, ast.Tuple)) and data.elts and all(
+            isinstance(e, ast.Call) and (found := self._escape(e)) is not None and found.shape == "scalar" for e in data.elts
+        ):
+            # [a.item(), b.item()]: the 0-d tensors stacked (bitwise).
+            flags = 0
+            for element in data.elts:
+                self.visited.add(id(element))
+                flags |= self.call(element, scope)
+            self.edits[id(data)] = ("stack", data, None)
+        else:
+            flags = self.expr(data, scope)
         for arg in node.args[1:]:
             flags |= self.expr(arg, scope)
         keywords = {k.arg: k.value for k in node.keywords}
@@ -465,7 +480,7 @@ class _Trace:
         self._memo[id(node)] = 0  # a use reached again through a loop adds nothing new
         bindings, hacks = _reaching(self.a, scope, node)
         if bindings is None:
-            flags = self._source(node)
+            flags = self._parameter(node, scope)
         elif not bindings:
             flags = self._global(node) if not isinstance(scope, ast.Module) else self._source(node)
         else:
@@ -487,6 +502,13 @@ class _Trace:
                         self.edits[id(hack)] = ("drop", hack, None)
         self._memo[id(node)] = flags
         return flags
+
+    def _parameter(self, node: ast.Name, function) -> int:
+        """A parameter: what this file's calls pass for it, else its literal default."""
+        passed = self.a.arguments(function).get(node.id)
+        if passed is None and _literal_default(function, node.id):
+            return 0
+        return self._source(node)
 
     def _global(self, node: ast.Name) -> int:
         """A module-level name read in a function: every module-level binding of it."""
@@ -514,6 +536,14 @@ class _Trace:
         if not any(kind in ("operand", "torch_of") for kind, _, _ in self.edits.values()):
             return None
         return _Plan(dict(self.edits), self.rounding)
+
+
+def _literal_default(function, name: str) -> bool:
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    return any(a.arg == name and isinstance(d, (ast.Constant, ast.UnaryOp)) for a, d in pairs)
 
 
 def _bound_kind(analysis: Analysis, binding: ast.AST, name: str, value: ast.AST) -> Kind:
@@ -732,6 +762,9 @@ def _rewrite(entry, original, updated, operands, torch_name):
         _, reshape, name = extra
         operand = _reshaped(operand, reshape, torch_name)
         return cst.Call(func=cst.Attribute(torch_name, cst.Name(name)), args=[cst.Arg(operand)])
+    if kind == "stack":
+        elements = [cst.Element(_unparen(e.value)) for e in updated.elements]
+        return cst.Call(func=cst.Attribute(torch_name, cst.Name("stack")), args=[cst.Arg(cst.List(elements))])
     if kind == "torch_function":
         return updated.with_changes(func=cst.Attribute(torch_name, cst.Name(extra)))
     if kind == "unwrap":

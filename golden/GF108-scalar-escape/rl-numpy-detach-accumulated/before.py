@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 from torch import nn
 
@@ -7,7 +6,7 @@ policy = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
 optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
 states = torch.randn(6, 4)
 actions = [2, 0, 1, 1, 0, 2]
-rewards = np.array([0.5, -1.0, 0.25, 1.5, 0.0, 2.0])
+rewards = [0.5, -1.0, 0.25, 1.5, 0.0, 2.0]
 
 log_probs = torch.log_softmax(policy(states), dim=-1)
 rl_loss = torch.zeros(1)
