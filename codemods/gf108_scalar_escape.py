@@ -43,6 +43,8 @@ _REBUILDS = {
 # Python operations on the escaped numbers that tensors support with the same meaning.
 _PASS_BUILTINS = {"sum", "abs"}
 
+# Cuts of the value analysis that are not escapes (another rule's business).
+_OTHER_CUTS = {".detach()", ".data", "no_grad", "requires_grad_(False)", "requires_grad=False", ".sample()", "indices", "state_dict()"}
 LIVE, ESCAPED = 1, 2  # flags of a traced expression: keeps a graph; holds values taken out of one
 
 
@@ -156,10 +158,12 @@ class ScalarEscape(Rule):
         if trace.hacks:
             hack = min(trace.hacks, key=lambda h: (h.lineno, h.col_offset))
             consequence = f"`{_hack_text(hack)}` (line {hack.lineno}) only hides it: backward runs and no parameter gets a gradient"
-        elif flags & ESCAPED and analysis.value(root).kind in (Kind.NUMBER, Kind.NDARRAY):
-            consequence = "backward is called on a Python number" if analysis.value(root).kind is Kind.NUMBER else "backward is called on a numpy array"
-        else:
+        elif analysis.value(root).kind is Kind.TENSOR or not flags & ESCAPED:
             consequence = "backward raises \"element 0 of tensors does not require grad\""
+        elif analysis.value(root).kind is Kind.NDARRAY:
+            consequence = "backward is called on a numpy array"
+        else:
+            consequence = "backward is called on a Python number"
         message = (
             f"{first.what} takes `{_short(first.operand)}` out of the graph on its way to {where}{more}; "
             f"{consequence}; stay in tensor ops"
@@ -224,6 +228,7 @@ class _Trace:
         self.rebuilds: list[ast.Call] = []
         self.covered = False
         self.unfixable = False
+        self.other_cut = False  # the root is also cut elsewhere (detach, no_grad, argmax...): a fix here would not be enough
         self.rounding = False
         self.edits: dict[int, tuple[str, ast.AST, object]] = {}
         self.visited: set[int] = set()  # Name loads and expressions on the path
@@ -271,13 +276,21 @@ class _Trace:
             return self.expr(node.value, scope)
         if isinstance(node, ast.Call):
             return self.call(node, scope)
+        if isinstance(node, ast.Attribute) and node.attr == "data" and self.a.value(node.value).carries:
+            self.other_cut = True
+            return 0
         if isinstance(node, (ast.Compare, ast.JoinedStr, ast.Lambda)):
             return 0
         return self._source(node)
 
     def _source(self, node: ast.AST) -> int:
         """Something the trace does not look into: what the value analysis says."""
-        return 0 if self.a.value(node).graph is Graph.NO else LIVE
+        value = self.a.value(node)
+        if value.graph is not Graph.NO:
+            return LIVE
+        if value.cut in _OTHER_CUTS or value.cut in _torch.NON_DIFFERENTIABLE or value.cut in _torch.NON_DIFFERENTIABLE_METHODS:
+            self.other_cut = True
+        return 0
 
     def call(self, node: ast.Call, scope: ast.AST) -> int:
         if id(node) in self.covered_sites:
@@ -335,6 +348,8 @@ class _Trace:
             receiver = self.a.value(func.value)
             if receiver.kind is Kind.TENSOR:
                 if func.attr in _torch.NON_DIFFERENTIABLE_METHODS or func.attr in ("detach", "detach_"):
+                    if self.a.value(func.value).carries:
+                        self.other_cut = True
                     return 0
                 return self.expr(func.value, scope) | self._arguments(node, scope)
             if receiver.kind is Kind.NDARRAY:
@@ -522,7 +537,7 @@ class _Trace:
 
     # The fix -------------------------------------------------------------------------------
     def plan(self, flags: int) -> _Plan | None:
-        if self.unfixable:
+        if self.unfixable or self.other_cut:
             return None
         for scope, name, binding in self.number_bindings:
             # After the fix the name holds a tensor: every read of this binding must be on the
