@@ -268,6 +268,9 @@ class _Trace:
             if flags & ESCAPED:
                 self.unfixable = True  # a list of numbers becomes a stack, not a pass-through
             return flags
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            # [l.item() for l in losses]: the element; its loop names are the analysis' business.
+            return self.expr(node.elt, scope)
         if isinstance(node, ast.Starred):
             return self.expr(node.value, scope)
         if isinstance(node, ast.Subscript):
@@ -378,7 +381,8 @@ class _Trace:
     def _python_function(self, node: ast.Call, scope: ast.AST, torch_name: str | None, one_argument: bool) -> int:
         flags = self._arguments(node, scope) & ESCAPED
         if flags:
-            if torch_name is None or not one_argument:
+            containers = any(self.a.value(a).kind in (Kind.LIST, Kind.TUPLE, Kind.ITERATOR) or isinstance(a, (ast.List, ast.ListComp, ast.GeneratorExp)) for a in node.args)
+            if torch_name is None or not one_argument or containers:
                 self.unfixable = True
             else:
                 self.rounding = True
