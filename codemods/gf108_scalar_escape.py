@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -129,9 +130,12 @@ class ScalarEscape(Rule):
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
+        roots = loss_path(analysis).roots
+        if not roots:
+            return
         covered = _gf101_sites(analysis)
         reported: set[frozenset[int]] = set()
-        for root in loss_path(analysis).roots:
+        for root in roots:
             scope = analysis.enclosing_function(root) or analysis.tree
             trace = _Trace(analysis, covered)
             flags = trace.expr(root, scope)
@@ -615,35 +619,9 @@ def _reaching(analysis: Analysis, scope: ast.AST, use: ast.Name | None, name: st
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         if any(p is not None and p.arg == name for p in params):
             return None, []
-    found: list[tuple[ast.AST, ast.expr | None, bool]] = []  # (statement, value, plain assignment)
-    hack_statements: list[ast.stmt] = []
-    for node in walk(scope.body):  # type: ignore[attr-defined]
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if _binds(target, name):
-                    found.append((node, node.value, isinstance(target, ast.Name)))
-                elif _hack_target(target, name) and isinstance(node.value, ast.Constant) and node.value.value is True:
-                    hack_statements.append(node)
-                elif isinstance(target, ast.Subscript) and dotted(target.value) == name:
-                    found.append((node, node.value, False))
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None and _binds(node.target, name):
-            found.append((node, node.value, isinstance(node, ast.AnnAssign)))
-        elif isinstance(node, (ast.For, ast.AsyncFor)) and _binds(node.target, name):
-            found.append((node, node.iter, False))
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None and _binds(node.optional_vars, name):
-            found.append((_statement_of(analysis, node), None, False))
-        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name) and node.target.id == name:
-            found.append((_statement_of(analysis, node), node.value, False))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id == name:
-            stmt = _statement_of(analysis, node)
-            if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
-                found.append((stmt, node.args[-1], False))
-            elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
-                hack_statements.append(stmt)
-        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = [getattr(n, "asname", None) or n.name.split(".")[0] for n in node.names] if isinstance(node, (ast.Import, ast.ImportFrom)) else [node.name]
-            if name in names:
-                found.append((node, None, True))
+    index = _scope_index(analysis, scope)
+    found = index.bindings.get(name, [])
+    hack_statements = index.hacks.get(name, [])
     if use is None:
         return [(b, v) for b, v, _ in found], hack_statements
     use_stmt = _statement_of(analysis, use)
@@ -668,6 +646,65 @@ def _reaching(analysis: Analysis, scope: ast.AST, use: ast.Name | None, name: st
     return bindings, hacks
 
 
+@dataclass
+class _ScopeIndex:
+    bindings: dict[str, list[tuple[ast.AST, "ast.expr | None", bool]]] = field(default_factory=dict)  # (statement, value, plain)
+    hacks: dict[str, list[ast.stmt]] = field(default_factory=dict)
+
+
+_INDEXES: "weakref.WeakKeyDictionary[Analysis, dict[int, _ScopeIndex]]" = weakref.WeakKeyDictionary()
+
+
+def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
+    """Every binding of every name in ``scope`` (one walk per scope), and the statements that
+    set ``requires_grad`` on a name."""
+    per_file = _INDEXES.setdefault(analysis, {})
+    index = per_file.get(id(scope))
+    if index is not None:
+        return index
+    index = per_file[id(scope)] = _ScopeIndex()
+
+    def add(target: ast.AST, stmt, value, plain: bool) -> None:
+        if isinstance(target, ast.Name):
+            index.bindings.setdefault(target.id, []).append((stmt, value, plain))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                add(element, stmt, value, False)
+        elif isinstance(target, ast.Starred):
+            add(target.value, stmt, value, False)
+
+    for node in walk(scope.body):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr == "requires_grad" and isinstance(target.value, ast.Name):
+                    if isinstance(node.value, ast.Constant) and node.value.value is True:
+                        index.hacks.setdefault(target.value.id, []).append(node)
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    index.bindings.setdefault(target.value.id, []).append((node, node.value, False))
+                else:
+                    add(target, node, node.value, True)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            add(node.target, node, node.value, isinstance(node, ast.AnnAssign))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            add(node.target, node, node.iter, False)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            add(node.optional_vars, _statement_of(analysis, node), None, False)
+        elif isinstance(node, ast.NamedExpr):
+            add(node.target, _statement_of(analysis, node), node.value, False)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            name, stmt = node.func.value.id, _statement_of(analysis, node)
+            if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
+                index.bindings.setdefault(name, []).append((stmt, node.args[-1], False))
+            elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
+                index.hacks.setdefault(name, []).append(stmt)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                index.bindings.setdefault(alias.asname or alias.name.split(".")[0], []).append((node, None, True))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not scope:
+            index.bindings.setdefault(node.name, []).append((node, None, True))
+    return index
+
+
 def _position(stmt: ast.AST) -> tuple[int, int]:
     return (stmt.lineno, stmt.col_offset)
 
@@ -689,20 +726,6 @@ def _common_loop(analysis: Analysis, stmt: ast.AST, use_ancestors: set[int]):
         if isinstance(ancestor, LOOPS) and id(ancestor) in use_ancestors:
             return ancestor
     return None
-
-
-def _binds(target: ast.AST, name: str) -> bool:
-    if isinstance(target, ast.Name):
-        return target.id == name
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return any(_binds(e, name) for e in target.elts)
-    if isinstance(target, ast.Starred):
-        return _binds(target.value, name)
-    return False
-
-
-def _hack_target(target: ast.AST, name: str) -> bool:
-    return isinstance(target, ast.Attribute) and target.attr == "requires_grad" and isinstance(target.value, ast.Name) and target.value.id == name
 
 
 def _statement_of(analysis: Analysis, node: ast.AST) -> ast.stmt | None:
