@@ -210,6 +210,7 @@ class _Escape:
     operand: ast.expr  # the graph-carrying tensor expression it reads
     what: str  # "`.item()`", ...
     shape: str  # "scalar" or "array"
+    certain: bool = True  # the value analysis says the tensor carries a graph
 
 
 @dataclass
@@ -286,6 +287,8 @@ class _Trace:
         if isinstance(node, ast.Attribute) and node.attr == "data" and self.a.value(node.value).carries:
             self.other_cut = True
             return 0
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" and not isinstance(scope, ast.Module):
+            return self._named(node, f"self.{node.attr}", scope)
         if isinstance(node, (ast.Compare, ast.JoinedStr, ast.Lambda)):
             return 0
         return self._source(node)
@@ -303,7 +306,7 @@ class _Trace:
         if id(node) in self.covered_sites:
             self.covered = True
             return 0
-        escape = self._escape(node)
+        escape = self._escape(node, scope)
         if escape is not None:
             if not any(e.call is node for e in self.escapes):
                 self.escapes.append(escape)
@@ -393,7 +396,7 @@ class _Trace:
                 self.edits[id(node)] = ("torch_function", node, torch_name)
         return flags
 
-    def _escape(self, node: ast.Call) -> _Escape | None:
+    def _escape(self, node: ast.Call, scope: ast.AST) -> _Escape | None:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in _ESCAPE_METHODS and not node.args:
             what, shape, inner = f"`.{func.attr}()`", _ESCAPE_METHODS[func.attr], func.value
@@ -411,12 +414,20 @@ class _Trace:
                 operand = operand.value
             else:
                 break
-        if not self.a.value(operand).carries:
-            return None
-        return _Escape(node, operand, what, shape)
+        value = self.a.value(operand)
+        if value.carries:
+            return _Escape(node, operand, what, shape)
+        if value.graph is Graph.UNKNOWN and self.expr(operand, scope) & LIVE:
+            # The analysis cannot tell, but the tensor comes from a model or function call
+            # that may carry a graph: an escape, reported without a fix.
+            return _Escape(node, operand, what, shape, certain=False)
+        return None
 
     def _plan_escape(self, escape: _Escape) -> None:
         value = self.a.value(escape.operand)
+        if not escape.certain:
+            self.unfixable = True
+            return
         call = escape.call
         # Only a tensor has `.item()` / `.tolist()` / `.numpy()` and carries a graph.
         method = isinstance(call.func, ast.Attribute)
@@ -446,7 +457,7 @@ class _Trace:
             return self._source(node)
         escapes_before = len(self.escapes)
         if isinstance(data, (ast.List, ast.Tuple)) and data.elts and all(
-            isinstance(e, ast.Call) and (found := self._escape(e)) is not None and found.shape == "scalar" for e in data.elts
+            isinstance(e, ast.Call) and (found := self._escape(e, scope)) is not None and found.shape == "scalar" for e in data.elts
         ):
             # [a.item(), b.item()]: the 0-d tensors stacked (bitwise).
             flags = 0
@@ -498,25 +509,35 @@ class _Trace:
 
     # Names -------------------------------------------------------------------------------
     def name(self, node: ast.Name, scope: ast.AST) -> int:
+        return self._named(node, node.id, scope)
+
+    def _named(self, node: ast.AST, key: str, scope: ast.AST) -> int:
+        """A name, or a ``self.x`` attribute, read at ``node``: its reaching bindings."""
         if id(node) in self._memo:
             return self._memo[id(node)]
         self._memo[id(node)] = 0  # a use reached again through a loop adds nothing new
-        bindings, hacks = _reaching(self.a, scope, node)
+        attribute = "." in key
+        bindings, hacks = _reaching(self.a, scope, node, key)
+        if attribute and not bindings:
+            bindings, hacks = self._attribute_bindings(node, key)
         if bindings is None:
             flags = self._parameter(node, scope)
         elif not bindings:
-            flags = self._global(node) if not isinstance(scope, ast.Module) else self._source(node)
+            flags = self._source(node) if attribute or isinstance(scope, ast.Module) else self._global(node)
         else:
             flags = 0
             escapes_before = len(self.escapes)
             for binding, value in bindings:
-                part = self._source(node) if value is None else self.expr(value, scope)
-                if part & ESCAPED and value is not None and _bound_kind(self.a, binding, node.id, value) is not Kind.TENSOR:
-                    self.number_bindings.append((scope, node.id, binding))
+                where = scope if not attribute else (self.a.enclosing_function(binding) or scope)
+                part = self._source(node) if value is None else self.expr(value, where)
+                if part & ESCAPED and value is not None and _bound_kind(self.a, binding, key, value) is not Kind.TENSOR:
+                    if attribute:
+                        self.unfixable = True  # other methods may read the number
+                    self.number_bindings.append((scope, key, binding))
                 flags |= part
             if flags & ESCAPED and any(_mutates(self.a, binding, value) for binding, value in bindings):
                 self.unfixable = True  # a list or array of the numbers, changed in place
-            if not flags & LIVE and any(u.kind == LEAF for u in uses(self.a, scope).of(node.id)):
+            if not flags & LIVE and _used_as_leaf(self.a, scope, key):
                 flags |= LIVE  # a leaf made on purpose: an optimizer or `.grad` reads it
             elif hacks and not flags & LIVE:
                 if len(self.escapes) > escapes_before:
@@ -525,6 +546,18 @@ class _Trace:
                         self.edits[id(hack)] = ("drop", hack, None)
         self._memo[id(node)] = flags
         return flags
+
+    def _attribute_bindings(self, node: ast.AST, key: str):
+        """``self.x`` set in other methods of the class: every binding there."""
+        info = self.a.enclosing_class(node)
+        if info is None:
+            return [], []
+        bindings, hacks = [], []
+        for method in info.methods.values():
+            found, flags = _reaching(self.a, method, None, key)
+            bindings += found or []
+            hacks += flags
+        return bindings, hacks
 
     def _parameter(self, node: ast.Name, function) -> int:
         """A parameter: what this file's calls pass for it, else its literal default."""
@@ -569,11 +602,25 @@ def _literal_default(function, name: str) -> bool:
     return any(a.arg == name and isinstance(d, (ast.Constant, ast.UnaryOp)) for a, d in pairs)
 
 
+def _used_as_leaf(analysis: Analysis, scope: ast.AST, key: str) -> bool:
+    """An optimizer is given ``key`` (a name or ``self.x``), or its ``.grad`` is read."""
+    if "." not in key:
+        return any(u.kind == LEAF for u in uses(analysis, scope).of(key))
+    for node in analysis.nodes(ast.Attribute):
+        if node.attr == "grad" and dotted(node.value) == key:
+            return True
+    for call in analysis.calls():
+        if (analysis.qualify(call.func) or "").startswith("torch.optim."):
+            if any(dotted(n) == key for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Attribute)):
+                return True
+    return False
+
+
 def _bound_kind(analysis: Analysis, binding: ast.AST, name: str, value: ast.AST) -> Kind:
     """What the name holds after ``binding`` (``t -= a.numpy()`` leaves a tensor a tensor)."""
     targets = binding.targets if isinstance(binding, ast.Assign) else [getattr(binding, "target", None)]
     for target in targets:
-        if isinstance(target, ast.Name) and target.id == name:
+        if isinstance(target, (ast.Name, ast.Attribute)) and dotted(target) == name:
             return analysis.value(target).kind
     return analysis.value(value).kind
 
@@ -667,6 +714,8 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
     def add(target: ast.AST, stmt, value, plain: bool) -> None:
         if isinstance(target, ast.Name):
             index.bindings.setdefault(target.id, []).append((stmt, value, plain))
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            index.bindings.setdefault(f"self.{target.attr}", []).append((stmt, value, plain))
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 add(element, stmt, value, False)
@@ -676,9 +725,9 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
     for node in walk(scope.body):  # type: ignore[attr-defined]
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target, ast.Attribute) and target.attr == "requires_grad" and isinstance(target.value, ast.Name):
+                if isinstance(target, ast.Attribute) and target.attr == "requires_grad" and dotted(target.value) is not None:
                     if isinstance(node.value, ast.Constant) and node.value.value is True:
-                        index.hacks.setdefault(target.value.id, []).append(node)
+                        index.hacks.setdefault(dotted(target.value), []).append(node)
                 elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
                     index.bindings.setdefault(target.value.id, []).append((node, node.value, False))
                 else:
@@ -691,8 +740,8 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
             add(node.optional_vars, _statement_of(analysis, node), None, False)
         elif isinstance(node, ast.NamedExpr):
             add(node.target, _statement_of(analysis, node), node.value, False)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-            name, stmt = node.func.value.id, _statement_of(analysis, node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and dotted(node.func.value) is not None:
+            name, stmt = dotted(node.func.value), _statement_of(analysis, node)
             if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
                 index.bindings.setdefault(name, []).append((stmt, node.args[-1], False))
             elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
