@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls
-from ._flow_ast import LOOPS, walk
+from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import loss_path
 from ._names import kwarg, torch_module
 from ._uses import LEAF, uses
@@ -317,8 +317,9 @@ class _Trace:
         if qualified in _REBUILDS:
             return self._rebuild(node, qualified, scope)
         if isinstance(func, ast.Attribute) and func.attr == "requires_grad_" and not node.keywords:
+            escapes_before = len(self.escapes)
             flags = self.expr(func.value, scope)
-            if not flags & LIVE and flags & ESCAPED:
+            if not flags & LIVE and len(self.escapes) > escapes_before:
                 self.hacks.append(node)
                 self.edits[id(node)] = ("receiver", node, None)
             return flags
@@ -591,6 +592,11 @@ class _Trace:
                     return None
         if not any(kind in ("operand", "torch_of") for kind, _, _ in self.edits.values()):
             return None
+        for kind, node, _ in self.edits.values():
+            if kind == "drop":
+                block = block_of(self.a.parent, node)
+                if block is None or len(block) == 1 or not alone_on_its_lines(node, block):
+                    return None  # the statement cannot simply go
         return _Plan(dict(self.edits), self.rounding)
 
 
