@@ -63,10 +63,14 @@ class ScalarEscape(Rule):
     requires_grad=True)` or `Variable(x, requires_grad=True)` make a fresh leaf, backward
     runs, and no parameter ever gets a gradient.
 
-    The rule follows each `backward()` / `torch.autograd.grad` root back through the
-    assignments of its scope, the file's own loss functions and `nn.Module` classes, and
-    reports only when *every* path from the root to a graph-carrying value goes through
-    such an escape. `.item()` for logging (`print(loss.item())`, `running_loss +=
+    The rule follows each loss root (`backward()`, `torch.autograd.grad`, a Lightning
+    `training_step`'s return, an optimizer closure: the shared loss path) back through the
+    assignments of its scope, `self.x` attributes of its class, the file's own loss
+    functions and `nn.Module` classes, and reports only when *every* path from the root to
+    a graph-carrying value goes through such an escape. Where the root is also cut another
+    way (`.detach()`, `.data`, `no_grad`, `argmax`), it is reported without a fix: dropping
+    the escape alone would not make it train. Constructors that GF101 reports
+    (`torch.tensor([a, b])` of graph tensors) are left to GF101. `.item()` for logging (`print(loss.item())`, `running_loss +=
     loss.item()`, a dict of stats, `writer.add_scalar`), a deliberate constant inside a
     loss that still trains (`advantage = R - value.item()`, `alpha =
     log_alpha.exp().item()`), early stopping and numpy metrics are not on such a path and
@@ -75,8 +79,9 @@ class ScalarEscape(Rule):
 
     The fix stays in tensor ops: `t.item()`, `float(t)`, `t.tolist()` and `t.numpy()` become
     `t` (`t.reshape(())` where `t` is not known to be 0-d), `math.exp` / `np.exp` become
-    `torch.exp`, the rebuilding constructor goes (its `dtype=`/`device=` become `.to(...)`),
-    and the hack goes. Forward values are **bitwise equal** when the values are passed
+    `torch.exp`, the rebuilding constructor goes (its `dtype=`/`device=` become `.to(...)`;
+    `torch.FloatTensor([a.item(), b.item()])` becomes `torch.stack([a, b]).float()`), and
+    the hack goes. Forward values are **bitwise equal** when the values are passed
     straight back (`torch.tensor(t.item())`, `torch.from_numpy(t.detach().numpy())`) for
     float32 tensors (the default dtype). They are equal only **within float rounding** when
     Python computed with them on the way (`torch.tensor(a.item() * b.item() + 0.1)`,
@@ -102,7 +107,8 @@ class ScalarEscape(Rule):
         loss.backward()
 
     Fix safety: safe. The description of each fix says whether the forward is bitwise equal
-    or equal within float rounding.
+    or equal within float rounding. The claim assumes float32 tensors (the default dtype);
+    a float64 loss that was rounded to float32 by `torch.tensor(x.item())` stays float64.
     """
 
     code = "GF108"
