@@ -377,6 +377,13 @@ class _Trace:
                     else:
                         self.unfixable = True
                 return flags & ESCAPED
+        if callee.kind is Kind.IMPORTED and qualified and not qualified.startswith("torch"):
+            # A function of another package (scikit-learn, scikit-image...) given only numbers
+            # and arrays cannot hand back this file's graph.
+            inner = self._arguments(node, scope)
+            if inner & ESCAPED and not inner & LIVE:
+                self.unfixable = True
+                return ESCAPED
         flags = self._source(node)
         if not flags:
             # Not known to carry a graph: the arguments may still hold escaped values.
