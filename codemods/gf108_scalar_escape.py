@@ -144,6 +144,7 @@ class ScalarEscape(Rule):
         for root in roots:
             scope = analysis.enclosing_function(root) or analysis.tree
             trace = _Trace(analysis, covered)
+            trace.root = root
             flags = trace.expr(root, scope)
             if flags & LIVE or not trace.escapes or trace.covered:
                 continue
@@ -239,6 +240,7 @@ class _Trace:
         self.rebuilds: list[ast.Call] = []
         self.covered = False
         self.unfixable = False
+        self.root: ast.AST | None = None
         self.other_cut = False  # the root is also cut elsewhere (detach, no_grad, argmax...): a fix here would not be enough
         self.rounding = False
         self.edits: dict[int, tuple[str, ast.AST, object]] = {}
@@ -591,6 +593,23 @@ class _Trace:
         return flags
 
     # The fix -------------------------------------------------------------------------------
+    def _callers_all_train(self) -> bool:
+        """An edit inside a function (a loss helper, a module's forward) changes what every
+        caller gets: each call must be on the loss path or under no_grad (an evaluation call
+        that reads ``.numpy()`` of the result would raise once it carries a graph)."""
+        root_functions = {id(f) for f in _functions_around(self.a, self.root)} if self.root is not None else set()
+        path = loss_path(self.a)
+        checked: set[int] = set()
+        for _, node, _ in self.edits.values():
+            for function in _functions_around(self.a, node):
+                if id(function) in root_functions or id(function) in checked:
+                    continue
+                checked.add(id(function))
+                calls = [c for c in self.a.calls() if self.a.callee(c) is function]
+                if not calls or any(not path.on_path(c) and not self.a.grad_disabled(c) for c in calls):
+                    return False
+        return True
+
     def plan(self, flags: int) -> _Plan | None:
         if self.unfixable or self.other_cut:
             return None
@@ -604,6 +623,8 @@ class _Trace:
                 if reaching is None or any(b is binding for b, _ in reaching):
                     return None
         if not any(kind in ("operand", "torch_of") for kind, _, _ in self.edits.values()):
+            return None
+        if not self._callers_all_train():
             return None
         for kind, node, _ in self.edits.values():
             if kind == "drop":
@@ -654,6 +675,10 @@ def _mutates(analysis: Analysis, binding: ast.AST, value) -> bool:
     if isinstance(binding, ast.AugAssign):
         return analysis.value(binding.target).kind in (Kind.NDARRAY, Kind.LIST, Kind.TUPLE, Kind.DICT)
     return False
+
+
+def _functions_around(analysis: Analysis, node: ast.AST) -> list:
+    return [a for a in analysis.ancestors(node) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _reduced(node: ast.AST) -> bool:
