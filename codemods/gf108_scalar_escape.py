@@ -114,7 +114,11 @@ class ScalarEscape(Rule):
     code = "GF108"
     name = "scalar-escape"
     summary = "a loss built from `.item()` / `float()` / `.tolist()` / `.numpy()` / `math.*` values has no graph; stay in tensor ops"
-    trigger = re.compile(r"\.(?:item|tolist|numpy)\s*\(|\b(?:float|int)\s*\(|\bmath\.|\bnp\.\w+\s*\(|requires_grad")
+    # Both: something that backpropagates, and an escape or a flag (two scans of the text).
+    trigger = re.compile(
+        r"\A(?=[\s\S]*?(?:backward|autograd\.grad|training_step|\.step\(\s*[A-Za-z_]))"
+        r"(?=[\s\S]*?(?:\.(?:item|tolist|numpy)\s*\(|\b(?:float|int)\s*\(|\bmath\.|requires_grad))"
+    )
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
