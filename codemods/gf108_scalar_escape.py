@@ -241,7 +241,6 @@ class _Trace:
         self.covered_sites = covered
         self.escapes: list[_Escape] = []
         self.hacks: list[ast.AST] = []  # statements or calls that force requires_grad on a cut value
-        self.rebuilds: list[ast.Call] = []
         self.covered = False
         self.unfixable = False
         self.root: ast.AST | None = None
@@ -503,7 +502,6 @@ class _Trace:
             # Rebuilt from a tensor that was itself rebuilt from escaped values.
             self.edits[id(node)] = ("rebuild", node, _REBUILDS[qualified])
             return 0
-        self.rebuilds.append(node)
         statement = self.a.parent(node)
         if (
             isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1
@@ -864,7 +862,7 @@ def _build_fix(ctx, plan: _Plan, description: str) -> Fix | None:
     # Rewrite the outermost planned nodes; the inner ones are rewritten inside them.
     outermost = []
     for key, node in cst_of.items():
-        if not any(ctx_contains(ctx, other, node) for other_key, other in cst_of.items() if other_key != key):
+        if not any(_contains(ctx, other, node) for other_key, other in cst_of.items() if other_key != key):
             outermost.append(node)
     edits: list[tuple[cst.CSTNode, object]] = []
     for node in outermost:
@@ -882,7 +880,7 @@ def _build_fix(ctx, plan: _Plan, description: str) -> Fix | None:
     return Fix([*edits, *import_edits], Applicability.SAFE, description)
 
 
-def ctx_contains(ctx, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+def _contains(ctx, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
     current = ctx.parent(inner)
     while current is not None:
         if current is outer:
