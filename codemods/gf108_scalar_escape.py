@@ -616,6 +616,8 @@ class _Trace:
         if self.unfixable or self.other_cut:
             return None
         for scope, name, binding in self.number_bindings:
+            if name in uses(self.a, scope).nested_loads:
+                return None  # a nested function or lambda also reads the number
             # After the fix the name holds a tensor: every read of this binding must be on the
             # path (or `float(name)`, which gives the same number).
             for use in uses(self.a, scope).of(name):
