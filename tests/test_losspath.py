@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from codemods._losspath import loss_path
-from codemods._values import Analysis
+from gradfix.codemods._losspath import loss_path
+from gradfix.codemods._values import Analysis
 
 
 def _path(source: str):
