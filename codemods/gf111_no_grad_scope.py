@@ -192,8 +192,6 @@ class _Study:
         if not roots or not isinstance(roots[0], (ast.Name, ast.Attribute, ast.Call, ast.BinOp, ast.Subscript)):
             return None
         root = roots[0]
-        if self.a.value(root).carries:
-            return None
         statement = self._statement_of(backward)
         if statement is None:
             return None
@@ -205,13 +203,16 @@ class _Study:
         step = _Step(backward, root, [statement])
         needed = _reads(root)
         on_path: list[_Unit] = []
+        # Back from the backward call; in a loop, through the previous iteration too, then
+        # what runs before the loop.
         order = list(reversed(units[:index]))
         loop = self._outermost_loop(statement, scope)
         if loop is not None:
-            inside = {id(s) for s in statements(loop.body)}
-            later = [u for u in units[index + 1:] if id(u.stmt) in inside]
-            earlier = [u for u in units[:index] if id(u.stmt) in inside]
-            order += list(reversed(later)) + list(reversed(earlier))
+            inside = {id(s) for s in statements(loop.body)} | {id(loop)}
+            earlier = [u for u in reversed(units[:index]) if id(u.stmt) in inside]
+            later = [u for u in reversed(units[index + 1:]) if id(u.stmt) in inside]
+            before = [u for u in reversed(units[:index]) if id(u.stmt) not in inside]
+            order = earlier + later + earlier + before
         seen: set[int] = set()
         for unit in order:
             matched = {n for n in needed if any(_same(n, w) for w in unit.writes)}
@@ -225,7 +226,8 @@ class _Study:
             needed |= unit.reads
         step.path += [u.stmt for u in on_path]
         backward_region = self.region(statement)
-        if backward_region is None and self._source(root, statement):
+        defined = set().union(*(u.writes for u in on_path)) if on_path else set()
+        if backward_region is None and self._source(root, defined):
             step.has_other_source = True
         for unit in on_path:
             region = self.region(unit.stmt)
@@ -240,11 +242,17 @@ class _Study:
                 callee, region = self._grad_disabling_callee(call)
                 if callee is not None:
                     step.producers.append(_Producer(unit.stmt, region, call, callee))
-            if self._source(value, unit.stmt):
+            if self._source(value, defined, exclude=[p.call for p in step.producers if p.call is not None]):
                 step.has_other_source = True
         if backward_region is not None and not step.producers and self._bears_parameters(root):
             step.producers.append(_Producer(statement, backward_region))
+        if self.a.value(root).carries and not any(self._unmodelled(p.region) for p in step.producers):
+            step.producers = []  # the analysis sees a graph reach the loss
         return step
+
+    def _unmodelled(self, region: _Region) -> bool:
+        """A region the value analysis does not know as grad-disabled (its values keep their graph there)."""
+        return region.kind == "statement" or (region.call is not None and grad_disabling(region.call, self.a.imports) is None)
 
     def _scope_units(self, scope: ast.AST) -> list[_Unit]:
         units = self._units.get(id(scope))
@@ -393,8 +401,11 @@ class _Study:
     def _always_false(self, name: ast.Name) -> bool:
         """``name`` is bound only to the constant False in its scope (and is no parameter)."""
         scope = self.a.enclosing_function(name) or self.a.tree
-        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and name.id in {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}:
-            return False
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if name.id in {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}:
+                return False
+            if name.id not in {n for node in walk(scope.body) if isinstance(node, ast.Assign) for t in node.targets for n in target_names(t)}:
+                scope = self.a.tree  # a global flag
         bound = []
         for node in walk(scope.body if isinstance(scope, ast.Module) else scope.body):
             if isinstance(node, ast.Assign) and any(name.id in target_names(t) for t in node.targets):
@@ -410,15 +421,14 @@ class _Study:
 
     def _grad_disabling_callee(self, call: ast.Call) -> tuple[Function | None, _Region | None]:
         """A function or method of this file that ``call`` runs and that returns without a graph because of no_grad."""
-        value = self.a.value(call)
-        if value.graph is not Graph.NO or value.cut != "no_grad":
-            return None, None
         function = self._callee(call)
-        if function is None:
+        if function is None or not self._bears_parameters(function.body):
             return None, None
         decorator = self._disabling_decorator(function)
         if decorator is not None:
             return function, _Region("decorator", function, decorator, decorator)
+        if self.a.value(call).graph is not Graph.NO:
+            return None, None
         for node in walk(function.body):
             if isinstance(node, ast.Return):
                 region = self.region(node)
@@ -450,13 +460,19 @@ class _Study:
                 return True
         return False
 
-    def _source(self, expr: ast.AST, stmt: ast.stmt) -> bool:
-        """``expr`` (outside a no-grad region) may bring a graph from the parameters into the loss."""
-        for node in _own_nodes(expr, (ast.Call, ast.Name, ast.Attribute, ast.Subscript)):
+    def _source(self, expr: ast.AST, defined: set[str], exclude=()) -> bool:
+        """``expr`` (outside a no-grad region) may bring a graph from the parameters into the loss:
+        it runs a model, or reads a parameter, or a graph-carrying value from outside the loss path
+        (names the loss path defines are judged where they are defined)."""
+        skipped = {id(n) for call in exclude for n in walk(call)}
+        for node in _own_nodes(expr, (ast.Call, ast.Name, ast.Attribute)):
+            if id(node) in skipped:
+                continue
             value = self.a.value(node)
-            if value.carries:
-                return True
-            if isinstance(node, ast.Call) and value.graph is not Graph.NO and self._runs_parameters(node, strict=False):
+            if isinstance(node, ast.Call):
+                if value.graph is not Graph.NO and self._runs_parameters(node, strict=False):
+                    return True
+            elif isinstance(node.ctx, ast.Load) and (value.leaf or (value.carries and dotted(node) not in defined)):
                 return True
         return False
 

@@ -5,10 +5,9 @@ import torch.nn.functional as F
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-x = torch.randn(16, 4)
-y = torch.randint(0, 3, (16,))
+loader = [(torch.randn(16, 4), torch.randint(0, 3, (16,)))]
 
-for step in range(2):
+for x, y in loader:
     optimizer.zero_grad()
     # the forward was wrapped to save memory while debugging
     with torch.no_grad():
