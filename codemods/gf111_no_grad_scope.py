@@ -307,11 +307,12 @@ class _Study:
         return False
 
     def _training_call(self, stmt: ast.stmt) -> bool:
-        """``loss.backward()``, ``optimizer.step()``, ``optimizer.zero_grad()``."""
+        """``loss.backward()``, ``optimizer.step()``, ``optimizer.zero_grad()``, ``print(...)``:
+        the same with grad enabled."""
         if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
             return False
         call = stmt.value
-        if is_backward_call(self.a, call):
+        if is_backward_call(self.a, call) or (isinstance(call.func, ast.Name) and call.func.id == "print" and "print" not in self.a.functions):
             return True
         return isinstance(call.func, ast.Attribute) and self.a.value(call.func.value).kind is Kind.OPTIMIZER
 

@@ -12,8 +12,8 @@ for update in range(1):
     with torch.no_grad():
         values = value_fn(states)
         value_loss = (returns - values).pow(2).mean()
+        print("FORWARD", repr(value_loss.item()))
         optimizer.zero_grad()
         value_loss.backward()
         optimizer.step()
-    print("FORWARD", repr(value_loss.item()))
     print("GRAD value_fn.weight", None if value_fn.weight.grad is None else repr(value_fn.weight.grad.tolist()))
