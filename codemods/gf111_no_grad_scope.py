@@ -12,7 +12,8 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._flow_ast import LOOPS, backward_roots, is_backward_call, statements, target_names, walk
+from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
+from ._losspath import loss_path
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -70,9 +71,11 @@ class NoGradScope(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """Some ``.backward(...)`` or ``autograd.grad(...)`` call."""
+        """Something that backpropagates: ``.backward(...)``, ``autograd.grad(...)``, a ``training_step``, ``opt.step(closure)``."""
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("backward", "grad"):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("backward", "grad", "manual_backward", "step"):
+                return True
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "training_step":
                 return True
         return False
 
@@ -80,7 +83,7 @@ class NoGradScope(Rule):
         if not analysis.imports.imports_module("torch"):
             return
         study = _Study(analysis)
-        steps = [step for step in (study.step(call) for call in analysis.calls() if is_backward_call(analysis, call)) if step is not None]
+        steps = [step for step in (study.step(root) for root in loss_path(analysis).roots) if step is not None]
         training_statements = {id(s) for step in steps for s in step.path}
         reported: set[int] = set()
         for step in steps:
@@ -157,14 +160,11 @@ class _Producer:
     call: ast.Call | None = None  # a call of a function of this file that disables grad (one hop)
     callee: Function | None = None
 
-    @property
-    def callee_name(self) -> str:
-        return self.callee.name if self.callee is not None else ""
+    callee_name: str = ""
 
 
 @dataclass
 class _Step:
-    backward: ast.Call
     root: ast.expr
     path: list[ast.stmt] = field(default_factory=list)  # statements on the loss path, the backward's too
     producers: list[_Producer] = field(default_factory=list)
@@ -184,15 +184,20 @@ class _Unit:
 class _Study:
     def __init__(self, analysis: Analysis) -> None:
         self.a = analysis
+        self.path = loss_path(analysis)
         self._units: dict[int, list[_Unit]] = {}
 
+    def _qualified_name(self, function: Function) -> str:
+        info = next((c for c in self.a.classes.values() if c.methods.get(function.name) is function), None)
+        return f"{info.node.name}.{function.name}" if info is not None else function.name
+
     # The loss path ---------------------------------------------------------------------------
-    def step(self, backward: ast.Call) -> _Step | None:
-        roots = backward_roots(self.a, backward)
-        if not roots or not isinstance(roots[0], (ast.Name, ast.Attribute, ast.Call, ast.BinOp, ast.Subscript)):
+    def step(self, root: ast.AST) -> _Step | None:
+        """The loss path back from one loss root (what a backward call differentiates, what a
+        ``training_step`` returns), within the root's scope."""
+        if not isinstance(root, (ast.Name, ast.Attribute, ast.Call, ast.BinOp, ast.Subscript)):
             return None
-        root = roots[0]
-        statement = self._statement_of(backward)
+        statement = self._statement_of(root)
         if statement is None:
             return None
         scope = self.a.enclosing_function(statement) or self.a.tree
@@ -200,7 +205,7 @@ class _Study:
         index = next((i for i, u in enumerate(units) if u.stmt is statement), None)
         if index is None:
             return None
-        step = _Step(backward, root, [statement])
+        step = _Step(root, [statement])
         needed = _reads(root)
         on_path: list[_Unit] = []
         # Back from the backward call; in a loop, through the previous iteration too, then
@@ -232,7 +237,8 @@ class _Study:
         for unit in on_path:
             region = self.region(unit.stmt)
             if region is not None:
-                if isinstance(unit.stmt, (ast.Assign, ast.AnnAssign)) and unit.stmt.value is not None and self._bears_parameters(unit.stmt.value):
+                value = unit.stmt.value if isinstance(unit.stmt, (ast.Assign, ast.AnnAssign)) else None
+                if value is not None and self.path.on_path(value) and self._bears_parameters(value):
                     step.producers.append(_Producer(unit.stmt, region))
                 continue
             value = _value_of(unit.stmt)
@@ -240,8 +246,8 @@ class _Study:
                 continue
             for call in _own_nodes(value, ast.Call):
                 callee, region = self._grad_disabling_callee(call)
-                if callee is not None:
-                    step.producers.append(_Producer(unit.stmt, region, call, callee))
+                if callee is not None and self.path.on_path(call):
+                    step.producers.append(_Producer(unit.stmt, region, call, callee, self._qualified_name(callee)))
             if self._source(value, defined, exclude=[p.call for p in step.producers if p.call is not None]):
                 step.has_other_source = True
         if backward_region is not None and not step.producers and self._bears_parameters(root):
@@ -422,7 +428,7 @@ class _Study:
 
     def _grad_disabling_callee(self, call: ast.Call) -> tuple[Function | None, _Region | None]:
         """A function or method of this file that ``call`` runs and that returns without a graph because of no_grad."""
-        function = self._callee(call)
+        function = self.a.callee(call)
         if function is None or not self._bears_parameters(function.body):
             return None, None
         decorator = self._disabling_decorator(function)
@@ -437,18 +443,6 @@ class _Study:
                     return function, region
         return None, None
 
-    def _callee(self, call: ast.Call) -> Function | None:
-        func = self.a.value(call.func)
-        if func.kind is Kind.FUNCTION and func.name:
-            if "." in func.name:
-                cls_name, _, method = func.name.partition(".")
-                info = self.a.classes.get(cls_name)
-                return info.methods.get(method) if info is not None else None
-            return self.a.functions.get(func.name)
-        if func.kind is Kind.MODULE:
-            info = self.a.module_class(func.name)
-            return info.methods.get("forward") if info is not None else None
-        return None
 
     # Where parameters enter ------------------------------------------------------------------
     def _bears_parameters(self, expr: ast.AST) -> bool:
@@ -482,7 +476,7 @@ class _Study:
         if func.kind is Kind.MODULE:
             return func.name not in _torch.PARAMETER_FREE_MODULES and not (func.name or "").endswith("Loss")
         if func.kind is Kind.FUNCTION:
-            function = self._callee(call)
+            function = self.a.callee(call)
             if function is None:
                 return True
             returned = self.a.returns(function)
