@@ -13,7 +13,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
-from ._losspath import loss_path
+from ._losspath import _arguments_for as arguments_for, loss_path
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -192,7 +192,23 @@ class _Study:
         return f"{info.node.name}.{function.name}" if info is not None else function.name
 
     # The loss path ---------------------------------------------------------------------------
-    def step(self, root: ast.AST) -> _Step | None:
+    def _passed_a_graph(self, function: Function, parameter: str) -> bool:
+        """Some caller of ``function`` in this file passes, for ``parameter``, a value that may
+        carry a graph from the parameters (a model output computed outside no_grad)."""
+        for call in self.a.calls():
+            if self.a.callee(call) is not function:
+                continue
+            for argument in arguments_for(function, call, parameter):
+                if self.a.value(argument).kind in _OBJECTS:
+                    continue  # the model or optimizer itself, not a value computed from it
+                if self.a.value(argument).carries:
+                    return True
+                caller = self.step(argument, depth=1)
+                if caller is not None and caller.has_other_source:
+                    return True
+        return False
+
+    def step(self, root: ast.AST, depth: int = 0) -> _Step | None:
         """The loss path back from one loss root (what a backward call differentiates, what a
         ``training_step`` returns), within the root's scope."""
         if not isinstance(root, (ast.Name, ast.Attribute, ast.Call, ast.BinOp, ast.Subscript)):
@@ -234,6 +250,11 @@ class _Study:
         defined = set().union(*(u.writes for u in on_path)) if on_path else set()
         if backward_region is None and self._source(root, defined):
             step.has_other_source = True
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and depth == 0:
+            read = _reads(root).union(*(u.reads for u in on_path)) if on_path else _reads(root)
+            parameters = {a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)}
+            if any(self._passed_a_graph(scope, name) for name in (read & parameters) - defined):
+                step.has_other_source = True
         for unit in on_path:
             region = self.region(unit.stmt)
             if region is not None:
@@ -497,6 +518,7 @@ class _Study:
         return not strict
 
 
+_OBJECTS = {Kind.MODULE, Kind.OPTIMIZER, Kind.FUNCTION, Kind.CLASS, Kind.INSTANCE, Kind.IMPORTED, Kind.DISTRIBUTION}
 _TENSOR_METHOD_NAMES = {
     "to", "cuda", "cpu", "float", "double", "half", "long", "int", "bool", "view", "reshape", "permute",
     "transpose", "unsqueeze", "squeeze", "flatten", "contiguous", "clone", "detach", "item", "tolist",
