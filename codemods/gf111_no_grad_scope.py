@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass, field
 from functools import partial
@@ -102,8 +103,8 @@ class NoGradScope(Rule):
         if producer.call is not None:
             callee = producer.callee_name
             message = (
-                f"`{callee}` runs under {what}, so its result has no graph and `{root}` cannot be backpropagated "
-                f"to the parameters; compute it with grad enabled"
+                f"`{callee}` runs under {what}, so `{root}` has no graph from the parameters and cannot be "
+                f"backpropagated; compute it with grad enabled"
             )
             fixable = region.kind == "decorator" and study.only_training_callers(producer.callee, training)
             if not fixable:
@@ -117,8 +118,8 @@ class NoGradScope(Rule):
         names = sorted(target_names(producer.statement.targets[0]) if isinstance(producer.statement, ast.Assign) else set())
         value = f"`{names[0]}`" if len(names) == 1 else "the model output"
         message = (
-            f"{value} is computed under {what}, so it has no graph and `{root}` cannot be backpropagated "
-            f"to the parameters; compute it with grad enabled"
+            f"{value} is computed under {what}, so `{root}` has no graph from the parameters and cannot be "
+            f"backpropagated; compute it with grad enabled"
         )
         if region.kind == "decorator":
             fixable = study.only_training_callers(region.node, training)
@@ -235,6 +236,7 @@ class _Study:
             before = [u for u in reversed(units[:index]) if id(u.stmt) not in inside]
             order = earlier + later + earlier + before
         seen: set[int] = set()
+        around = {id(a) for a in self.a.ancestors(statement) if isinstance(a, (ast.For, ast.AsyncFor))}
         for unit in order:
             matched = {n for n in needed if any(_same(n, w) for w in unit.writes)}
             if not matched:
@@ -244,6 +246,8 @@ class _Study:
                 on_path.append(unit)
             if unit.plain and self._dominates(unit.stmt, statement, scope):
                 needed -= {n for n in matched if any(n == w or n.startswith(w + ".") for w in unit.writes)}
+            if id(unit.stmt) in around:
+                continue  # the batches a training loop runs over are its data, not a path from the parameters
             needed |= unit.reads
         step.path += [u.stmt for u in on_path]
         backward_region = self.region(statement)
@@ -263,7 +267,7 @@ class _Study:
                     step.producers.append(_Producer(unit.stmt, region))
                 continue
             value = _value_of(unit.stmt)
-            if value is None:
+            if value is None or id(unit.stmt) in around:
                 continue
             for call in _own_nodes(value, ast.Call):
                 callee, region = self._grad_disabling_callee(call)
@@ -472,9 +476,14 @@ class _Study:
             if isinstance(node, ast.Call):
                 if self._runs_parameters(node, strict=True):
                     return True
-            elif isinstance(node.ctx, ast.Load) and self.a.value(node).leaf:
+            elif isinstance(node.ctx, ast.Load) and self.a.value(node).leaf and not self._metadata_read(node):
                 return True
         return False
+
+    def _metadata_read(self, node: ast.AST) -> bool:
+        """``w.grad``, ``w.shape``, ``w.device``: what is read is not the parameter's value."""
+        parent = self.a.parent(node)
+        return isinstance(parent, ast.Attribute) and parent.value is node and parent.attr in _NOT_THE_VALUE
 
     def _source(self, expr: ast.AST, defined: set[str], exclude=()) -> bool:
         """``expr`` (outside a no-grad region) may bring a graph from the parameters into the loss:
@@ -495,6 +504,8 @@ class _Study:
     def _runs_parameters(self, call: ast.Call, strict: bool) -> bool:
         func = self.a.value(call.func)
         if func.kind is Kind.MODULE:
+            if self.a.module_class(func.name) is not None:
+                return True  # a module of this file
             return func.name not in _torch.PARAMETER_FREE_MODULES and not (func.name or "").endswith("Loss")
         if func.kind is Kind.FUNCTION:
             function = self.a.callee(call)
@@ -511,13 +522,23 @@ class _Study:
             if receiver.kind is not Kind.UNKNOWN or call.func.attr in _TENSOR_METHOD_NAMES:
                 return False
             # An unknown object's method: `self.model.encode(x)` may run a model; `batch.to(dev)` does not.
+            if dotted(call.func) is not None and _LOSS_FUNCTION.search(call.func.attr):
+                return False  # `self.criterion(out, y)`, `losses.dice_loss(p, t)`
             return not strict or _is_local_object(call.func.value)
         if isinstance(call.func, ast.Name):
-            # A model passed in or bound to a name (`model(x)`): unknown, may have parameters.
-            return bool(call.args or call.keywords) and self.a.qualify(call.func) is None
+            # A model passed in or bound to a name (`model(x)`): unknown, may have parameters;
+            # a loss function passed in (`criterion(out, y)`) has none.
+            name = call.func.id
+            if name in _BUILTINS and name not in self.a.functions and name not in self.a.classes:
+                return False
+            return bool(call.args or call.keywords) and self.a.qualify(call.func) is None and not _LOSS_FUNCTION.search(name)
         return not strict
 
 
+# What a training loop calls its loss function: it brings no parameters of its own.
+_LOSS_FUNCTION = re.compile(r"^(criterion|crit|loss_fn|loss_func|lossfn|loss|.*_loss|.*_criterion)$", re.I)
+_NOT_THE_VALUE = {"grad", "shape", "dtype", "device", "size", "requires_grad", "is_leaf", "ndim", "numel", "dim"}
+_BUILTINS = set(dir(builtins))
 _OBJECTS = {Kind.MODULE, Kind.OPTIMIZER, Kind.FUNCTION, Kind.CLASS, Kind.INSTANCE, Kind.IMPORTED, Kind.DISTRIBUTION}
 _TENSOR_METHOD_NAMES = {
     "to", "cuda", "cpu", "float", "double", "half", "long", "int", "bool", "view", "reshape", "permute",
@@ -542,14 +563,19 @@ def _same(read: str, written: str) -> bool:
 
 
 def _reads(node: ast.AST | list) -> set[str]:
-    """The dotted names ``node`` reads, longest first: ``self.fc.weight``, not also ``self.fc`` and
-    ``self``; for a method call ``x.float()`` the receiver ``x``."""
+    """The dotted names of values ``node`` reads, longest first: ``self.fc.weight``, not also
+    ``self.fc`` and ``self``; for a tensor method call ``x.float()`` the receiver ``x``; not
+    what is called."""
     found: set[str] = set()
     methods: set[int] = set()  # `x.float` of `x.float()`: not a name, its receiver is
     inner: set[int] = set()  # `self.fc` of `self.fc.weight`
     for current in walk(node):
-        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute) and dotted(current.func) is not None and current.func.attr in _TENSOR_METHOD_NAMES:
             methods.add(id(current.func))
+        elif isinstance(current, ast.Call) and dotted(current.func) is not None:
+            # `model(x)`, `self.encoder(x)`, `model.encode(x)`: the called object is no value
+            # of the loss; its parameters are judged at the call.
+            inner.add(id(current.func))
         elif isinstance(current, ast.Attribute):
             if id(current) in inner:
                 inner.add(id(current.value))
