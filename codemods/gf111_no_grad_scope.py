@@ -102,14 +102,23 @@ class NoGradScope(Rule):
         what = region.describe()
         if producer.call is not None:
             callee = producer.callee_name
+            how = f"runs under {what}" if region.kind == "decorator" else f"computes its result under {what}"
             message = (
-                f"`{callee}` runs under {what}, so `{root}` has no graph from the parameters and cannot be "
+                f"`{callee}` {how}, so `{root}` has no graph from the parameters and cannot be "
                 f"backpropagated; compute it with grad enabled"
             )
-            fixable = region.kind == "decorator" and study.only_training_callers(producer.callee, training)
-            if not fixable:
-                reason = "the function is also called outside training" if region.kind == "decorator" else "the no-grad block is inside the called function"
-                return self.finding(producer.statement, f"{message} (not fixed: {reason})")
+            if not study.only_training_callers(producer.callee, training):
+                return self.finding(producer.statement, f"{message} (not fixed: the function is also called outside training)")
+            if region.kind == "with":
+                reason = study.why_not_dedented_in_callee(region.node, producer.callee)
+                if reason is not None:
+                    return self.finding(producer.statement, f"{message} (not fixed: {reason})")
+                return self.finding(
+                    producer.statement, message,
+                    LazyFix(partial(_dedent, block=region.node), Applicability.SAFE, f"compute `{callee}`'s result outside {what}"),
+                )
+            if region.kind != "decorator":
+                return self.finding(producer.statement, f"{message} (not fixed: grad mode is switched off by a statement, not a block)")
             return self.finding(
                 producer.statement, message,
                 LazyFix(partial(_drop_decorator, function=producer.callee, decorator=region.decorator),
@@ -326,6 +335,20 @@ class _Study:
             if self._training_call(stmt):
                 continue
             return "the block also holds statements that are not on the loss path"
+        return None
+
+    def why_not_dedented_in_callee(self, block: ast.With, function: Function) -> str | None:
+        """A no-grad block in a called function may go when it holds only what the function returns."""
+        if isinstance(block, ast.AsyncWith) or len(block.items) != 1 or block.items[0].optional_vars is not None:
+            return "the `with` statement does more than disable grad"
+        returned = set().union(*(_reads(n.value) for n in walk(function.body) if isinstance(n, ast.Return) and n.value is not None))
+        for stmt in reversed(block.body):
+            if isinstance(stmt, ast.Return) and stmt.value is not None:
+                continue
+            unit = _unit(stmt)
+            if unit is None or not isinstance(stmt, ast.Assign) or not unit.writes or not unit.writes <= returned:
+                return "the block in the called function also holds other work"
+            returned |= unit.reads
         return None
 
     def _updates_a_leaf(self, stmt: ast.stmt) -> bool:
