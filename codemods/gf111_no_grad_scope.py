@@ -17,7 +17,6 @@ from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
 from ._losspath import _arguments_for as arguments_for, loss_path
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # Compound statements that do not make the statements in them conditional.
 _TRANSPARENT = (ast.With, ast.AsyncWith, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 
@@ -126,13 +125,20 @@ class NoGradScope(Rule):
             )
         names = sorted(target_names(producer.statement.targets[0]) if isinstance(producer.statement, ast.Assign) else set())
         value = f"`{names[0]}`" if len(names) == 1 else "the model output"
-        message = (
-            f"{value} is computed under {what}, so `{root}` has no graph from the parameters and cannot be "
-            f"backpropagated; compute it with grad enabled"
-        )
+        if value == f"`{root}`":
+            message = f"{value} is computed under {what}: it has no graph from the parameters and cannot be backpropagated; compute it with grad enabled"
+        else:
+            message = (
+                f"{value} is computed under {what}, so `{root}` has no graph from the parameters and cannot be "
+                f"backpropagated; compute it with grad enabled"
+            )
         if region.kind == "decorator":
-            fixable = study.only_training_callers(region.node, training)
-            if not fixable:
+            if any(a is region.node for a in study.a.ancestors(step.root)):
+                # The decorated function is the training step itself.
+                reason = study.why_not_undecorated(region.node, training)
+                if reason is not None:
+                    return self.finding(producer.statement, f"{message} (not fixed: {reason})")
+            elif not study.only_training_callers(region.node, training):
                 return self.finding(producer.statement, f"{message} (not fixed: the function is also called outside training)")
             return self.finding(
                 producer.statement, message,
@@ -335,6 +341,16 @@ class _Study:
             if self._training_call(stmt):
                 continue
             return "the block also holds statements that are not on the loss path"
+        return None
+
+    def why_not_undecorated(self, function: Function, training: set[int]) -> str | None:
+        """A training step decorated with no_grad may lose the decorator when all it does is the step."""
+        for stmt in statements(function.body):
+            if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Return, ast.Pass)) and not self._updates_a_leaf(stmt):
+                continue
+            if (id(stmt) in training and not self._updates_a_leaf(stmt)) or self._training_call(stmt):
+                continue
+            return "the function also holds statements that are not on the loss path"
         return None
 
     def why_not_dedented_in_callee(self, block: ast.With, function: Function) -> str | None:
