@@ -114,7 +114,7 @@ class NoGradScope(Rule):
                     return self.finding(producer.statement, f"{message} (not fixed: {reason})")
                 return self.finding(
                     producer.statement, message,
-                    LazyFix(partial(_dedent, block=region.node), Applicability.SAFE, f"compute `{callee}`'s result outside {what}"),
+                    LazyFix(partial(_dedent, block=region.node, grad_item=region.item), Applicability.SAFE, f"compute `{callee}`'s result outside {what}"),
                 )
             if region.kind != "decorator":
                 return self.finding(producer.statement, f"{message} (not fixed: grad mode is switched off by a statement, not a block)")
@@ -152,7 +152,7 @@ class NoGradScope(Rule):
             return self.finding(producer.statement, f"{message} (not fixed: {reason})")
         return self.finding(
             producer.statement, message,
-            LazyFix(partial(_dedent, block=region.node), Applicability.SAFE, f"compute the block outside {what}"),
+            LazyFix(partial(_dedent, block=region.node, grad_item=region.item), Applicability.SAFE, f"compute the block outside {what}"),
         )
 
 
@@ -163,6 +163,11 @@ class _Region:
     node: ast.AST  # the With, the decorated function, or the `set_grad_enabled(False)` statement
     decorator: ast.expr | None = None
     call: ast.expr | None = None  # what disables grad
+
+    @property
+    def item(self) -> ast.withitem | None:
+        """The item of a ``with`` region that disables grad."""
+        return next((i for i in getattr(self.node, "items", []) if i.context_expr is self.call), None)
 
     def describe(self) -> str:
         text = ast.unparse(self.call) if self.call is not None else "no_grad"
@@ -333,7 +338,7 @@ class _Study:
 
     # What a fix may remove ------------------------------------------------------------------
     def why_not_dedented(self, block: ast.With, training: set[int]) -> str | None:
-        if isinstance(block, ast.AsyncWith) or len(block.items) != 1 or block.items[0].optional_vars is not None:
+        if isinstance(block, ast.AsyncWith) or not self._grad_item_alone(block):
             return "the `with` statement does more than disable grad"
         for stmt in block.body:
             if id(stmt) in training and not self._updates_a_leaf(stmt):
@@ -355,7 +360,7 @@ class _Study:
 
     def why_not_dedented_in_callee(self, block: ast.With, function: Function) -> str | None:
         """A no-grad block in a called function may go when it holds only what the function returns."""
-        if isinstance(block, ast.AsyncWith) or len(block.items) != 1 or block.items[0].optional_vars is not None:
+        if isinstance(block, ast.AsyncWith) or not self._grad_item_alone(block):
             return "the `with` statement does more than disable grad"
         returned = set().union(*(_reads(n.value) for n in walk(function.body) if isinstance(n, ast.Return) and n.value is not None))
         for stmt in reversed(block.body):
@@ -366,6 +371,12 @@ class _Study:
                 return "the block in the called function also holds other work"
             returned |= unit.reads
         return None
+
+    def _grad_item_alone(self, block: ast.With) -> bool:
+        """Exactly one item disables grad, binds no name, and the others do not switch grad mode."""
+        states = [self._disables(item.context_expr) for item in block.items]
+        disabling = [item for item, state in zip(block.items, states) if state is True]
+        return len(disabling) == 1 and disabling[0].optional_vars is None and False not in states
 
     def _updates_a_leaf(self, stmt: ast.stmt) -> bool:
         """An in-place write to a parameter or leaf (legal only under no_grad)."""
@@ -670,10 +681,14 @@ def _own_nodes(expr: ast.AST | list, types):
 
 
 # Fixes ---------------------------------------------------------------------------------------
-def _dedent(ctx, block: ast.With) -> Fix | None:
+def _dedent(ctx, block: ast.With, grad_item: ast.withitem | None = None) -> Fix | None:
     node = ctx.node_for(block)
     if not isinstance(node, cst.With) or not isinstance(node.body, cst.IndentedBlock):
         return None
+    if len(node.items) > 1:  # `with torch.no_grad(), torch.autocast("cpu"):` keeps autocast
+        items = [item for item, source in zip(node.items, block.items) if source is not grad_item]
+        items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return Fix([(node, node.with_changes(items=items))], Applicability.SAFE, "compute the block with grad enabled")
     body = list(node.body.body)
     if not body:
         return None
