@@ -32,12 +32,15 @@ class NoGradScope(Rule):
     not require grad and does not have a grad_fn" (or, when another term keeps a graph, the
     model's parameters silently get no gradient). The same happens one call away: a
     `forward` (or a helper of the same file) decorated with `@torch.no_grad()` and called
-    from the training step.
+    from the training step. Under `torch.inference_mode()` even data is a trap: a tensor
+    made there and then fed to a trained module with grad on makes the forward raise
+    "Inference tensors cannot be saved for backward".
 
     The fix computes the loss path with grad enabled: the `with` block is dedented when
     every statement in it is on the loss path, and a `@torch.no_grad()` decorator is dropped
     when every caller of the function in the file is a training step (or already runs under
-    no_grad). Grad mode does not change values, so the forward is bitwise equal.
+    no_grad); an inference tensor's `torch.inference_mode()` becomes `torch.no_grad()`.
+    Grad mode does not change values, so the forward is bitwise equal.
 
     Bad:
 
@@ -59,9 +62,10 @@ class NoGradScope(Rule):
     metrics, data preparation, weight clipping and manual SGD updates.
 
     Fix safety: safe; the block or decorator is removed only where it holds nothing but
-    the loss-path computation. A block that also holds other work (metrics, updates), a
-    function also called outside training, `torch.set_grad_enabled(False)` as a statement,
-    and a no-grad block inside a called helper are reported without a fix.
+    the loss-path computation (and the step's own `backward()`, optimizer calls and
+    prints); `with torch.no_grad(), torch.autocast(...)` keeps autocast. A block that also
+    holds other work (metrics, in-place updates), a function also called outside training,
+    and `torch.set_grad_enabled(False)` as a statement are reported without a fix.
     """
 
     code = "GF111"
@@ -87,6 +91,12 @@ class NoGradScope(Rule):
         training_statements = {id(s) for step in steps for s in step.path}
         reported: set[int] = set()
         for step in steps:
+            if step.inference and (not step.producers or step.has_other_source):
+                producer = step.inference[0]
+                if id(producer.region.node) not in reported:
+                    reported.add(id(producer.region.node))
+                    yield self._inference_finding(step, producer)
+                continue
             if not step.producers or step.has_other_source:
                 continue
             producer = step.producers[0]
@@ -94,6 +104,22 @@ class NoGradScope(Rule):
                 continue
             reported.add(id(producer.region.node))
             yield self._finding(study, step, producer, training_statements)
+
+    def _inference_finding(self, step: "_Step", producer: "_Producer"):
+        names = sorted(target_names(producer.statement.targets[0])) if isinstance(producer.statement, ast.Assign) else []
+        value = f"`{names[0]}`" if len(names) == 1 else "a value"
+        consumer = ast.unparse(producer.call.func) if producer.call is not None else "a module"
+        message = (
+            f"{value} is created under {producer.region.describe()} and then goes into `{consumer}(...)` with grad on: "
+            f"backward raises \"Inference tensors cannot be saved for backward\"; use `torch.no_grad()` there"
+        )
+        call = producer.region.call
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.args and not call.keywords):
+            return self.finding(producer.statement, f"{message} (not fixed: `inference_mode` is not spelled `torch.inference_mode()`)")
+        return self.finding(
+            producer.statement, message,
+            LazyFix(partial(_to_no_grad, call=call), Applicability.SAFE, "use `torch.no_grad()` instead of `torch.inference_mode()`"),
+        )
 
     def _finding(self, study: "_Study", step: "_Step", producer: "_Producer", training: set[int]):
         region = producer.region
@@ -190,6 +216,8 @@ class _Step:
     path: list[ast.stmt] = field(default_factory=list)  # statements on the loss path, the backward's too
     producers: list[_Producer] = field(default_factory=list)
     has_other_source: bool = False
+    # Inference tensors that a module with parameters takes in with grad on (backward raises).
+    inference: list[_Producer] = field(default_factory=list)
 
 
 @dataclass
@@ -279,17 +307,24 @@ class _Study:
             parameters = {a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)}
             if any(self._passed_a_graph(scope, name) for name in (read & parameters) - defined):
                 step.has_other_source = True
-        for unit in on_path:
+        inference: dict[str, tuple[ast.stmt, _Region]] = {}  # name -> where it became an inference tensor
+        for unit in reversed(on_path):  # source order
             region = self.region(unit.stmt)
             if region is not None:
                 value = unit.stmt.value if isinstance(unit.stmt, (ast.Assign, ast.AnnAssign)) else None
                 if value is not None and self.path.on_path(value) and self._bears_parameters(value):
                     step.producers.append(_Producer(unit.stmt, region))
+                if value is not None and region.call is not None and self.a.qualify(_called(region.call)) == "torch.inference_mode":
+                    inference.update({name: (unit.stmt, region) for name in unit.writes})
                 continue
             value = _value_of(unit.stmt)
             if value is None or id(unit.stmt) in around:
                 continue
             for call in _own_nodes(value, ast.Call):
+                used = _reads([*call.args, *(k.value for k in call.keywords)]) & inference.keys()
+                if used and self._runs_parameters(call, strict=True) and not step.inference:
+                    name = sorted(used)[0]
+                    step.inference.append(_Producer(inference[name][0], inference[name][1], call))
                 callee, region = self._grad_disabling_callee(call)
                 if callee is not None and self.path.on_path(call):
                     step.producers.append(_Producer(unit.stmt, region, call, callee, self._qualified_name(callee)))
@@ -696,6 +731,17 @@ def _dedent(ctx, block: ast.With, grad_item: ast.withitem | None = None) -> Fix 
     leading = [*node.leading_lines, *getattr(first, "leading_lines", ())]
     body[0] = first.with_changes(leading_lines=leading)
     return Fix([(node, cst.FlattenSentinel(body))], Applicability.SAFE, "compute the block with grad enabled")
+
+
+def _to_no_grad(ctx, call: ast.Call) -> Fix | None:
+    node = ctx.node_for(call)
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return None
+    return Fix([(node.func, node.func.with_changes(attr=cst.Name("no_grad")))], Applicability.SAFE, "use `torch.no_grad()`")
+
+
+def _called(expr: ast.AST) -> ast.AST:
+    return expr.func if isinstance(expr, ast.Call) else expr
 
 
 def _drop_decorator(ctx, function: Function, decorator: ast.expr) -> Fix | None:
