@@ -133,8 +133,8 @@ class UnregisteredParams(Rule):
         sources = _element_sources(analysis, init, stmt)
         if sources is None:
             return None  # elements passed in, or already registered elsewhere
-        if _frozen(analysis, uses):
-            return None
+        if _frozen(analysis, uses + _init_uses(analysis, init, attr, stmt)):
+            return None  # frozen, or read as a constant: kept out of `parameters()` on purpose
         container, supported = _CONTAINERS[(value.kind, what)]
         kind = {Kind.LIST: "list", Kind.TUPLE: "tuple", Kind.DICT: "dict"}[value.kind]
         held = "modules" if what == "module" else "parameters"
@@ -158,7 +158,7 @@ class UnregisteredParams(Rule):
         applicability, message = _safety(unsafe, message)
         return self.finding(
             stmt.value, message,
-            LazyFix(partial(_wrap, value=stmt.value, wrapper=f"{nn}.{container}", applicability=applicability),
+            LazyFix(partial(_wrap, stmt=stmt, wrapper=f"{nn}.{container}", applicability=applicability),
                     applicability, f"wrap `self.{attr}` in `{container}`"),
         )
 
@@ -188,11 +188,16 @@ class UnregisteredParams(Rule):
             f"`self.{attr}` is a plain tensor ({how}), not an `nn.Parameter`: `parameters()` never yields it, "
             f"so the optimizer does not train it; wrap it in `{nn or 'nn'}.Parameter(...)` (`state_dict` gains `{attr}`)"
         )
+        if attr in handed:
+            return self.finding(
+                stmt.value,
+                f"`self.{attr}` is a plain tensor ({how}), not an `nn.Parameter`: the optimizer gets it by hand, but "
+                f"`parameters()`, `state_dict()` and `model.to()` skip it (not fixed: as an `nn.Parameter` it would be "
+                "given to the optimizer twice; drop it from the optimizer's list when you wrap it)",
+            )
         why_not = None
         if nn is None:
             why_not = "`torch.nn` is not imported under a name"
-        elif attr in handed:
-            why_not = f"`{attr}` is also given to an optimizer by hand and would be there twice"
         elif analysis.grad_disabled(stmt):
             why_not = "it is created under `no_grad`"
         if why_not is not None:
@@ -200,7 +205,7 @@ class UnregisteredParams(Rule):
         applicability, message = _safety(unsafe, message)
         return self.finding(
             stmt.value, message,
-            LazyFix(partial(_parameter, value=stmt.value, data=data, wrapper=f"{nn}.Parameter", applicability=applicability),
+            LazyFix(partial(_parameter, stmt=stmt, data=data, wrapper=f"{nn}.Parameter", applicability=applicability),
                     applicability, f"make `self.{attr}` an `nn.Parameter`"),
         )
 
@@ -309,6 +314,11 @@ def _uses(analysis: Analysis, info: ClassInfo, attr: str, stmt: ast.Assign) -> l
     return found  # type: ignore[return-value]
 
 
+def _init_uses(analysis: Analysis, init, attr: str, stmt: ast.Assign) -> list[ast.Attribute]:
+    target = stmt.targets[0]
+    return [n for n in ast.walk(init) if isinstance(n, ast.Attribute) and n is not target and n.attr == attr and _is_self_attribute(n)]
+
+
 def _element_sources(analysis: Analysis, init, stmt: ast.Assign) -> list[ast.expr] | None:
     """The expressions that put elements into the container, when each constructs a module or
     parameter right there; None when an element comes from elsewhere (an argument, an attribute
@@ -382,7 +392,7 @@ def _frozen(analysis: Analysis, uses: list[ast.Attribute]) -> bool:
     for use in uses:
         stmt = next((a for a in analysis.ancestors(use) if isinstance(a, ast.stmt)), None)
         text = ast.get_source_segment(analysis.source, stmt) if stmt is not None else None
-        if text and re.search(r"requires_grad(?:_\(\s*False|\s*=\s*False)|\.eval\(\)|\.detach\(\)|\.data\b", text):
+        if text and re.search(r"requires_grad(?:_\(\s*False|\s*=\s*False)|\.eval\(\)|\.detach\(\)", text):
             return True
     return False
 
@@ -464,26 +474,36 @@ def _wrapper(wrapper: str) -> cst.BaseExpression:
     return cst.parse_expression(wrapper)
 
 
-def _wrap(ctx, value: ast.expr, wrapper: str, applicability: Applicability) -> Fix | None:
-    node = ctx.node_for(value)
+def _assigned(ctx, stmt: ast.Assign) -> cst.BaseExpression | None:
+    """The LibCST value of ``stmt`` (found through the statement: a parenthesised tuple's
+    range differs between ``ast`` and LibCST)."""
+    assign = ctx.node_for(stmt)
+    return assign.value if isinstance(assign, cst.Assign) else None
+
+
+def _wrap(ctx, stmt: ast.Assign, wrapper: str, applicability: Applicability) -> Fix | None:
+    node = _assigned(ctx, stmt)
     if node is None:
         return None
     if isinstance(node, (cst.List, cst.Dict)) and not node.elements:
         args = []  # `[]` -> `nn.ModuleList()`
     elif isinstance(node, cst.Tuple):
         args = [cst.Arg(cst.List(elements=node.elements))]
+        node_out = cst.Call(func=_wrapper(wrapper), args=args).with_changes(lpar=[], rpar=[])
+        return Fix([(node, node_out)], applicability, "register the container")
     else:
         args = [cst.Arg(node.with_changes(lpar=[], rpar=[]) if isinstance(node, cst.GeneratorExp) else node)]
     return Fix([(node, cst.Call(func=_wrapper(wrapper), args=args))], applicability, "register the container")
 
 
-def _parameter(ctx, value: ast.expr, data: ast.expr, wrapper: str, applicability: Applicability) -> Fix | None:
-    node, inner = ctx.node_for(value), ctx.node_for(data)
+def _parameter(ctx, stmt: ast.Assign, data: ast.expr, wrapper: str, applicability: Applicability) -> Fix | None:
+    node = _assigned(ctx, stmt)
+    inner = node if data is stmt.value else ctx.node_for(data)
     if node is None or inner is None:
         return None
     if isinstance(inner, cst.Call):
         args = [a for a in inner.args if not (a.keyword is not None and a.keyword.value == "requires_grad")]
-        if len(args) != len(inner.args):
+        if args and len(args) != len(inner.args):
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             inner = inner.with_changes(args=args)
     return Fix([(node, cst.Call(func=_wrapper(wrapper), args=[cst.Arg(inner)]))], applicability, "make it a parameter")
