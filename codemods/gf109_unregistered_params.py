@@ -10,6 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from . import _torch
 from ._uses import _is_optimizer
 from ._values import Analysis, ClassInfo, Graph, Kind, Value
 
@@ -25,7 +26,10 @@ _CONTAINERS = {
 # Calls on the whole model that reach registered submodules: after the fix they reach the
 # listed ones too (re-initialised by `apply`, switched by `eval`, cast by `double`, frozen
 # by `requires_grad_`, or missing from an old checkpoint in `load_state_dict`).
-_MODEL_WIDE = {"apply", "eval", "train", "half", "double", "float", "bfloat16", "type", "requires_grad_", "load_state_dict"}
+_MODEL_WIDE = {
+    "apply", "eval", "train", "half", "double", "float", "bfloat16", "type", "requires_grad_", "load_state_dict",
+    "post_init", "init_weights",  # transformers' PreTrainedModel: `apply` of its weight init
+}
 # Factories whose values are a random draw: a weight, or a fixed random projection.
 _RANDOM_FACTORIES = {"randn", "rand", "empty", "Tensor", "FloatTensor", "normal", "randn_like", "rand_like"}
 # Names nn.ModuleDict/ParameterDict refuse as keys (their own attributes and methods, and nn.Module's).
@@ -92,7 +96,7 @@ class UnregisteredParams(Rule):
         nn = _nn_spelling(analysis)
         handed = _handed_to_optimizer(analysis)
         unsafe = _model_wide_calls(analysis)
-        has_optimizer = any(_is_optimizer(analysis, c) for c in analysis.calls())
+        optimized = _optimized_classes(analysis)
         for info in analysis.classes.values():
             init = info.methods.get("__init__")
             if not info.is_module or init is None:
@@ -109,7 +113,7 @@ class UnregisteredParams(Rule):
                 if not uses or all(analysis.grad_disabled(u) for u in uses):
                     continue  # never used, or only under no_grad (a teacher, an EMA copy)
                 if value.kind is Kind.TENSOR:
-                    finding = self._tensor(analysis, stmt, attr, value, uses, nn, handed, unsafe, has_optimizer)
+                    finding = self._tensor(analysis, stmt, attr, value, uses, nn, handed, unsafe, info.node.name in optimized)
                 else:
                     if registers_by_hand:
                         continue
@@ -133,6 +137,8 @@ class UnregisteredParams(Rule):
         sources = _element_sources(analysis, init, stmt)
         if sources is None:
             return None  # elements passed in, or already registered elsewhere
+        if what == "module" and all(_parameter_free(analysis, s) for s in sources):
+            return None  # losses, activations: nothing to train
         if _frozen(analysis, uses + _init_uses(analysis, init, attr, stmt)):
             return None  # frozen, or read as a constant: kept out of `parameters()` on purpose
         container, supported = _CONTAINERS[(value.kind, what)]
@@ -385,6 +391,52 @@ def _element_sources(analysis: Analysis, init, stmt: ast.Assign) -> list[ast.exp
                 if (_is_self_attribute(inner) and inner.attr == attr) or (local and isinstance(inner, ast.Name) and inner.id == local):  # type: ignore[attr-defined]
                     return None
     return sources
+
+
+def _parameter_free(analysis: Analysis, source: ast.expr) -> bool:
+    """``source`` constructs an ``nn`` module without parameters (a loss, an activation, an empty Sequential)."""
+    if not isinstance(source, ast.Call):
+        return False
+    qualified = analysis.qualify(source.func) or ""
+    if not qualified.startswith("torch.nn."):
+        return False
+    name = qualified.rsplit(".", 1)[-1]
+    return name in _torch.PARAMETER_FREE_MODULES or (name == "Sequential" and not source.args)
+
+
+def _optimized_classes(analysis: Analysis) -> set[str]:
+    """Classes of this file whose instances' ``.parameters()`` an optimizer of the file trains."""
+    names: set[str] = set()
+    for call in analysis.calls():
+        if not _is_optimizer(analysis, call):
+            continue
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            for node in ast.walk(arg):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("parameters", "named_parameters"):
+                    owner = analysis.value(node.func.value)
+                    if owner.kind is Kind.MODULE and owner.name:
+                        names.add(owner.name)
+    # A class used as a submodule of a trained class is trained with it.
+    changed = True
+    while changed:
+        changed = False
+        for name, info in analysis.classes.items():
+            if name in names or not info.is_module:
+                continue
+            if any(owner in names and any(v.kind is Kind.MODULE and v.name == name for v in _held(analysis.classes[owner])) for owner in list(names) if owner in analysis.classes):
+                names.add(name)
+                changed = True
+    return names
+
+
+def _held(info: ClassInfo) -> list[Value]:
+    held = []
+    for value in info.attributes.values():
+        held.append(value)
+        element = value.element_value() if value.kind in (Kind.LIST, Kind.TUPLE, Kind.DICT) else None
+        if element is not None:
+            held.append(element)
+    return held
 
 
 def _frozen(analysis: Analysis, uses: list[ast.Attribute]) -> bool:
