@@ -62,6 +62,11 @@ class RequireGradTypo(Rule):
         if not analysis.imports.imports_module("torch"):
             return
         read = {n.attr for n in analysis.nodes(ast.Attribute) if isinstance(n.ctx, ast.Load) and _misspelled(n.attr)}  # type: ignore[attr-defined]
+        read |= {  # getattr(p, "require_grad", ...), hasattr(...)
+            c.args[1].value for c in analysis.calls()
+            if isinstance(c.func, ast.Name) and c.func.id in ("getattr", "hasattr") and len(c.args) > 1
+            and isinstance(c.args[1], ast.Constant) and isinstance(c.args[1].value, str)
+        }
         for stmt in analysis.nodes(ast.Assign):
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Attribute):  # type: ignore[attr-defined]
                 continue
