@@ -11,7 +11,8 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._uses import _is_optimizer
+from ._losspath import on_loss_path
+from ._uses import _is_optimizer, used_as_leaf
 from ._values import Analysis, ClassInfo, Graph, Kind, Value
 
 # What a plain list/dict of modules is turned into, and the methods the container supports
@@ -30,6 +31,7 @@ _MODEL_WIDE = {
     "apply", "eval", "train", "half", "double", "float", "bfloat16", "type", "requires_grad_", "load_state_dict",
     "post_init", "init_weights",  # transformers' PreTrainedModel: `apply` of its weight init
 }
+_DEVICE_OR_FLOAT = {"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "contiguous"}
 # Factories whose values are a random draw: a weight, or a fixed random projection.
 _RANDOM_FACTORIES = {"randn", "rand", "empty", "Tensor", "FloatTensor", "normal", "randn_like", "rand_like"}
 # Names nn.ModuleDict/ParameterDict refuse as keys (their own attributes and methods, and nn.Module's).
@@ -169,10 +171,12 @@ class UnregisteredParams(Rule):
         )
 
     # Tensors kept as plain attributes ------------------------------------------------------
-    def _tensor(self, analysis, stmt, attr, value: Value, uses, nn, handed, unsafe, has_optimizer):
+    def _tensor(self, analysis, stmt, attr, value: Value, uses, nn, handed, unsafe, optimized: bool):
         if value.parameter:
             return None
         data, how = _learnable_creation(analysis, stmt.value)
+        if _converted_creation(analysis, stmt.value) is not None and used_as_leaf(analysis, stmt, stmt.targets[0]):
+            return None  # GF105 reports it (its fix makes the converted tensor the leaf; then this rule wraps it)
         if data is None and value.leaf:
             return None  # a leaf made some other way (`.to()` after it is GF105's)
         if data is None:
@@ -182,7 +186,7 @@ class UnregisteredParams(Rule):
                 return None  # a constant: a mask, a positional table
             if initialised and random is not None:
                 data, how = stmt.value, "initialised with `nn.init`"
-            elif has_optimizer and random is not None and not _frozen(analysis, uses):
+            elif optimized and random is not None and not _frozen(analysis, uses) and any(on_loss_path(analysis, u) for u in uses):
                 return self.finding(
                     stmt.value,
                     f"`self.{attr}` holds a random tensor the module uses but never registers: it is neither trained "
@@ -471,10 +475,29 @@ def _safe_keys(value: ast.expr) -> bool:
     )
 
 
+def _converted_creation(analysis: Analysis, value: ast.expr) -> ast.Call | None:
+    """The ``torch.f(..., requires_grad=True)`` under device/float conversions (``.to(device)``,
+    ``.cuda()``, ``.double()``): the attribute then holds a non-leaf copy, never registered."""
+    node, converted = value, False
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _DEVICE_OR_FLOAT:
+        if any(k.arg == "dtype" for k in node.keywords) or any(analysis.value(a).kind is Kind.DTYPE for a in node.args):
+            return None  # a dtype the fix would have to know is floating
+        node, converted = node.func.value, True
+    if not converted or not isinstance(node, ast.Call):
+        return None
+    flag = next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
+    qualified = analysis.qualify(node.func) or ""
+    if isinstance(flag, ast.Constant) and flag.value is True and qualified.startswith("torch.") and analysis.value(node).leaf:
+        return node
+    return None
+
+
 def _learnable_creation(analysis: Analysis, value: ast.expr) -> tuple[ast.expr | None, str]:
     """(the tensor to wrap, how the code says it is learned) for the forms the fix rewrites."""
     if not isinstance(value, ast.Call):
         return None, ""
+    if _converted_creation(analysis, value) is not None:
+        return value, "`requires_grad=True` before a conversion"
     qualified = analysis.qualify(value.func) or ""
     flag = next((k.value for k in value.keywords if k.arg == "requires_grad"), None)
     if isinstance(flag, ast.Constant) and flag.value is True:
@@ -548,14 +571,30 @@ def _wrap(ctx, stmt: ast.Assign, wrapper: str, applicability: Applicability) -> 
     return Fix([(node, cst.Call(func=_wrapper(wrapper), args=args))], applicability, "register the container")
 
 
+def _flagged_call(node: cst.BaseExpression) -> cst.Call | None:
+    """The call with ``requires_grad=`` in ``node``, following ``.method()`` receivers down."""
+    while isinstance(node, cst.Call):
+        if any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args):
+            return node
+        if not isinstance(node.func, cst.Attribute):
+            return None
+        node = node.func.value
+    return None
+
+
+def _without_flag(call: cst.Call) -> cst.Call:
+    args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "requires_grad")]
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return call.with_changes(args=args)
+
+
 def _parameter(ctx, stmt: ast.Assign, data: ast.expr, wrapper: str, applicability: Applicability) -> Fix | None:
     node = _assigned(ctx, stmt)
     inner = node if data is stmt.value else ctx.node_for(data)
     if node is None or inner is None:
         return None
-    if isinstance(inner, cst.Call):
-        args = [a for a in inner.args if not (a.keyword is not None and a.keyword.value == "requires_grad")]
-        if args and len(args) != len(inner.args):
-            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            inner = inner.with_changes(args=args)
+    flagged = _flagged_call(inner)
+    if flagged is not None:
+        inner = inner.deep_replace(flagged, _without_flag(flagged)) if flagged is not inner else _without_flag(flagged)
     return Fix([(node, cst.Call(func=_wrapper(wrapper), args=[cst.Arg(inner)]))], applicability, "make it a parameter")
