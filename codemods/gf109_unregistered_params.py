@@ -235,12 +235,29 @@ def _is_self_attribute(node: ast.AST) -> bool:
 def _belongs(analysis: Analysis, info: ClassInfo, node: ast.Attribute) -> bool:
     """``node`` is ``self.x`` in a method of ``info`` or ``obj.x`` on an instance of it (or an unknown object outside classes)."""
     owner = analysis.enclosing_class(node)
-    if owner is info:
+    if owner is not None and _related(analysis, owner, info):
         return _is_self_attribute(node)
     receiver = analysis.value(node.value)
     if receiver.name == info.node.name:
         return True
     return owner is None and receiver.kind is Kind.UNKNOWN and not _is_self_attribute(node)
+
+
+def _related(analysis: Analysis, a: ClassInfo, b: ClassInfo) -> bool:
+    """``a`` is ``b``, or one of them subclasses the other (through classes of this file)."""
+    return a is b or b.node.name in _ancestors(analysis, a) or a.node.name in _ancestors(analysis, b)
+
+
+def _ancestors(analysis: Analysis, info: ClassInfo) -> set[str]:
+    seen: set[str] = set()
+    stack = [info]
+    while stack:
+        for base in stack.pop().node.bases:
+            name = base.id if isinstance(base, ast.Name) else None
+            if name and name not in seen and name in analysis.classes:
+                seen.add(name)
+                stack.append(analysis.classes[name])
+    return seen
 
 
 def _stores(analysis: Analysis, info: ClassInfo, attr: str) -> int:

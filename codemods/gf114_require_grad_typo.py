@@ -109,8 +109,8 @@ class RequireGradTypo(Rule):
 
 def _misspelled(name: str) -> bool:
     """A spelling of ``requires_grad`` that is not it (nor the method ``requires_grad_``)."""
-    if name in (_RIGHT, _RIGHT + "_"):
-        return False
+    if name in (_RIGHT, _RIGHT + "_") or name.startswith("_"):
+        return False  # `_requires_grad`: a private attribute of someone's own
     base = name.lower().rstrip("_")
     return _distance(base, _RIGHT) <= 2 or base in _GRADIENT_SPELLINGS
 
