@@ -70,12 +70,14 @@ class UnregisteredParams(Rule):
     dtype), so the forward is bitwise equal; `state_dict()` gains the new keys (old
     checkpoints then miss them under strict loading). Only modules constructed in
     `__init__` and used outside it are wrapped, and tensors only when the file shows they
-    are learned (`requires_grad`, `nn.init` on them). Left alone: a single module held in a
+    are learned. Left alone: a single module held in a
     list to hide it from `parameters()` (a teacher, an EMA copy, a second model), modules
     used only under `no_grad` or frozen, modules passed in by the caller or already
     registered (`self.fc`, `add_module`, `nn.Sequential(*layers)`), lists of numbers or
-    hooks. A random tensor with no sign of being learned is reported without a fix: it is
-    learned memory (`nn.Parameter`) or a fixed random projection (`register_buffer`).
+    hooks. A tensor is taken as learned when it is created with `requires_grad`, given to
+    `nn.init`, or drawn at random and used on the path to a backpropagated loss of a model
+    whose `parameters()` the file's optimizer trains; constants (masks, positional tables)
+    and random tensors without that evidence (a fixed projection in a library) stay silent.
 
     Fix safety: safe; unsafe when the file calls `apply`, `eval`, `train`, a dtype cast,
     `requires_grad_` or `load_state_dict` on a model, since those then reach the newly
@@ -187,17 +189,17 @@ class UnregisteredParams(Rule):
             if initialised and random is not None:
                 data, how = stmt.value, "initialised with `nn.init`"
             elif optimized and random is not None and not _frozen(analysis, uses) and any(on_loss_path(analysis, u) for u in uses):
-                return self.finding(
-                    stmt.value,
-                    f"`self.{attr}` holds a random tensor the module uses but never registers: it is neither trained "
-                    f"nor saved; if it is learned use `nn.Parameter(...)`, if it is a fixed projection `self.register_buffer(\"{attr}\", ...)`",
-                )
+                # A random draw on the loss path of a model the file trains: learned memory
+                # (a fixed random projection would be a buffer; the message says so).
+                data, how = stmt.value, "a random draw on the loss path of a trained model"
             else:
                 return None
         message = (
             f"`self.{attr}` is a plain tensor ({how}), not an `nn.Parameter`: `parameters()` never yields it, "
             f"so the optimizer does not train it; wrap it in `{nn or 'nn'}.Parameter(...)` (`state_dict` gains `{attr}`)"
         )
+        if data is stmt.value and how.startswith("a random draw"):
+            message += f"; if it is a fixed random projection, `self.register_buffer(\"{attr}\", ...)` instead"
         if attr in handed:
             return self.finding(
                 stmt.value,
