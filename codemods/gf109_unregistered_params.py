@@ -20,7 +20,7 @@ from ._values import Analysis, ClassInfo, Graph, Kind, Value
 _CONTAINERS = {
     (Kind.LIST, "module"): ("ModuleList", {"append", "extend", "insert", "pop", "__len__", "__iter__", "__getitem__"}),
     (Kind.TUPLE, "module"): ("ModuleList", {"__len__", "__iter__", "__getitem__"}),
-    (Kind.DICT, "module"): ("ModuleDict", {"keys", "items", "values", "pop", "update", "clear"}),
+    (Kind.DICT, "module"): ("ModuleDict", {"keys", "items", "values", "pop", "clear"}),
     (Kind.LIST, "parameter"): ("ParameterList", {"append", "extend", "__len__", "__iter__", "__getitem__"}),
     (Kind.TUPLE, "parameter"): ("ParameterList", {"__len__", "__iter__", "__getitem__"}),
 }
@@ -157,7 +157,7 @@ class UnregisteredParams(Rule):
             why_not = "`torch.nn` is not imported under a name"
         elif attr in handed:
             why_not = f"`{attr}` is also given to an optimizer by hand and would be there twice"
-        elif value.kind is Kind.DICT and not _safe_keys(stmt.value):
+        elif value.kind is Kind.DICT and not _safe_keys(analysis, init, attr, stmt.value):
             why_not = f"the keys of `{attr}` are not known to be valid `{container}` names"
         else:
             unsupported = _unsupported_use(analysis, uses, supported)
@@ -485,12 +485,18 @@ def _unsupported_use(analysis: Analysis, uses: list[ast.Attribute], supported: s
     return None
 
 
-def _safe_keys(value: ast.expr) -> bool:
+def _safe_keys(analysis: Analysis, init, attr: str, value: ast.expr) -> bool:
+    """Every key the dict gets in ``__init__`` (its literal, ``self.x[k] = m``) is a valid
+    ``ModuleDict`` name: a string constant, an identifier, not one of its own attributes."""
     if not isinstance(value, ast.Dict):
         return False
+    keys: list[ast.expr | None] = list(value.keys)
+    for node in ast.walk(init):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and _is_self_attribute(node.value) and node.value.attr == attr:  # type: ignore[attr-defined]
+            keys.append(node.slice)
     return all(
         isinstance(k, ast.Constant) and isinstance(k.value, str) and k.value.isidentifier() and k.value not in _RESERVED_KEYS
-        for k in value.keys
+        for k in keys
     )
 
 
