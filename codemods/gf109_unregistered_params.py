@@ -32,6 +32,12 @@ _MODEL_WIDE = {
     "post_init", "init_weights",  # transformers' PreTrainedModel: `apply` of its weight init
 }
 _DEVICE_OR_FLOAT = {"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "contiguous"}
+# nn modules whose forward is the same in train() and eval() mode.
+_MODE_FREE_MODULES = {
+    "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "Embedding", "LayerNorm", "GroupNorm", "RMSNorm", "PReLU", "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid",
+    "Identity", "Flatten", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell",
+}
 # Factories whose values are a random draw: a weight, or a fixed random projection.
 _RANDOM_FACTORIES = {"randn", "rand", "empty", "Tensor", "FloatTensor", "normal", "randn_like", "rand_like"}
 # Names nn.ModuleDict/ParameterDict refuse as keys (their own attributes and methods, and nn.Module's).
@@ -79,9 +85,10 @@ class UnregisteredParams(Rule):
     whose `parameters()` the file's optimizer trains; constants (masks, positional tables)
     and random tensors without that evidence (a fixed projection in a library) stay silent.
 
-    Fix safety: safe; unsafe when the file calls `apply`, `eval`, `train`, a dtype cast,
-    `requires_grad_` or `load_state_dict` on a model, since those then reach the newly
-    registered parameters too. No fix when the attribute is also given to an optimizer by
+    Fix safety: safe; unsafe when the file calls `apply` (or transformers' `post_init`), a
+    dtype cast, `requires_grad_` or `load_state_dict` on a model, or `eval()` with listed
+    modules whose forward depends on the mode (dropout, batch norm, classes of the file),
+    since those then reach the newly registered parameters too. No fix when the attribute is also given to an optimizer by
     hand (it would be there twice), assigned again, or used in a way the container does not
     support (`list + self.layers`, `self.heads.get(k)`).
     """
@@ -165,7 +172,7 @@ class UnregisteredParams(Rule):
                 why_not = f"`{unsupported}` works on a plain {kind} but not on `{container}`"
         if why_not is not None:
             return self.finding(stmt.value, f"{message} (not fixed: {why_not})")
-        applicability, message = _safety(unsafe, message)
+        applicability, message = _safety(_reaching(unsafe, analysis, sources), message)
         return self.finding(
             stmt.value, message,
             LazyFix(partial(_wrap, stmt=stmt, wrapper=f"{nn}.{container}", applicability=applicability),
@@ -214,7 +221,7 @@ class UnregisteredParams(Rule):
             why_not = "it is created under `no_grad`"
         if why_not is not None:
             return self.finding(stmt.value, f"{message} (not fixed: {why_not})")
-        applicability, message = _safety(unsafe, message)
+        applicability, message = _safety(_reaching([c for c in unsafe if c != "eval"]), message)
         return self.finding(
             stmt.value, message,
             LazyFix(partial(_parameter, stmt=stmt, data=data, wrapper=f"{nn}.Parameter", applicability=applicability),
@@ -286,21 +293,42 @@ def _handed_to_optimizer(analysis: Analysis) -> set[str]:
     return names
 
 
-def _model_wide_calls(analysis: Analysis) -> str | None:
-    """The first call on a module (or ``self``) that would reach newly registered parameters."""
+def _model_wide_calls(analysis: Analysis) -> list[str]:
+    """Calls on a module (or ``self``) that would reach newly registered parameters, by method
+    name (``train()`` into training mode is left out: new modules start in it)."""
+    found = []
     for call in analysis.calls():
         func = call.func
-        if not (isinstance(func, ast.Attribute) and func.attr in _MODEL_WIDE):
+        if not (isinstance(func, ast.Attribute) and func.attr in _MODEL_WIDE | {"to"}):
             continue
         receiver = analysis.value(func.value)
-        if receiver.kind is Kind.MODULE or (isinstance(func.value, ast.Name) and func.value.id == "self" and analysis.enclosing_class(call) is not None):
-            return func.attr
-    for call in analysis.calls():
-        func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "to" and analysis.value(func.value).kind is Kind.MODULE:
-            if any(analysis.value(a).kind is Kind.DTYPE for a in call.args) or any(k.arg == "dtype" for k in call.keywords):
-                return "to"
+        if not (receiver.kind is Kind.MODULE or (isinstance(func.value, ast.Name) and func.value.id == "self" and analysis.enclosing_class(call) is not None)):
+            continue
+        if func.attr == "train" and not (call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
+            continue
+        if func.attr == "to" and not (any(analysis.value(a).kind is Kind.DTYPE for a in call.args) or any(k.arg == "dtype" for k in call.keywords)):
+            continue
+        found.append("eval" if func.attr == "train" else func.attr)
+    return found
+
+
+def _reaching(calls: list[str], analysis: Analysis | None = None, sources: list[ast.expr] | None = None) -> str | None:
+    """The first model-wide call that changes what the fix registers: for tensors, casts, freezes,
+    re-initialisation and checkpoint loading; for modules also ``eval()``, unless every module
+    is one whose forward does not depend on the mode."""
+    for name in calls:
+        if name == "eval" and (sources is None or all(_mode_free(analysis, s) for s in sources)):
+            continue
+        return name
     return None
+
+
+def _mode_free(analysis: Analysis | None, source: ast.expr) -> bool:
+    if analysis is None or not isinstance(source, ast.Call):
+        return False
+    qualified = analysis.qualify(source.func) or ""
+    name = qualified.rsplit(".", 1)[-1]
+    return qualified.startswith("torch.nn.") and name in _MODE_FREE_MODULES
 
 
 def _registers_by_hand(analysis: Analysis, info: ClassInfo) -> bool:
