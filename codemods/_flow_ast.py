@@ -181,9 +181,11 @@ def names_written(node: ast.AST | list) -> set[str]:
     return out
 
 
-def flows_into(body: Iterable[ast.AST], seeds: set[str]) -> set[str]:
+def flows_into(body: Iterable[ast.AST], seeds: set[str], mentions=mentions) -> set[str]:
     """Names that hold values computed from ``seeds`` anywhere in ``body`` (two passes, for
-    loops): assignments, and containers a value is appended to (``xs.append(z)``)."""
+    loops): assignments, and containers a value is appended to (``xs.append(z)``).
+    ``mentions(node, names)`` decides what counts as computing from a name (a rule may skip
+    reads that carry no graph, such as ``x.detach()``)."""
     tainted = set(seeds)
     body = list(body)
     for _ in range(2):
@@ -228,6 +230,12 @@ def reads_after(parent_of, node: ast.stmt) -> set[str]:
 def loop_carried(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
     """Whether a name is read in the loop body before the body assigns it: a value from the
     previous iteration, which may hold that iteration's graph."""
+    return bool(carried_names(loop))
+
+
+def carried_names(loop: ast.For | ast.AsyncFor | ast.While) -> dict[str, ast.stmt]:
+    """The names :func:`loop_carried` finds, each with the first statement that reads it."""
+    found: dict[str, ast.stmt] = {}
     written = names_written(loop.body)
     assigned = set(loop_targets(loop))
     for stmt in statements(loop.body):
@@ -241,10 +249,10 @@ def loop_carried(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
                 reads |= {n for n in target_names(stmt.target)}
         else:
             reads = names_read(stmt)
-        if (reads & written) - assigned:
-            return True
+        for name in (reads & written) - assigned:
+            found.setdefault(name, stmt)
         assigned |= names_written(stmt)
-    return False
+    return found
 
 
 # Backward calls ----------------------------------------------------------------------------
