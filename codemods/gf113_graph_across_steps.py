@@ -27,7 +27,7 @@ from ._flow_ast import (
     target_names,
     walk,
 )
-from ._values import Analysis, Kind, dotted
+from ._values import Analysis, Graph, Kind, dotted
 from .gf106_graph_reuse import _without_retain_graph
 
 # Reads that take no graph along: `h.detach()`, `h.shape`, `h is None`, `len(h)`.
@@ -143,7 +143,7 @@ class GraphAcrossSteps(Rule):
         body = list(statements(loop.body))
         by_store: dict[int, tuple[ast.Assign, list[str]]] = {}
         for name, first_read in carried_names(loop).items():
-            if name == "self" or not _graph_read(analysis, name, first_read):
+            if name == "self" or not _carried_graph_read(analysis, loop, name, first_read):
                 continue
             store = _last_store(loop, name)
             if store is None or id(store) in seen_stores or analysis.grad_disabled(store) or not _store_targets(store, name):
@@ -213,17 +213,31 @@ class GraphAcrossSteps(Rule):
         step = _discriminator_step(analysis, loop, pair)
         if step is not None:
             call, source, backward = step
-            if retained:
-                return None  # the discriminator's gradients reach the generator; GF116-like, not a crash here
             fake = ast.unparse(source)
-            message = (
-                f"`{fake}` carries the generator's graph into the discriminator step: its `backward()` frees that graph "
-                f"(and sends the discriminator's gradients into the generator), so the other step's `backward()` raises "
-                f"\"Trying to backward through the graph a second time\"; use `{fake}.detach()` in the discriminator step"
-            )
+            drop = None
+            if retained:
+                if backward is not pair.first or _generator_zeroed(analysis, loop, pair, dotted(_producer(analysis, loop, source.id).value.func)):
+                    return None  # the generator's copy of the discriminator's gradients is cleared before its step
+                message = (
+                    f"`{fake}` carries the generator's graph into the discriminator step and `retain_graph=True` hides the "
+                    "error: the discriminator's loss sends its gradients into the generator, which its own step then "
+                    f"adds to and applies; use `{fake}.detach()` in the discriminator step and drop `retain_graph=True`"
+                )
+                drop = pair.first
+            else:
+                message = (
+                    f"`{fake}` carries the generator's graph into the discriminator step: its `backward()` frees that graph "
+                    f"(and sends the discriminator's gradients into the generator), so the other step's `backward()` raises "
+                    f"\"Trying to backward through the graph a second time\"; use `{fake}.detach()` in the discriminator step"
+                )
             fix = None
             if analysis.value(source).is_tensor:
-                fix = LazyFix(partial(_detach_argument, argument=source), Applicability.SAFE, f"detach `{fake}` in the discriminator step")
+                applicability = Applicability.UNSAFE if retained else Applicability.SAFE
+                fix = LazyFix(
+                    partial(_detach_argument, argument=source, drop=drop, applicability=applicability),
+                    applicability,
+                    f"detach `{fake}` in the discriminator step",
+                )
             return self.finding(call, message, fix)
         shown = ", ".join(f"`{n}`" for n in pair.shared)
         if pair.stepped:
@@ -302,6 +316,8 @@ def _detaching_function(analysis: Analysis, func: ast.AST) -> bool:
 
 def _cut(analysis: Analysis, node: ast.AST, stop: ast.AST) -> bool:
     """The read ``node`` takes no graph along where it is used."""
+    if analysis.value(node).graph is Graph.NO:
+        return True
     child = node
     for parent in analysis.ancestors(node):
         if parent is stop:
@@ -320,8 +336,10 @@ def _cut(analysis: Analysis, node: ast.AST, stop: ast.AST) -> bool:
         if isinstance(parent, ast.comprehension) and parent.iter is child:
             outer = analysis.parent(parent)
             element = getattr(outer, "elt", None)
-            if isinstance(element, ast.Call) and isinstance(element.func, ast.Attribute) and element.func.attr in ("detach", "data"):
-                return True
+            if isinstance(element, ast.Call) and isinstance(element.func, ast.Attribute) and element.func.attr == "detach":
+                return True  # tuple(s.detach() for s in h)
+            if isinstance(element, ast.Attribute) and element.attr == "data":
+                return True  # tuple([each.data for each in h])
         child = parent
     return False
 
@@ -359,6 +377,41 @@ def _graph_read(analysis: Analysis, name: str, stmt: ast.stmt) -> bool:
                 if isinstance(node, ast.Attribute) or isinstance(node.ctx, ast.Load):
                     if not _cut(analysis, node, stmt):
                         return True
+    return False
+
+
+def _carried_graph_read(analysis: Analysis, loop, name: str, first_read: ast.stmt) -> bool:
+    """Some statement from ``first_read`` on, before the iteration assigns ``name``, reads the
+    previous iteration's value with its graph (``h = h.detach()`` reads and assigns it)."""
+    body = list(statements(loop.body))
+    if any(_detaches(analysis, stmt, name) for stmt in body):
+        return False  # the loop repackages the state somewhere (maybe only when it is set)
+    started = False
+    for stmt in body:
+        started = started or stmt is first_read
+        if not started or isinstance(stmt, COMPOUND):
+            continue
+        if _graph_read(analysis, name, stmt):
+            return True
+        if _writes(stmt, name) and _unconditional(analysis, stmt, loop):
+            return False
+    return False
+
+
+def _detaches(analysis: Analysis, stmt: ast.stmt, name: str) -> bool:
+    """``h = h.detach()``, ``h = repackage_hidden(h)``, ``h.detach_()``: the state, cut from its graph."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
+        return stmt.value.func.attr == "detach_" and dotted(stmt.value.func.value) == name
+    return _writes(stmt, name) and name in names_read(stmt) and not _graph_read(analysis, name, stmt)
+
+
+def _unconditional(analysis: Analysis, stmt: ast.stmt, loop) -> bool:
+    """``stmt`` runs in every iteration of ``loop`` that gets to it (no branch or inner loop between)."""
+    for ancestor in analysis.ancestors(stmt):
+        if ancestor is loop:
+            return True
+        if not isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            return False
     return False
 
 
@@ -606,10 +659,7 @@ def _discriminator_step(analysis: Analysis, loop, pair: _Pair):
         return None
     name = pair.shared[0]
     ordered = list(statements(loop.body))
-    producer = next(
-        (s for s in ordered if isinstance(s, ast.Assign) and any(name in target_names(t) for t in s.targets) and _module_call(analysis, s.value)),
-        None,
-    )
+    producer = _producer(analysis, loop, name)
     if producer is None:
         return None
     generator = dotted(producer.value.func)  # type: ignore[attr-defined]
@@ -635,6 +685,29 @@ def _discriminator_step(analysis: Analysis, loop, pair: _Pair):
     if len(found) != 1:
         return None
     return found[0]
+
+
+def _producer(analysis: Analysis, loop, name: str) -> ast.Assign | None:
+    """The module call that assigns ``name`` in ``loop`` (``fake = netG(z)``)."""
+    for stmt in statements(loop.body):
+        if isinstance(stmt, ast.Assign) and any(name in target_names(t) for t in stmt.targets) and _module_call(analysis, stmt.value):
+            return stmt
+    return None
+
+
+def _generator_zeroed(analysis: Analysis, loop, pair: _Pair, generator: str | None) -> bool:
+    """Between the two backward calls, the generator's gradients are cleared (``netG.zero_grad()``,
+    or ``zero_grad()`` of an optimizer over its parameters)."""
+    ordered = list(statements(loop.body))
+    position = {id(s): i for i, s in enumerate(ordered)}
+    start, end = position[id(_statement(analysis, pair.first))], position[id(_statement(analysis, pair.second))]
+    for stmt in ordered[start + 1 : end]:
+        for node in walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "zero_grad":
+                owner = dotted(node.func.value)
+                if owner == generator or generator in _optimizer_inputs(analysis, owner):
+                    return True
+    return False
 
 
 def _optimizer_after(analysis: Analysis, loop, backward: ast.Call, critic: str | None, generator: str | None) -> bool:
@@ -705,12 +778,17 @@ def _insert_after(ctx, anchor: ast.stmt, statement: str, drop: list[ast.Call], a
     return Fix(edits, applicability, f"detach the carried state: `{statement}`")
 
 
-def _detach_argument(ctx, argument: ast.Name) -> Fix | None:
+def _detach_argument(ctx, argument: ast.Name, drop: ast.Call | None, applicability: Applicability) -> Fix | None:
     node = ctx.node_for(argument)
     if not isinstance(node, cst.Name):
         return None
-    detached = cst.Call(func=cst.Attribute(value=node, attr=cst.Name("detach")))
-    return Fix([(node, detached)], Applicability.SAFE, f"detach `{node.value}` in the discriminator step")
+    edits: list = [(node, cst.Call(func=cst.Attribute(value=node, attr=cst.Name("detach"))))]
+    if drop is not None:
+        call = ctx.node_for(drop)
+        if not isinstance(call, cst.Call):
+            return None
+        edits.append((call, call.with_changes(args=_without_retain_graph(call.args))))
+    return Fix(edits, applicability, f"detach `{node.value}` in the discriminator step")
 
 
 def _retain_graph(ctx, call: ast.Call) -> Fix | None:

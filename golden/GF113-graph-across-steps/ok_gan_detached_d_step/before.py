@@ -35,3 +35,15 @@ for real in loader:
     optC.zero_grad()
     loss_c.backward()
     optC.step()
+
+for real in loader:
+    # An older style: retain_graph on the D step, the generator's gradients cleared before its own step.
+    fake = netG(torch.randn(real.size(0), nz))
+    netD.zero_grad()
+    loss_d = criterion(netD(real), torch.ones(64, 1)) + criterion(netD(fake), torch.zeros(64, 1))
+    loss_d.backward(retain_graph=True)
+    optD.step()
+    netG.zero_grad()
+    loss_g = criterion(netD(fake), torch.ones(64, 1))
+    loss_g.backward()
+    optG.step()
