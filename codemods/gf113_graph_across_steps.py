@@ -27,6 +27,7 @@ from ._flow_ast import (
     target_names,
     walk,
 )
+from ._uses import fresh_name
 from ._values import Analysis, Graph, Kind, dotted
 from .gf106_graph_reuse import _without_retain_graph
 
@@ -463,7 +464,7 @@ def _detach_line(analysis: Analysis, store: ast.Assign, names: list[str]) -> str
         if value.is_tensor:
             parts.append(f"{name}.detach()")
         elif value.kind is Kind.TUPLE and not value.optional and value.items and all(item.is_tensor for item in value.items):
-            element = "state" if name != "state" else "s"
+            element = fresh_name(analysis, "state")
             parts.append(f"tuple({element}.detach() for {element} in {name})")
         else:
             helper = next(
@@ -604,6 +605,10 @@ def _pair(analysis: Analysis, loop, first: ast.Call, second: ast.Call) -> _Pair 
     for stmt in before:
         if not isinstance(stmt, ast.Assign) or analysis.grad_disabled(stmt) or not analysis.value(stmt.value).carries:
             continue
+        value = analysis.value(stmt.value)
+        element = value.element_value()
+        if value.leaf or (element is not None and element.leaf):
+            continue  # a Parameter or leaf (or a list of them) has no graph to free
         names = set().union(*(target_names(t) for t in stmt.targets)) - rebound
         if not names:
             continue
