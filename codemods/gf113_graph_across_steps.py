@@ -62,7 +62,8 @@ class GraphAcrossSteps(Rule):
       generator step: the first backward frees the generator's graph (and, if it ran, it
       would have given the generator the discriminator's gradients);
     - two losses of one forward backpropagated one after the other, the first without
-      `retain_graph=True`.
+      `retain_graph=True`; with it, an `optimizer.step()` between them changes in place
+      weights the graph saved, and the second raises "modified by an inplace operation".
 
     The error suggests `retain_graph=True`. On a carried state that is the wrong fix: every
     `backward()` then goes back into all earlier batches through stale graphs (after
@@ -98,14 +99,18 @@ class GraphAcrossSteps(Rule):
             loss.backward()
             optimizer.step()
 
-    Fix safety: detaching a carried state is safe when the original raises (the first step
-    is bitwise equal, forward and gradients, and later steps run instead of raising); it is
-    unsafe when it also drops the user's `retain_graph=True`, because the gradients of later
-    steps change (they no longer reach into earlier batches). Detaching the discriminator's
-    input and adding `retain_graph=True` between two losses with nothing stepped between them
-    are safe. An `optimizer.step()` between two backward passes over one graph, a state of
-    unknown structure, or a discriminator step that cannot be told apart from the generator
-    step is reported without a fix.
+    Fix safety: every fix keeps the forward bitwise equal at every step (`detach()` and
+    `retain_graph=True` change no values). Detaching a carried state is safe when the
+    original raises: the first step is bitwise equal in its gradients too, and later steps
+    run instead of raising. It is unsafe when it also drops the user's `retain_graph=True`:
+    the gradients of the second and later steps change (they no longer reach into earlier
+    batches). Detaching the discriminator's input is safe when the original raises, and
+    unsafe when `retain_graph=True` had hidden the error (the generator's gradients change
+    from the first step: they lose the discriminator's share). Adding `retain_graph=True`
+    between two losses with nothing stepped between them is safe (the gradients add up as
+    for the sum of the losses). An `optimizer.step()` between two backward passes over one
+    graph, a state of unknown structure, or a discriminator step that cannot be told apart
+    from the generator step is reported without a fix.
     """
 
     code = "GF113"
