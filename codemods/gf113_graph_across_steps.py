@@ -311,12 +311,17 @@ def _is_true(expr: ast.AST | None) -> bool:
 
 
 def _detaching_function(analysis: Analysis, func: ast.AST) -> bool:
-    """A function of this file that detaches its argument (``repackage_hidden``)."""
-    if not isinstance(func, ast.Name):
+    """A function or method that detaches its argument (``repackage_hidden(h)``,
+    ``model.repackage_hidden(h)``): one of this file whose body detaches, or one named so."""
+    if isinstance(func, ast.Name):
+        name, function = func.id, analysis.functions.get(func.id)
+    elif isinstance(func, ast.Attribute):
+        info = analysis.classes.get(analysis.value(func.value).name or "")
+        name, function = func.attr, info.methods.get(func.attr) if info is not None else None
+    else:
         return False
-    function = analysis.functions.get(func.id)
     if function is None:
-        return "detach" in func.id or "repackage" in func.id
+        return "detach" in name or "repackage" in name
     return any(isinstance(n, ast.Attribute) and n.attr in ("detach", "detach_", "data") for n in ast.walk(function))
 
 
@@ -335,7 +340,7 @@ def _cut(analysis: Analysis, node: ast.AST, stop: ast.AST) -> bool:
             if parent.attr in _CUT_METHODS and isinstance(grand, ast.Call) and grand.func is parent:
                 return True
         if isinstance(parent, ast.Call) and child is not parent.func:
-            if isinstance(parent.func, ast.Name) and (parent.func.id in _CUT_BUILTINS or _detaching_function(analysis, parent.func)):
+            if (isinstance(parent.func, ast.Name) and parent.func.id in _CUT_BUILTINS) or _detaching_function(analysis, parent.func):
                 return True
         if isinstance(parent, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in parent.ops):
             return True
