@@ -276,5 +276,13 @@ def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:
     return [call.args[0]] if call.args else []
 
 
+def step_calls(node: ast.AST | list) -> list[ast.Call]:
+    """``optimizer.step()`` calls under ``node`` (no arguments: a closure-less step)."""
+    return [
+        n for n in walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "step" and not n.args
+    ]
+
+
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)

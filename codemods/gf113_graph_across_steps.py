@@ -24,6 +24,7 @@ from ._flow_ast import (
     names_read,
     names_written,
     statements,
+    step_calls,
     target_names,
     walk,
 )
@@ -173,6 +174,8 @@ class GraphAcrossSteps(Rule):
         retained = [call for call in relevant if _is_true(keyword(call, "retain_graph"))]
         shown = ", ".join(f"`{n}`" for n in names)
         verb = "carry" if len(names) > 1 else "carries"
+        if retained and len(retained) == len(relevant) and not step_calls(loop.body):
+            return None  # full backprop through the sequence, stepped after the loop: retained on purpose
         if retained and len(retained) == len(relevant):
             message = (
                 f"{shown} {verb} each step's graph into the next, and `retain_graph=True` hides the error: "
@@ -222,7 +225,7 @@ class GraphAcrossSteps(Rule):
             fake = ast.unparse(source)
             drop = None
             if retained:
-                if backward is not pair.first or _generator_zeroed(analysis, loop, pair, dotted(_producer(analysis, loop, source.id).value.func)):
+                if backward is not pair.first or _generator_zeroed(analysis, loop, pair, source.id):
                     return None  # the generator's copy of the discriminator's gradients is cleared before its step
                 message = (
                     f"`{fake}` carries the generator's graph into the discriminator step and `retain_graph=True` hides the "
@@ -633,10 +636,7 @@ def _pair(analysis: Analysis, loop, first: ast.Call, second: ast.Call) -> _Pair 
     ]
     if not sources:
         return None
-    stepped = [
-        node for stmt in between for node in walk(stmt)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step" and not node.args
-    ]
+    stepped = step_calls(between)
     chosen = shared if stepped else sources
     return _Pair(first, second, sorted(set().union(*(names for _, names in chosen)), key=lambda n: _first_store(chosen, n)), stepped)
 
@@ -710,9 +710,13 @@ def _producer(analysis: Analysis, loop, name: str) -> ast.Assign | None:
     return None
 
 
-def _generator_zeroed(analysis: Analysis, loop, pair: _Pair, generator: str | None) -> bool:
+def _generator_zeroed(analysis: Analysis, loop, pair: _Pair, fake: str) -> bool:
     """Between the two backward calls, the generator's gradients are cleared (``netG.zero_grad()``,
     or ``zero_grad()`` of an optimizer over its parameters)."""
+    producer = _producer(analysis, loop, fake)
+    if producer is None:
+        return True  # not known: assume the harmless case
+    generator = dotted(producer.value.func)  # type: ignore[attr-defined]
     ordered = list(statements(loop.body))
     position = {id(s): i for i, s in enumerate(ordered)}
     start, end = position[id(_statement(analysis, pair.first))], position[id(_statement(analysis, pair.second))]
