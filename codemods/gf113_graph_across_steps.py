@@ -149,7 +149,7 @@ class GraphAcrossSteps(Rule):
     def _carries(self, analysis: Analysis, loop, backwards: list[ast.Call], seen_stores: set[int]):
         body = list(statements(loop.body))
         by_store: dict[int, tuple[ast.Assign, list[str]]] = {}
-        for name, first_read in carried_names(loop).items():
+        for name, first_read in carried_names(loop, branches=True).items():
             if name == "self" or not _carried_graph_read(analysis, loop, name, first_read):
                 continue
             store = _last_store(loop, name)
@@ -202,7 +202,7 @@ class GraphAcrossSteps(Rule):
                 f"detach the carried state: `{statement}`",
             )
         else:
-            message += " (no automatic fix: the state's structure is not known)"
+            message += _no_fix_reason(statement)
         return self.finding(store, message, fix)
 
     # Two backward calls of one iteration over one graph -------------------------------
@@ -304,11 +304,17 @@ class GraphAcrossSteps(Rule):
                         f"detach the carried state: `{statement}`",
                     )
                 else:
-                    message += " (no automatic fix: the state's structure is not known)"
+                    message += _no_fix_reason(statement)
                 yield self.finding(store, message, fix)
 
 
 # Carried state --------------------------------------------------------------------------
+def _no_fix_reason(statement: str | None) -> str:
+    if statement is None:
+        return " (no automatic fix: the state's structure is not known)"
+    return " (no automatic fix: it is stored in a branch and read after it, where it may be unset)"
+
+
 def _is_true(expr: ast.AST | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
@@ -407,7 +413,17 @@ def _carried_graph_read(analysis: Analysis, loop, name: str, first_read: ast.stm
             continue
         if _graph_read(analysis, name, stmt):
             return True
-        if _writes(stmt, name) and _unconditional(analysis, stmt, loop):
+        if _writes(stmt, name) and _unbranched(analysis, stmt, loop):
+            return False
+    return False
+
+
+def _unbranched(analysis: Analysis, stmt: ast.stmt, loop) -> bool:
+    """No ``if`` or ``try`` between ``stmt`` and ``loop``: it runs whenever the iteration gets there."""
+    for ancestor in analysis.ancestors(stmt):
+        if ancestor is loop:
+            return True
+        if not isinstance(ancestor, (ast.With, ast.AsyncWith, *LOOPS)):
             return False
     return False
 
@@ -417,16 +433,6 @@ def _detaches(analysis: Analysis, stmt: ast.stmt, name: str) -> bool:
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
         return stmt.value.func.attr == "detach_" and dotted(stmt.value.func.value) == name
     return _writes(stmt, name) and name in names_read(stmt) and not _graph_read(analysis, name, stmt)
-
-
-def _unconditional(analysis: Analysis, stmt: ast.stmt, loop) -> bool:
-    """``stmt`` runs in every iteration of ``loop`` that gets to it (no branch or inner loop between)."""
-    for ancestor in analysis.ancestors(stmt):
-        if ancestor is loop:
-            return True
-        if not isinstance(ancestor, (ast.With, ast.AsyncWith)):
-            return False
-    return False
 
 
 def _writes(stmt: ast.stmt, name: str) -> bool:
@@ -476,7 +482,7 @@ def _detach_line(analysis: Analysis, store: ast.Assign, names: list[str]) -> str
         value = _stored_value(analysis, store, name)
         if value.is_tensor:
             parts.append(f"{name}.detach()")
-        elif value.kind is Kind.TUPLE and not value.optional and value.items and all(item.is_tensor for item in value.items):
+        elif _detachable(value):
             element = fresh_name(analysis, "state")
             parts.append(f"tuple({element}.detach() for {element} in {name})")
         else:
@@ -496,24 +502,51 @@ def _one_argument(function) -> bool:
 
 
 def _anchor(analysis: Analysis, scope, store: ast.Assign, names: list[str]) -> ast.stmt | None:
-    """Where the detach goes: after the last statement of the store's block that still reads
-    the state, at the level of the carrying loop (or ``forward``): never inside an inner loop
-    over time steps, whose steps must keep backpropagating into each other."""
-    own_loop = scope if isinstance(scope, LOOPS) else None
-    stmt: ast.AST = store
-    while _nearest_loop(analysis, stmt) is not own_loop:
-        stmt = _nearest_loop(analysis, stmt)
-        if stmt is None:
+    """Where the detach goes: after the last statement that still reads the state in this
+    step. Never inside an inner loop over time steps (its steps must keep backpropagating
+    into each other): after that loop. A store under an ``if`` gets its detach in its
+    branch, or after the last read that follows the branch when the state is known to be
+    set there; None when neither is sure."""
+    path = [store]
+    while analysis.parent(path[-1]) is not scope:
+        parent = analysis.parent(path[-1])
+        if parent is None or isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
             return None
-    block = block_of(analysis.parent, stmt)  # type: ignore[arg-type]
+        path.append(parent)
+    inner_loops = [i for i, node in enumerate(path) if isinstance(node, LOOPS)]
+    unit = inner_loops[-1] if inner_loops else 0  # the store, or the outermost inner loop holding it
+    top_block = scope.body
+    later = [s for s in top_block[_index(top_block, path[-1]) + 1 :] if mentions(s, set(names))]
+    if all(isinstance(node, (ast.With, ast.AsyncWith)) for node in path[unit + 1 :]):
+        return later[-1] if later else path[-1]  # straight-line code down to the store
+    if later:
+        last = later[-1]
+        reads = [n for n in walk(last) if isinstance(n, (ast.Name, ast.Attribute)) and isinstance(n.ctx, ast.Load) and dotted(n) in names]
+        if isinstance(last, COMPOUND) or not reads or not all(_detachable(analysis.value(n)) for n in reads):
+            return None  # the state may be unset (or something else) there
+        return last
+    for level in path[unit + 1 : -1]:
+        block = block_of(analysis.parent, level)
+        if block is None or any(mentions(s, set(names)) for s in block[_index(block, level) + 1 :]):
+            return None
+    block = block_of(analysis.parent, path[unit])
     if block is None:
         return None
-    index = next(i for i, s in enumerate(block) if s is stmt)
-    anchor = stmt
-    for later in block[index + 1 :]:
-        if any(mentions(later, {n}) for n in names):
-            anchor = later
-    return anchor  # type: ignore[return-value]
+    anchor = path[unit]
+    for stmt in block[_index(block, anchor) + 1 :]:
+        if mentions(stmt, set(names)):
+            anchor = stmt
+    return anchor
+
+
+def _detachable(value) -> bool:
+    return value.is_tensor or (
+        value.kind is Kind.TUPLE and not value.optional and bool(value.items) and all(item.is_tensor for item in value.items)
+    )
+
+
+def _index(block: list[ast.stmt], stmt: ast.AST) -> int:
+    return next(i for i, s in enumerate(block) if s is stmt)
 
 
 def _nearest_loop(analysis: Analysis, node: ast.AST):

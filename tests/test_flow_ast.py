@@ -112,3 +112,14 @@ def test_flows_into_with_a_rule_s_own_notion_of_mentioning():
 def test_step_calls_are_optimizer_steps_without_arguments():
     body = ast.parse("opt.step()\nscheduler.step(epoch)\nself.optim_d.step()\nenv.step(action)").body
     assert [ast.unparse(c) for c in step_calls(body)] == ["opt.step()", "self.optim_d.step()"]
+
+
+def test_carried_names_with_branches_see_a_value_set_only_in_some_iterations():
+    loop = ast.parse(
+        "for i, x in enumerate(xs):\n"
+        "    if i == 0:\n        bank = f(x)\n"
+        "    if i % 2:\n        out = g(x)\n    else:\n        out = g(-x)\n"
+        "    loss = (out - bank).sum()"
+    ).body[0]
+    assert set(carried_names(loop)) == set()
+    assert set(carried_names(loop, branches=True)) == {"bank"}
