@@ -121,14 +121,14 @@ class GraphAcrossSteps(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A loop that calls backward."""
-        return any(
-            isinstance(node, LOOPS) and any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("backward", "grad")
-                for n in ast.walk(node)
-            )
-            for node in ast.walk(tree)
-        )
+        """A loop, and a backward (or autograd.grad) call: one walk over the tree."""
+        loop = call = False
+        for node in ast.walk(tree):
+            loop = loop or isinstance(node, LOOPS)
+            call = call or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("backward", "grad"))
+            if loop and call:
+                return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
