@@ -848,6 +848,10 @@ def _retain_graph(ctx, call: ast.Call) -> Fix | None:
     if not isinstance(node, cst.Call):
         return None
     args = list(node.args)
+    for index, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == "retain_graph":  # retain_graph=False
+            args[index] = arg.with_changes(value=cst.Name("True"))
+            return Fix([(node, node.with_changes(args=args))], Applicability.SAFE, "keep the shared graph with `retain_graph=True`")
     if args:
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     args.append(cst.Arg(keyword=cst.Name("retain_graph"), value=cst.Name("True"),
