@@ -164,7 +164,9 @@ class GraphAcrossSteps(Rule):
         for store, names in by_store.values():
             seen_stores.add(id(store))
             names.sort(key=lambda n: _target_order(store, n))
-            yield self._carry_finding(analysis, loop, backwards, store, names)
+            finding = self._carry_finding(analysis, loop, backwards, store, names)
+            if finding is not None:
+                yield finding
 
     def _carry_finding(self, analysis: Analysis, loop, backwards, store: ast.Assign, names: list[str]):
         relevant = [
@@ -172,11 +174,13 @@ class GraphAcrossSteps(Rule):
             if any(mentions(root, flows_into(list(statements(loop.body)), set(names), _graph_mentions(analysis))) for root in backward_roots(analysis, call))
         ]
         retained = [call for call in relevant if _is_true(keyword(call, "retain_graph"))]
+        # create_graph=True keeps the graph: a differentiable inner loop (MAML) backpropagates through it later.
+        freeing = [c for c in relevant if c not in retained and not _is_true(keyword(c, "create_graph"))]
         shown = ", ".join(f"`{n}`" for n in names)
         verb = "carry" if len(names) > 1 else "carries"
-        if retained and len(retained) == len(relevant) and not step_calls(loop.body):
-            return None  # full backprop through the sequence, stepped after the loop: retained on purpose
-        if retained and len(retained) == len(relevant):
+        if not freeing and (not retained or not step_calls(loop.body)):
+            return None  # higher-order gradients, or full backprop through the sequence stepped after the loop
+        if not freeing:
             message = (
                 f"{shown} {verb} each step's graph into the next, and `retain_graph=True` hides the error: "
                 "every `backward()` goes back into all earlier batches through stale graphs (after `step()` it raises "
