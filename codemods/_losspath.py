@@ -126,6 +126,32 @@ class LossPath:
             if isinstance(node, _SCOPES) and any(id(r) in self._on for r in self._returns.get(id(node), [])):
                 yield node
 
+    def reaching(self, use: ast.AST) -> tuple[list[ast.AST], ast.AST | None, bool]:
+        """What the name or ``self.x`` read at ``use`` can hold, by the rule the path follows:
+        (the value expressions of its definitions that can reach ``use``, the scope node that
+        binds it, whether it may be a parameter of that scope). Built only for files with losses."""
+        scope = self._scope_of.get(id(use))
+        name = dotted(use)
+        if scope is None or name is None:
+            return [], None, False
+        if name.startswith("self.") and scope.cls is not None and (scope.cls, name) in self._attributes:
+            return [v for values in self._attributes[(scope.cls, name)] for v in values], None, False
+        table = scope.definitions.get(name)
+        if table is None:
+            outer = scope if name in scope.parameters else scope.outer
+            while outer is not None:
+                if name in outer.parameters and outer.definitions.get(name) is None:
+                    return [], outer.node, True
+                table = outer.definitions.get(name)
+                if table is not None:
+                    return [v for values in table.values for v in values], outer.node, name in outer.parameters
+                outer = outer.outer
+            return [], None, False
+        position = max(_start(use), self._loop_end.get(id(use), (0, 0)))
+        reaching = bisect.bisect_right(table.positions, position)
+        values = [v for values in table.values[:reaching] for v in values]
+        return values, scope.node, reaching == 0 and name in scope.parameters
+
     # Index ---------------------------------------------------------------------------
     def _index(self) -> None:
         tree = self.analysis.tree
@@ -217,7 +243,7 @@ class LossPath:
             if is_backward_call(analysis, call):
                 roots = backward_roots(analysis, call)
                 receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
-                if receiver is not None and call.args and not analysis.value(receiver).is_tensor:
+                if receiver is not None and call.args and _backward_wrapper(analysis, receiver):
                     roots = [call.args[0]]  # accelerator.backward(loss)
                 self.roots.extend(roots)
             elif isinstance(call.func, ast.Attribute) and call.func.attr in _BACKWARD_METHODS and call.args:
@@ -231,7 +257,9 @@ class LossPath:
                     self.roots.extend(_returned(closure))
         for info in analysis.classes.values():
             for name in _LOSS_RETURNING_METHODS & info.methods.keys():
-                self.roots.extend(_returned(info.methods[name]))
+                method = info.methods[name]
+                if not any(_runs_backward(analysis, n) for n in walk(method.body)):  # else: manual optimization
+                    self.roots.extend(_returned(method))
 
     def _closure(self, call: ast.Call, expr: ast.AST) -> Function | None:
         """The function of this file named by ``expr`` where ``call`` stands."""
@@ -330,6 +358,27 @@ class LossPath:
         for call in calls:
             for argument in _arguments_for(function, call, name):  # type: ignore[arg-type]
                 self._mark(argument)
+
+
+# Receivers whose ``backward(loss)`` differentiates the argument, when the analysis cannot type
+# them (an ``Accelerator()`` from another package): ``out.backward(grad)`` passes a gradient.
+_WRAPPER_NAMES = {"accelerator", "fabric", "engine", "model_engine", "self", "trainer", "deepspeed", "scaler", "amp"}
+
+
+def _runs_backward(analysis: Analysis, node: ast.AST) -> bool:
+    if is_backward_call(analysis, node):
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _BACKWARD_METHODS
+
+
+def _backward_wrapper(analysis: Analysis, receiver: ast.AST) -> bool:
+    value = analysis.value(receiver)
+    if value.kind is Kind.TENSOR:
+        return False
+    if value.kind in (Kind.MODULE, Kind.INSTANCE, Kind.IMPORTED):
+        return True
+    name = dotted(receiver) or ""
+    return name.rsplit(".", 1)[-1].lower() in _WRAPPER_NAMES
 
 
 def _returned(function: Function) -> list[ast.AST]:

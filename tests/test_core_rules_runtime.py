@@ -4,7 +4,8 @@ Any rule's case can use this harness (GF104-GF107 and PT301 keep their own older
 every rule from GF108 on must have at least one. A case with ``watch`` is a self-contained script that prints ``FORWARD <repr>``
 lines before calling ``backward()`` and ``GRAD <name> <repr or None>`` lines after it.
 ``case.toml`` says what the broken version does: ``expect_error`` (a text of the backward
-error) or ``expect_grads_none`` (the ``watch``ed gradients stay None or zero). The rewrite
+error), ``expect_grads_none`` (the ``watch``ed gradients stay None or zero) or
+``expect_grads_nonfinite`` (they hold NaN or infinite values, printed as ``nan``/``inf``). The rewrite
 must run, give finite nonzero gradients for every watched tensor, and print forward values
 bitwise equal to the original's (``repr`` of ``tolist()`` round-trips floats exactly).
 A fix documented as equal only within float rounding (e.g. ``math.exp`` -> ``torch.exp``)
@@ -15,8 +16,10 @@ says so with ``forward_rel_tol`` in ``case.toml``; its ``FORWARD`` lines then pr
 from __future__ import annotations
 
 import ast
+import json
 import math
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -82,7 +85,7 @@ def runs(tmp_path_factory):
     for n, job in enumerate(jobs):
         argv += [str(job), str(scratch / f"{n}.out"), str(scratch / f"{n}.err")]
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], capture_output=True, text=True, env=env, timeout=1200)
     codes = [int(line) for line in done.stdout.split()]
     assert len(codes) == len(jobs), done.stderr
     return {
@@ -100,8 +103,16 @@ def _grads(stdout: str) -> dict[str, object]:
     for line in stdout.splitlines():
         if line.startswith("GRAD "):
             _, name, value = line.split(" ", 2)
-            grads[name] = ast.literal_eval(value)
+            grads[name] = _literal(value)
     return grads
+
+
+def _literal(text: str):
+    """``repr`` of a list of floats, NaN and infinities included (``[nan, -inf]``)."""
+    try:
+        return ast.literal_eval(text)
+    except ValueError:
+        return json.loads(re.sub(r"\binf\b", "Infinity", re.sub(r"\bnan\b", "NaN", text)))
 
 
 def _flat(value) -> list[float]:
@@ -128,8 +139,14 @@ def test_rewrite_restores_gradients_with_bitwise_equal_forward(case, runs):
     if "expect_error" in meta:
         assert before.returncode != 0, "the original was expected to fail in backward"
         assert meta["expect_error"] in before.stderr
+    elif meta.get("expect_grads_nonfinite"):
+        assert before.returncode == 0, before.stderr
+        grads = _grads(before.stdout)
+        for name in watch:
+            assert grads[name] is not None, f"{name} was expected to get a gradient"
+            assert not all(math.isfinite(v) for v in _flat(grads[name])), f"{name} was expected to get NaN or inf"
     else:
-        assert meta.get("expect_grads_none"), "case.toml needs expect_error or expect_grads_none"
+        assert meta.get("expect_grads_none"), "case.toml needs expect_error, expect_grads_none or expect_grads_nonfinite"
         assert before.returncode == 0, before.stderr
         grads = _grads(before.stdout)
         for name in watch:

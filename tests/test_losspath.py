@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from codemods._losspath import loss_path
-from codemods._values import Analysis
+from gradfix.codemods._losspath import loss_path
+from gradfix.codemods._values import Analysis
 
 
 def _path(source: str):
@@ -141,3 +141,24 @@ def test_a_file_without_backward_has_no_loss_path():
     """)
     assert not path.has_losses
     assert not path.on_path(calls["model(x).argmax(-1).item()"])
+
+
+def test_a_gradient_argument_is_not_a_loss_and_manual_training_steps_return_logs():
+    path, calls = _path("""
+        import torch
+        from torch import nn
+
+        class Lit(nn.Module):
+            def training_step(self, batch, idx):
+                loss = self.net(batch).sum()
+                self.manual_backward(loss)
+                return loss.detach()
+
+        def check(fn, x):
+            out = fn(x)
+            grad = torch.ones_like(out).detach()
+            out.backward(grad)
+    """)
+    assert not path.on_path(calls["loss.detach()"])
+    assert not path.on_path(calls["torch.ones_like(out).detach()"])
+    assert path.on_path(calls["fn(x)"])
