@@ -181,9 +181,11 @@ def names_written(node: ast.AST | list) -> set[str]:
     return out
 
 
-def flows_into(body: Iterable[ast.AST], seeds: set[str]) -> set[str]:
+def flows_into(body: Iterable[ast.AST], seeds: set[str], mentions=mentions) -> set[str]:
     """Names that hold values computed from ``seeds`` anywhere in ``body`` (two passes, for
-    loops): assignments, and containers a value is appended to (``xs.append(z)``)."""
+    loops): assignments, and containers a value is appended to (``xs.append(z)``).
+    ``mentions(node, names)`` decides what counts as computing from a name (a rule may skip
+    reads that carry no graph, such as ``x.detach()``)."""
     tainted = set(seeds)
     body = list(body)
     for _ in range(2):
@@ -228,23 +230,61 @@ def reads_after(parent_of, node: ast.stmt) -> set[str]:
 def loop_carried(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
     """Whether a name is read in the loop body before the body assigns it: a value from the
     previous iteration, which may hold that iteration's graph."""
+    return bool(carried_names(loop))
+
+
+def carried_names(loop: ast.For | ast.AsyncFor | ast.While, branches: bool = False) -> dict[str, ast.stmt]:
+    """The names :func:`loop_carried` finds, each with the first statement that reads it.
+
+    With ``branches``, a write under an ``if`` hides the previous iteration's value only
+    when every branch makes it (``try`` bodies and inner loops count as run): after
+    ``if i == 0: bank = f(x)``, a read of ``bank`` is carried from iteration 1 on.
+    """
+    found: dict[str, ast.stmt] = {}
     written = names_written(loop.body)
-    assigned = set(loop_targets(loop))
-    for stmt in statements(loop.body):
-        if isinstance(stmt, COMPOUND):
-            if isinstance(stmt, (ast.For, ast.AsyncFor)):
-                assigned |= loop_targets(stmt)
-            continue
-        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            reads = names_read(stmt.value) if stmt.value is not None else set()
-            if isinstance(stmt, ast.AugAssign):
-                reads |= {n for n in target_names(stmt.target)}
-        else:
-            reads = names_read(stmt)
-        if (reads & written) - assigned:
-            return True
-        assigned |= names_written(stmt)
-    return False
+    if not branches:
+        assigned = set(loop_targets(loop))
+        for stmt in statements(loop.body):
+            if isinstance(stmt, COMPOUND):
+                if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                    assigned |= loop_targets(stmt)
+                continue
+            for name in (_assignment_reads(stmt) & written) - assigned:
+                found.setdefault(name, stmt)
+            assigned |= names_written(stmt)
+        return found
+
+    def visit(block: list[ast.stmt], assigned: set[str]) -> set[str]:
+        for stmt in block:
+            if isinstance(stmt, ast.If):
+                assigned = visit(stmt.body, set(assigned)) & visit(stmt.orelse, set(assigned))
+            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
+                assigned = visit(stmt.body, assigned | loop_targets(stmt) | names_written(getattr(stmt, "items", [])))
+            elif isinstance(stmt, COMPOUND) and not isinstance(stmt, _OTHER_SCOPES):
+                after = visit(getattr(stmt, "body", []), set(assigned))  # try, match: handlers and cases may not run
+                for child in _child_statements(stmt):
+                    if not any(child is s for s in getattr(stmt, "body", [])):
+                        visit([child], set(assigned))
+                assigned = after
+            elif isinstance(stmt, _OTHER_SCOPES):
+                assigned = assigned | names_written(stmt)
+            else:
+                for name in (_assignment_reads(stmt) & written) - assigned:
+                    found.setdefault(name, stmt)
+                assigned = assigned | names_written(stmt)
+        return assigned
+
+    visit(loop.body, set(loop_targets(loop)))
+    return found
+
+
+def _assignment_reads(stmt: ast.stmt) -> set[str]:
+    if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        reads = names_read(stmt.value) if stmt.value is not None else set()
+        if isinstance(stmt, ast.AugAssign):
+            reads |= target_names(stmt.target)
+        return reads
+    return names_read(stmt)
 
 
 # Backward calls ----------------------------------------------------------------------------
@@ -266,6 +306,14 @@ def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:
     if isinstance(call.func, ast.Attribute) and call.func.attr == "backward" and analysis.qualify(call.func) not in _AUTOGRAD:
         return [call.func.value]
     return [call.args[0]] if call.args else []
+
+
+def step_calls(node: ast.AST | list) -> list[ast.Call]:
+    """``optimizer.step()`` calls under ``node`` (no arguments: a closure-less step)."""
+    return [
+        n for n in walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "step" and not n.args
+    ]
 
 
 def keyword(call: ast.Call, name: str) -> ast.expr | None:

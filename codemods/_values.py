@@ -1174,7 +1174,9 @@ class _ScopeInterpreter:
                 elif args:
                     element = args[0].element_value() if args[0].kind is not Kind.DICT else args[0].element
             shape = () if last.endswith("Loss") and _reduces(node) else None  # the output's shape
-            return Value(Kind.MODULE, Graph.UNKNOWN, name=last, element=element, shape=shape)
+            # A Sequential keeps its layers in order: its output is what the layers make of a tensor.
+            layers = tuple(args) if last == "Sequential" and args and all(a.kind is Kind.MODULE for a in args) else None
+            return Value(Kind.MODULE, Graph.UNKNOWN, name=last, element=element, items=layers, shape=shape)
         if qualified.startswith("torch.optim.") and last[:1].isupper():
             return Value(Kind.OPTIMIZER if ".lr_scheduler." not in qualified else Kind.INSTANCE, Graph.NO)
         if qualified.startswith("torch.distributions.") and last[:1].isupper():
@@ -1304,12 +1306,24 @@ class _ScopeInterpreter:
         if name in _torch.TUPLE_OUTPUT_MODULES:
             # A PackedSequence in gives a PackedSequence out: the output is a tensor only for a tensor input.
             first = tensor(Graph.YES) if args and args[0].is_tensor else Value(Kind.UNKNOWN, Graph.YES)
-            return Value(Kind.TUPLE, Graph.YES, items=(first, Value(Kind.UNKNOWN, Graph.YES)))
+            return Value(Kind.TUPLE, Graph.YES, items=(first, _rnn_state(name)))
+        if name == "LSTMCell":
+            return _rnn_state(name)
         if name in ("ModuleList", "ModuleDict"):
             return UNKNOWN
+        if name == "Sequential" and module.items and all(self._tensor_layer(layer) for layer in module.items):
+            return tensor(Graph.YES)
         if name and name != "Sequential":
             return tensor(Graph.YES)
         return Value(Kind.UNKNOWN, Graph.YES)
+
+    def _tensor_layer(self, layer: Value) -> bool:
+        """A torch.nn layer (or a Sequential of them) that maps a tensor to a tensor."""
+        if layer.kind is not Kind.MODULE or not layer.name or self.a.module_class(layer.name) is not None:
+            return False
+        if layer.name == "Sequential":
+            return bool(layer.items) and all(self._tensor_layer(inner) for inner in layer.items or ())
+        return layer.name not in _torch.TUPLE_OUTPUT_MODULES | _torch.MODULE_CONTAINERS | {"LSTMCell", "ModuleList", "ModuleDict", "Identity"}
 
     def _method(self, node: ast.Call, receiver: Value, method: str, args: list[Value], kwargs) -> Value:
         key = _key(node.func.value)  # type: ignore[attr-defined]
@@ -1530,6 +1544,15 @@ def _join_envs(envs: list[dict[str, Value]]) -> dict[str, Value]:
             continue
         merged[key] = joined
     return merged
+
+
+def _rnn_state(name: str) -> Value:
+    """The state a recurrent module returns: ``h_n`` for RNN/GRU, ``(h, c)`` for LSTM(Cell)."""
+    if name in ("RNN", "GRU"):
+        return tensor(Graph.YES)
+    if name in ("LSTM", "LSTMCell"):
+        return Value(Kind.TUPLE, Graph.YES, items=(tensor(Graph.YES), tensor(Graph.YES)))
+    return Value(Kind.UNKNOWN, Graph.YES)  # MultiheadAttention's weights: None when not asked for
 
 
 def _key(target: ast.AST) -> str | None:

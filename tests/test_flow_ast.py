@@ -11,11 +11,13 @@ from gradfix.codemods._flow_ast import (
     block_of,
     flows_into,
     free_reads,
+    carried_names,
     loop_carried,
     names_read,
     names_written,
     reads_after,
     statements,
+    step_calls,
 )
 from gradfix.codemods._values import Analysis
 
@@ -84,3 +86,40 @@ def test_reads_after_a_loop_include_enclosing_loops_and_later_statements():
     assert {"log", "epoch_stat", "final", "range", "a"} <= after
     assert block_of(analysis.parent, inner) is analysis.tree.body[0].body[0].body
     assert [type(s).__name__ for s in statements(inner)] == ["Pass"]
+
+
+def test_carried_names_give_the_first_statement_reading_the_previous_iteration():
+    loop = ast.parse("for x in xs:\n    y = f(x)\n    out, h = rnn(y, h)\n    c = 0\n    c = c + 1").body[0]
+    carried = carried_names(loop)
+    assert set(carried) == {"h"}
+    assert ast.unparse(carried["h"]) == "out, h = rnn(y, h)"
+
+
+def test_flows_into_with_a_rule_s_own_notion_of_mentioning():
+    body = ast.parse("d = netD(fake.detach())\ng = netD(fake)").body
+
+    def graph_mentions(node, names):
+        return any(
+            isinstance(n, ast.Name) and n.id in names
+            and not any(isinstance(p, ast.Attribute) and p.attr == "detach" and p.value is n for p in ast.walk(node))
+            for n in ast.walk(node)
+        )
+
+    assert flows_into(body, {"fake"}) == {"fake", "d", "g"}
+    assert flows_into(body, {"fake"}, graph_mentions) == {"fake", "g"}
+
+
+def test_step_calls_are_optimizer_steps_without_arguments():
+    body = ast.parse("opt.step()\nscheduler.step(epoch)\nself.optim_d.step()\nenv.step(action)").body
+    assert [ast.unparse(c) for c in step_calls(body)] == ["opt.step()", "self.optim_d.step()"]
+
+
+def test_carried_names_with_branches_see_a_value_set_only_in_some_iterations():
+    loop = ast.parse(
+        "for i, x in enumerate(xs):\n"
+        "    if i == 0:\n        bank = f(x)\n"
+        "    if i % 2:\n        out = g(x)\n    else:\n        out = g(-x)\n"
+        "    loss = (out - bank).sum()"
+    ).body[0]
+    assert set(carried_names(loop)) == set()
+    assert set(carried_names(loop, branches=True)) == {"bank"}
