@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _torch
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, self_write, why_not_rewritable
 from ._uses import STORE, uses
-from ._values import Analysis, Kind, dotted
+from ._values import Analysis, Graph, Kind, dotted
 
 # In-place tensor methods whose out-of-place form is the same name without the `_`.
 _OUT_OF_PLACE_METHODS = {
@@ -313,8 +313,8 @@ def _saved_output(analysis: Analysis, expr: ast.expr) -> str | None:
             expr = expr.func.value
         else:
             break
-    if not isinstance(expr, ast.Call) or not analysis.value(expr).carries:
-        return None
+    if not isinstance(expr, ast.Call) or analysis.value(expr).graph is Graph.NO:
+        return None  # a cut or constant output; unknown (a helper's argument) may carry a graph
     func = expr.func
     qualified = analysis.qualify(func) or ""
     last = qualified.rsplit(".", 1)[-1]
