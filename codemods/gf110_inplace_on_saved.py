@@ -12,6 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
+from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, self_write, why_not_rewritable
 from ._uses import STORE, uses
 from ._values import Analysis, Graph, Kind, dotted
@@ -149,14 +150,11 @@ def _call_write(analysis: Analysis, call: ast.Call) -> _Write | None:
         if last in _torch.INPLACE_FUNCTION_ARGUMENT and flag is not None:
             return _Write(call, stmt, argument, f"`{_segment(analysis, func)}(..., inplace=True)`", "function", flag)
         return None
-    module = analysis.value(func)
-    if module.kind is Kind.MODULE and (dotted(func) or "").count(".") <= 1:
-        construction = _construction(analysis, func)
-        if construction is None:
-            return None
-        flag, activation = _inplace_construction(analysis, construction)
+    first, _ = _layers(analysis, func)
+    if first is not None and isinstance(func, (ast.Name, ast.Attribute)):
+        flag = _inplace_layer(analysis, first)
         if flag is not None:
-            return _Write(call, stmt, argument, f"`{dotted(func)}` (`{_segment(analysis, activation.func)}` in place)", "module", flag, activation)
+            return _Write(call, stmt, argument, f"`{dotted(func)}` (`{_segment(analysis, first.func)}` in place)", "module", flag, first)
     return None
 
 
@@ -205,15 +203,31 @@ def _construction(analysis: Analysis, func: ast.expr) -> ast.Call | None:
     return values[0]
 
 
-def _inplace_construction(analysis: Analysis, call: ast.Call) -> tuple[ast.AST | None, ast.Call]:
-    """``nn.ReLU(inplace=True)`` (or ``nn.Sequential(nn.ReLU(True), ...)``): its in-place flag."""
+def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Call | None]:
+    """The constructor calls of the first and the last torch.nn layer a module call runs: the
+    module's own (``self.act = nn.ReLU(inplace=True)``, ``nn.Sigmoid()(x)``), or the ends of
+    an ``nn.Sequential`` of torch.nn layers."""
+    if (dotted(func) or "").count(".") > 1 or analysis.value(func).kind is not Kind.MODULE:
+        return None, None
+    construction = func if isinstance(func, ast.Call) else _construction(analysis, func)
+    if construction is None or _torch_layer(analysis, construction) is None:
+        return None, None
+    if _torch_layer(analysis, construction) == "Sequential":
+        ends = [construction.args[0], construction.args[-1]] if construction.args else []
+        if not all(isinstance(e, ast.Call) and _torch_layer(analysis, e) not in (None, "Sequential") for e in ends) or construction.keywords:
+            return None, None
+        return ends[0], ends[1]  # type: ignore[return-value]
+    return construction, construction
+
+
+def _torch_layer(analysis: Analysis, call: ast.Call) -> str | None:
     qualified = analysis.qualify(call.func) or ""
-    last = qualified.rsplit(".", 1)[-1]
-    if not qualified.startswith("torch.nn."):
-        return None, call
-    if last == "Sequential" and call.args and isinstance(call.args[0], ast.Call):
-        return _inplace_construction(analysis, call.args[0])
-    return _inplace_flag(call, _torch.INPLACE_MODULE_ARGUMENT.get(last), offset=0), call
+    return qualified.rsplit(".", 1)[-1] if qualified.startswith("torch.nn.") else None
+
+
+def _inplace_layer(analysis: Analysis, layer: ast.Call) -> ast.AST | None:
+    """The ``inplace=True`` of ``nn.ReLU(inplace=True)``, ``nn.LeakyReLU(0.2, True)`` ..."""
+    return _inplace_flag(layer, _torch.INPLACE_MODULE_ARGUMENT.get(_torch_layer(analysis, layer) or ""), offset=0)
 
 
 # The judgement -----------------------------------------------------------------------------
@@ -272,8 +286,8 @@ def _reaching(analysis, occurrences, at: int, stmt: ast.stmt, scope, name: str) 
             continue
         if not isinstance(binder, ast.Assign) or len(binder.targets) != 1 or binder.targets[0] is not use.node:
             return None  # unpacking, a loop target, `with ... as`: not followed
-        holder = analysis.parent(binder)
-        if holder is not scope and not any(a is holder for a in analysis.ancestors(stmt)):
+        block = block_of(analysis.parent, binder) or []
+        if not any(s is stmt or any(s is a for a in analysis.ancestors(stmt)) for s in block):
             return None  # assigned in a branch the write is not inside: another path may skip it
         return _Definition(binder, use.index)
     if scope is not analysis.tree and name in parameter_names(scope):
@@ -291,7 +305,7 @@ def _why_breaks(analysis: Analysis, definition: _Definition, occurrences, at: in
         if producer is not None:
             return "output", f"{producer} on line {definition.stmt.lineno} saved its output for backward"
     for use in occurrences:
-        if definition.index < use.index < at and use.kind != STORE:
+        if definition.index < use.index < at and use.kind != STORE and not _exclusive(analysis, write.stmt, use.node):
             saving = _saving_op(analysis, use.node)
             if saving is None:
                 continue
@@ -326,13 +340,11 @@ def _saved_output(analysis: Analysis, expr: ast.expr) -> str | None:
         return None
     if isinstance(func, ast.Attribute) and analysis.value(func.value).kind is Kind.TENSOR and func.attr in _torch.SAVES_OUTPUT:
         return f"`.{func.attr}()`"
-    module = analysis.value(func)
-    if module.kind is Kind.MODULE and module.name in _torch.SAVES_OUTPUT_MODULES | _torch.INPLACE_SAVES_OUTPUT:
-        construction = _construction(analysis, func)
-        if construction is None:
-            return None
-        if module.name in _torch.SAVES_OUTPUT_MODULES or _inplace_construction(analysis, construction)[0] is not None:
-            return f"`{dotted(func)}` ({_segment(analysis, construction.func)})"
+    _, last_layer = _layers(analysis, func)
+    if last_layer is not None:
+        layer = _torch_layer(analysis, last_layer)
+        if layer in _torch.SAVES_OUTPUT_MODULES or (layer in _torch.INPLACE_SAVES_OUTPUT and _inplace_layer(analysis, last_layer) is not None):
+            return f"`{_segment(analysis, func)}` (ending in `{_segment(analysis, last_layer.func)}`)"
     return None
 
 
@@ -383,10 +395,9 @@ def _saving_op(analysis: Analysis, name: ast.Name):
             if last in _torch.SAVES_INPUT_FOR_OTHER and any(analysis.value(a).carries for a in parent.args if a is not node):
                 return parent, f"`{_segment(analysis, parent.func)}`", True
             return None
-        module = analysis.value(parent.func)
-        if module.kind is Kind.MODULE and module.name in _torch.SAVES_INPUT_MODULES and parent.args[0] is node:
-            construction = _construction(analysis, parent.func)
-            if construction is not None and _inplace_construction(analysis, construction)[0] is not None:
+        first, _ = _layers(analysis, parent.func)
+        if first is not None and parent.args[0] is node and _torch_layer(analysis, first) in _torch.SAVES_INPUT_MODULES:
+            if _inplace_layer(analysis, first) is not None:
                 return None  # an in-place activation: the write itself, judged where it is
             return parent, f"`{_segment(analysis, parent.func)}`", True
     return None
