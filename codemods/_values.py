@@ -321,6 +321,7 @@ class Analysis:
         self._reading: set = set()
         self._writing: tuple[dict, dict, dict] = ({}, {}, {})
         self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
+        self._callees: dict[int, Function] = {}  # call id -> the function of this file it runs
         self._collect()
         self._run()
 
@@ -440,6 +441,10 @@ class Analysis:
     def arguments(self, function: Function) -> dict[str, Value]:
         """Parameter -> the join of what this file's callers pass for it."""
         return self._arguments.get(id(function), {})
+
+    def callee(self, call: ast.Call) -> Function | None:
+        """The function or method of this file that ``call`` runs (a module call: its ``forward``)."""
+        return self._callees.get(id(call))
 
     def module_class(self, name: str | None) -> ClassInfo | None:
         info = self.classes.get(name or "")
@@ -1259,6 +1264,7 @@ class _ScopeInterpreter:
         return self.a._nested.get(id(self.scope), {}).get(name)
 
     def _pass_arguments(self, function: Function, node: ast.Call, args, kwargs, skip_first: bool) -> None:
+        self.a._callees[id(node)] = function
         params = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]
         if skip_first and "staticmethod" not in _decorator_names(function, self.a.imports):
             params = params[1:]

@@ -13,3 +13,10 @@ def tree(tmp_path, monkeypatch):
     project.mkdir()
     monkeypatch.chdir(project)
     return project
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--verify-all", action="store_true", default=False,
+        help="run the real verifier on every runnable golden case (default: the first case of each rule)",
+    )
