@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from dataclasses import dataclass
 from functools import partial
 
@@ -105,8 +106,8 @@ class InplaceOnSaved(Rule):
         if not analysis.imports.imports_module("torch"):
             return
         for write in _writes(analysis):
-            if analysis.grad_disabled(write.node):
-                continue
+            if analysis.value(write.name).kind not in (Kind.TENSOR, Kind.UNKNOWN) or analysis.grad_disabled(write.node):
+                continue  # a counter, a list, an array: no tensor is written in place
             finding = _judge(analysis, write)
             if finding is not None:
                 message, fix = finding
@@ -122,7 +123,7 @@ def _writes(analysis: Analysis):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if self_write(analysis, stmt) is not None:
                 continue  # GF103's finding
-            written = ast.get_source_segment(analysis.source, stmt.targets[0]) or stmt.targets[0].value.id
+            written = ast.unparse(stmt.targets[0])
             yield _Write(stmt, stmt, stmt.targets[0].value, f"`{written} = ...`", "subscript")
     for call in analysis.calls():
         write = _call_write(analysis, call)
@@ -191,9 +192,8 @@ def _construction(analysis: Analysis, func: ast.expr) -> ast.Call | None:
             bodies.append(analysis.tree)
     values = [
         node.value
-        for body in bodies
-        for node in ast.walk(body)
-        if isinstance(node, ast.Assign) and any(dotted(t) == name for t in node.targets)
+        for node in _assignments(analysis).get(name, [])
+        if any(body is analysis.tree or any(a is body for a in analysis.ancestors(node)) for body in bodies)
     ]
     if name.startswith("self.") is False and len(bodies) == 2:
         local = [v for v in values if analysis.enclosing_function(v) is bodies[0]]
@@ -218,6 +218,23 @@ def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Ca
             return None, None
         return ends[0], ends[1]  # type: ignore[return-value]
     return construction, construction
+
+
+_ASSIGNMENTS: "weakref.WeakKeyDictionary[Analysis, dict[str, list[ast.Assign]]]" = weakref.WeakKeyDictionary()
+
+
+def _assignments(analysis: Analysis) -> dict[str, list[ast.Assign]]:
+    """Every ``name = ...`` / ``self.name = ...`` of the file, by dotted target (built once)."""
+    table = _ASSIGNMENTS.get(analysis)
+    if table is None:
+        table = {}
+        for node in analysis.nodes(ast.Assign):
+            for target in node.targets:
+                name = dotted(target)
+                if name is not None:
+                    table.setdefault(name, []).append(node)
+        _ASSIGNMENTS[analysis] = table
+    return table
 
 
 def _torch_layer(analysis: Analysis, call: ast.Call) -> str | None:
@@ -488,7 +505,7 @@ def _statement(analysis: Analysis, node: ast.AST) -> ast.stmt:
 
 
 def _segment(analysis: Analysis, node: ast.AST) -> str:
-    return ast.get_source_segment(analysis.source, node) or dotted(node) or "?"
+    return ast.unparse(node)  # a label for a message (get_source_segment splits the whole file per call)
 
 
 def _op(op: ast.operator) -> str:
