@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._flow_ast import block_of
-from ._inplace import VIEW_METHODS, clone_write, parameter_names, self_write, why_not_rewritable
+from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
 from ._values import Analysis, Graph, Kind, dotted
 
@@ -121,8 +121,8 @@ def _writes(analysis: Analysis):
             yield _Write(stmt, stmt, stmt.target, f"`{stmt.target.id} {_op(stmt.op)}= ...`", "augassign")
     for stmt in analysis.nodes(ast.Assign):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
-            if self_write(analysis, stmt) is not None:
-                continue  # GF103's finding
+            if reads(stmt.value, stmt.targets[0].value.id) or not analysis.value(stmt.targets[0].value).is_tensor:
+                continue  # `x[k] = f(x)` is GF103's (self_write); a list or dict entry is no tensor write
             written = ast.unparse(stmt.targets[0])
             yield _Write(stmt, stmt, stmt.targets[0].value, f"`{written} = ...`", "subscript")
     for call in analysis.calls():
@@ -270,7 +270,8 @@ def _judge(analysis: Analysis, write: _Write):
             if base_def is not None:
                 reason = _why_breaks(analysis, base_def, base_occurrences, at, write, True)
                 subject, via = base.id, f"`{name}`, a view of `{base.id}`"
-    forward = _read_after(analysis, write, occurrences, at, definition) if write.kind in ("function", "module") else None
+    flagged = write.kind == "module" or (write.kind == "function" and write.inplace_arg is not None)
+    forward = _read_after(analysis, write, occurrences, at, definition) if flagged else None
     if reason is None and forward is None:
         return None
     target = via or f"`{name}`"
@@ -286,6 +287,8 @@ def _judge(analysis: Analysis, write: _Write):
         return message, None
     else:
         message = f"{write.how} writes in place into {target}, but {reason[1]}; backward will raise"
+        if write.construction is not None and "Dropout" in (_torch_layer(analysis, write.construction) or ""):
+            message += " in training whenever the dropout rate is nonzero"
     fix, refusal = _plan_fix(analysis, write, forward is not None, via != "")
     if refusal:
         message += f" (not rewritten: {refusal})"
@@ -372,6 +375,8 @@ def _saving_op(analysis: Analysis, name: ast.Name):
     parent = analysis.parent(node)
     while True:
         if isinstance(parent, ast.Subscript) and parent.value is node:
+            if not analysis.value(node).is_tensor:
+                return None  # an element of a list or dict, not a view
             node, parent = parent, analysis.parent(parent)
             continue
         if isinstance(parent, ast.Attribute) and parent.value is node:
@@ -456,6 +461,8 @@ def _read_after(analysis: Analysis, write: _Write, occurrences, at: int, definit
             if use.kind == STORE or id(use.node) in inside_call or not _reads_value(analysis, use.node):
                 continue
             same_statement = _statement(analysis, use.node) is write.stmt
+            if isinstance(write.stmt, (ast.Return, ast.Raise)) and not same_statement:
+                continue  # nothing after a return runs on the write's path
             if (at < use.index < end or same_statement) and not _exclusive(analysis, write.stmt, use.node):
                 return use.node.lineno
     return None
