@@ -16,7 +16,7 @@ from . import _torch
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
-from ._values import Analysis, Graph, Kind, dotted
+from ._values import Analysis, Kind, dotted
 
 # In-place tensor methods whose out-of-place form is the same name without the `_`.
 _OUT_OF_PLACE_METHODS = {
@@ -108,10 +108,20 @@ class InplaceOnSaved(Rule):
         for write in _writes(analysis):
             if analysis.value(write.name).kind not in (Kind.TENSOR, Kind.UNKNOWN) or analysis.grad_disabled(write.node):
                 continue  # a counter, a list, an array: no tensor is written in place
+            if _in_autograd_function(analysis, write.node):
+                continue  # a custom Function's forward and backward run with grad disabled
             finding = _judge(analysis, write)
             if finding is not None:
                 message, fix = finding
                 yield self.finding(write.node, message, fix)
+
+
+def _in_autograd_function(analysis: Analysis, node: ast.AST) -> bool:
+    info = analysis.enclosing_class(node)
+    return info is not None and any(
+        (analysis.qualify(base) or "").startswith("torch.autograd.") or dotted(base) in ("Function", "autograd.Function")
+        for base in info.node.bases
+    )
 
 
 # The writes ------------------------------------------------------------------------------
@@ -214,7 +224,7 @@ def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Ca
         return None, None
     if _torch_layer(analysis, construction) == "Sequential":
         ends = [construction.args[0], construction.args[-1]] if construction.args else []
-        if not all(isinstance(e, ast.Call) and _torch_layer(analysis, e) not in (None, "Sequential") for e in ends) or construction.keywords:
+        if not ends or not all(isinstance(e, ast.Call) and _torch_layer(analysis, e) not in (None, "Sequential") for e in ends) or construction.keywords:
             return None, None
         return ends[0], ends[1]  # type: ignore[return-value]
     return construction, construction
@@ -347,8 +357,8 @@ def _saved_output(analysis: Analysis, expr: ast.expr) -> str | None:
             expr = expr.func.value
         else:
             break
-    if not isinstance(expr, ast.Call) or analysis.value(expr).graph is Graph.NO:
-        return None  # a cut or constant output; unknown (a helper's argument) may carry a graph
+    if not isinstance(expr, ast.Call) or not analysis.value(expr).carries:
+        return None  # unknown (of a helper's arguments) is usually schedule or data arithmetic
     func = expr.func
     qualified = analysis.qualify(func) or ""
     last = qualified.rsplit(".", 1)[-1]

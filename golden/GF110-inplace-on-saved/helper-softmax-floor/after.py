@@ -7,3 +7,8 @@ def sparse_attention(q, k, v, threshold=1e-3):
     attn_new[attn < threshold] = 0
     attn = attn_new
     return attn @ v
+
+
+proj = torch.nn.Linear(8, 8)
+tokens = torch.randn(2, 5, 8)
+mixed = sparse_attention(proj(tokens), proj(tokens), tokens)

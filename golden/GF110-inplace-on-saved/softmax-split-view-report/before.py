@@ -1,9 +1,15 @@
-import torch
 import torch.nn.functional as F
+from torch import nn
 
 
-def split_attention(scores, k):
-    weights = F.softmax(scores, dim=-1)
-    head = weights.split(k, dim=-1)[0]
-    head[head < 0.01] = 0.0
-    return weights
+class SplitAttention(nn.Module):
+    def __init__(self, dim, k):
+        super().__init__()
+        self.score = nn.Linear(dim, dim)
+        self.k = k
+
+    def forward(self, x):
+        weights = F.softmax(self.score(x), dim=-1)
+        head = weights.split(self.k, dim=-1)[0]
+        head[head < 0.01] = 0.0
+        return weights
