@@ -133,3 +133,49 @@ RSAMPLE_DISTRIBUTIONS = frozenset({
 })
 # Wrappers whose rsample exists exactly when their base distribution's does.
 DISTRIBUTION_WRAPPERS = frozenset({"Independent"})
+
+# What an op saves for its backward pass: an in-place write to a saved tensor makes backward
+# raise "modified by an inplace operation" (each checked on torch 2.13). Ops that save
+# nothing that matters (add, sub, cat, stack, views, sum, mean, dropout, BatchNorm's output)
+# are in none of these tables.
+# Functions and tensor methods whose backward reads their own result.
+SAVES_OUTPUT = {
+    "sigmoid", "tanh", "exp", "exp2", "expm1", "sqrt", "rsqrt", "reciprocal", "relu", "softmax",
+    "log_softmax", "sigmoid_", "tanh_", "exp_", "sqrt_", "rsqrt_", "relu_", "elu_", "leaky_relu_",
+    "selu_", "celu_",
+}
+# Activations that save their result when run in place (relu_, elu_); hardtanh_, relu6,
+# silu_, threshold_ and dropout run in place save nothing of it.
+INPLACE_SAVES_OUTPUT = {"relu", "leaky_relu", "elu", "selu", "celu", "ReLU", "LeakyReLU", "ELU", "SELU", "CELU"}
+SAVES_OUTPUT_MODULES = {"ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmax2d"}
+# Functions and tensor methods whose backward reads their (first) input.
+SAVES_INPUT = {
+    "log", "log1p", "log2", "log10", "norm", "layer_norm", "batch_norm", "group_norm", "instance_norm",
+    "leaky_relu", "elu", "celu", "selu", "gelu", "silu", "softplus", "mish", "pow", "square",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "linear", "bilinear", "normalize", "sin", "cos", "atan", "asin", "acos", "erf", "logsigmoid",
+}
+# Products: each operand is saved for the other's gradient (when the other requires grad).
+SAVES_INPUT_FOR_OTHER = {"mul", "matmul", "mm", "bmm", "mv", "dot", "outer", "einsum", "div", "true_divide"}
+# nn modules whose forward saves their input.
+SAVES_INPUT_MODULES = {
+    "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LeakyReLU", "ELU", "CELU",
+    "SELU", "GELU", "SiLU", "Softplus", "Mish", "PReLU", "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell",
+    "RNNCell", "MultiheadAttention",
+}
+# nn activations (and dropouts) with an ``inplace`` argument: its position in the constructor,
+# and in the torch.nn.functional form (after the input).
+INPLACE_MODULE_ARGUMENT = {
+    "ReLU": 0, "ReLU6": 0, "SELU": 0, "SiLU": 0, "Mish": 0, "Hardswish": 0, "Hardsigmoid": 0,
+    "LeakyReLU": 1, "ELU": 1, "CELU": 1, "Dropout": 1, "Dropout1d": 1, "Dropout2d": 1,
+    "Dropout3d": 1, "AlphaDropout": 1, "Hardtanh": 2, "Threshold": 2,
+}
+INPLACE_FUNCTION_ARGUMENT = {
+    "relu": 1, "relu6": 1, "selu": 1, "silu": 1, "mish": 1, "hardswish": 1, "hardsigmoid": 1,
+    "leaky_relu": 2, "elu": 2, "celu": 2, "hardtanh": 3, "threshold": 3, "dropout": 3,
+    "dropout1d": 3, "dropout2d": 3, "dropout3d": 3, "alpha_dropout": 3,
+}
+# In-place activation functions (torch.relu_, F.elu_ ...): always in place on their input.
+INPLACE_FUNCTIONS = {"relu_", "leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "threshold_", "rrelu_", "sigmoid_", "tanh_"}

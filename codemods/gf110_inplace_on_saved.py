@@ -1,0 +1,703 @@
+"""GF110 inplace-on-saved."""
+
+from __future__ import annotations
+
+import ast
+import re
+import weakref
+from dataclasses import dataclass
+from functools import partial
+
+import libcst as cst
+
+from gradfix.rule import Applicability, Fix, LazyFix, Rule
+
+from . import _torch
+from ._flow_ast import block_of
+from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
+from ._uses import STORE, uses
+from ._values import Analysis, Kind, dotted
+
+# In-place tensor methods whose out-of-place form is the same name without the `_`.
+_OUT_OF_PLACE_METHODS = {
+    "add_", "sub_", "mul_", "div_", "pow_", "clamp_", "clamp_min_", "clamp_max_", "masked_fill_",
+    "relu_", "sigmoid_", "tanh_", "exp_", "sqrt_", "neg_", "abs_", "log_", "addcmul_", "addcdiv_",
+    "lerp_", "sign_", "floor_", "round_", "reciprocal_", "square_", "fill_diagonal_", "index_fill_",
+    "masked_scatter_", "scatter_", "scatter_add_", "index_add_", "index_copy_", "copy_",
+}
+# Methods ending in `_` that change autograd or memory state, not values.
+_NOT_VALUE_WRITES = {"requires_grad_", "share_memory_", "detach_", "retain_grad_", "set_", "resize_", "record_stream_"}
+_METADATA = {"device", "dtype", "shape", "ndim", "is_cuda", "layout", "requires_grad", "grad_fn", "is_leaf"}
+_METADATA_METHODS = {"size", "dim", "numel", "type", "get_device", "stride", "is_contiguous", "data_ptr"}
+_AUG_OPERATORS = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power, cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+    cst.FloorDivideAssign: cst.FloorDivide, cst.ModuloAssign: cst.Modulo,
+}
+
+
+@dataclass
+class _Write:
+    node: ast.AST  # the statement or call reported
+    stmt: ast.stmt
+    name: ast.Name  # the written tensor's occurrence at the write
+    how: str  # how the message names the write
+    kind: str  # "augassign", "subscript", "method", "function", "module"
+    inplace_arg: ast.AST | None = None  # the `inplace=True` (or positional True) of a call or construction
+    construction: ast.Call | None = None  # the module's constructor call
+
+
+@dataclass
+class _Definition:
+    stmt: ast.Assign | None  # `x = value` that made the written tensor (None: the caller passed it)
+    index: int  # its store's index in the scope's uses (-1 for a parameter)
+
+
+class InplaceOnSaved(Rule):
+    """
+    An in-place write into a tensor that autograd saved for the backward pass.
+
+    Many ops keep tensors for their backward: `sigmoid`, `tanh`, `exp`, `softmax`, `relu`
+    keep their *output*; `x * w`, `x @ w`, convolutions, `Linear`, the norms and `log` keep
+    their *input*. Writing into such a tensor afterwards (`x += y`, `x[mask] = 0`,
+    `x.mul_(2)`, `F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`) bumps its version, and
+    `backward()` raises "one of the variables needed for gradient computation has been
+    modified by an inplace operation". In-place writes into a leaf that requires grad raise
+    at once ("a leaf Variable that requires grad is being used in an in-place operation").
+
+    A third case raises nothing: `out = self.relu(x)` with an in-place ReLU overwrites `x`
+    too, so a later `out + x` (a residual) reads relu(x), not x. The forward is already wrong;
+    it is reported, and the fix (`inplace=False`) is unsafe because it changes the forward.
+
+    Writes that nothing saved are fine and not reported: `conv -> bn -> relu(inplace)`
+    (BatchNorm saves its input, not its output), `out += identity` on a BatchNorm output,
+    writes into fresh buffers, `.clone()`d copies, anything under `torch.no_grad()`.
+    `x[k] = f(x)` self-writes are GF103's.
+
+    Bad:
+
+        s = torch.sigmoid(logits)
+        s[s < 0.5] = 0                 # sigmoid saved s
+        loss = (s * target).sum()
+        loss.backward()                # RuntimeError: ... modified by an inplace operation
+
+    Good:
+
+        s = torch.sigmoid(logits)
+        s = s.masked_fill(s < 0.5, 0)
+        loss = (s * target).sum()
+        loss.backward()
+
+    Fix safety: the out-of-place form (`x = x + y`, `x = x.masked_fill(mask, v)`, a write
+    into a copy, `x = x.mul(2)`, dropping `inplace=True`) is bitwise equal in the forward
+    and safe, except that `x = x + y` promotes dtypes where `x += y` keeps `x`'s (they
+    differ only when `y` has the wider dtype). Not rewritten when another name or view of
+    the tensor, or the caller, would stop seeing the write. Writes into leaves are reported
+    only (an update belongs under `torch.no_grad()`; a computation needs a new tensor).
+    Dropping `inplace=True` where a later read saw the overwritten value is unsafe.
+    """
+
+    code = "GF110"
+    name = "inplace-on-saved"
+    summary = "an in-place write into a tensor that autograd saved for backward (or a leaf)"
+    trigger = re.compile(r"inplace|ReLU\(\s*True|\w_\(|[-+*/]=|\]\s*=[^=]")
+
+    def detect(self, analysis: Analysis):
+        if not analysis.imports.imports_module("torch"):
+            return
+        for write in _writes(analysis):
+            if analysis.value(write.name).kind not in (Kind.TENSOR, Kind.UNKNOWN) or analysis.grad_disabled(write.node):
+                continue  # a counter, a list, an array: no tensor is written in place
+            if _in_autograd_function(analysis, write.node):
+                continue  # a custom Function's forward and backward run with grad disabled
+            finding = _judge(analysis, write)
+            if finding is not None:
+                message, fix = finding
+                yield self.finding(write.node, message, fix)
+
+
+def _in_autograd_function(analysis: Analysis, node: ast.AST) -> bool:
+    info = analysis.enclosing_class(node)
+    return info is not None and any(
+        (analysis.qualify(base) or "").startswith("torch.autograd.") or dotted(base) in ("Function", "autograd.Function")
+        for base in info.node.bases
+    )
+
+
+# The writes ------------------------------------------------------------------------------
+def _writes(analysis: Analysis):
+    for stmt in analysis.nodes(ast.AugAssign):
+        if isinstance(stmt.target, ast.Name):
+            yield _Write(stmt, stmt, stmt.target, f"`{stmt.target.id} {_op(stmt.op)}= ...`", "augassign")
+    for stmt in analysis.nodes(ast.Assign):
+        if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
+            if reads(stmt.value, stmt.targets[0].value.id) or not analysis.value(stmt.targets[0].value).is_tensor:
+                continue  # `x[k] = f(x)` is GF103's (self_write); a list or dict entry is no tensor write
+            written = ast.unparse(stmt.targets[0])
+            yield _Write(stmt, stmt, stmt.targets[0].value, f"`{written} = ...`", "subscript")
+    for call in analysis.calls():
+        write = _call_write(analysis, call)
+        if write is not None:
+            yield write
+
+
+def _call_write(analysis: Analysis, call: ast.Call) -> _Write | None:
+    stmt = _statement(analysis, call)
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        method = func.attr
+        if method.endswith("_") and not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+            if analysis.value(func.value).kind is Kind.TENSOR:
+                return _Write(call, stmt, func.value, f"`{func.value.id}.{method}(...)`", "method")
+    if not call.args or not isinstance(call.args[0], ast.Name):
+        return None
+    argument = call.args[0]
+    qualified = analysis.qualify(func) or ""
+    last = qualified.rsplit(".", 1)[-1]
+    if qualified.startswith("torch."):
+        if last in _torch.INPLACE_FUNCTIONS:
+            return _Write(call, stmt, argument, f"`{_segment(analysis, func)}({argument.id})`", "function")
+        flag = _inplace_flag(call, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), offset=0)
+        if last in _torch.INPLACE_FUNCTION_ARGUMENT and flag is not None:
+            return _Write(call, stmt, argument, f"`{_segment(analysis, func)}(..., inplace=True)`", "function", flag)
+        return None
+    first, _ = _layers(analysis, func)
+    if first is not None and isinstance(func, (ast.Name, ast.Attribute)):
+        flag = _inplace_layer(analysis, first)
+        if flag is not None:
+            return _Write(call, stmt, argument, f"`{dotted(func)}` (`{_segment(analysis, first.func)}` in place)", "module", flag, first)
+    return None
+
+
+def _inplace_flag(call: ast.Call, position: int | None, offset: int) -> ast.AST | None:
+    """The ``inplace=True`` keyword (or the positional ``True`` at ``position``) of ``call``."""
+    if position is None:
+        return None
+    for keyword in call.keywords:
+        if keyword.arg == "inplace":
+            return keyword if _is_true(keyword.value) else None
+    index = position - offset
+    if 0 <= index < len(call.args) and _is_true(call.args[index]) and len(call.args) == index + 1:
+        return call.args[index]
+    return None
+
+
+def _is_true(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _construction(analysis: Analysis, func: ast.expr) -> ast.Call | None:
+    """The one constructor call bound to ``self.act`` (in the class) or ``act`` (in the scope)."""
+    name = dotted(func)
+    if name is None:
+        return None
+    if name.startswith("self."):
+        info = analysis.enclosing_class(func)
+        if info is None:
+            return None
+        bodies = [m for m in info.methods.values()]
+    else:
+        bodies = [analysis.enclosing_function(func) or analysis.tree]
+        if bodies[0] is not analysis.tree:
+            bodies.append(analysis.tree)
+    values = [
+        node.value
+        for node in _assignments(analysis).get(name, [])
+        if any(body is analysis.tree or any(a is body for a in analysis.ancestors(node)) for body in bodies)
+    ]
+    if name.startswith("self.") is False and len(bodies) == 2:
+        local = [v for v in values if analysis.enclosing_function(v) is bodies[0]]
+        values = local or values
+    if len(values) != 1 or not isinstance(values[0], ast.Call):
+        return None
+    return values[0]
+
+
+def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Call | None]:
+    """The constructor calls of the first and the last torch.nn layer a module call runs: the
+    module's own (``self.act = nn.ReLU(inplace=True)``, ``nn.Sigmoid()(x)``), or the ends of
+    an ``nn.Sequential`` of torch.nn layers."""
+    if (dotted(func) or "").count(".") > 1 or analysis.value(func).kind is not Kind.MODULE:
+        return None, None
+    construction = func if isinstance(func, ast.Call) else _construction(analysis, func)
+    if construction is None or _torch_layer(analysis, construction) is None:
+        return None, None
+    if _torch_layer(analysis, construction) == "Sequential":
+        ends = [construction.args[0], construction.args[-1]] if construction.args else []
+        if not ends or not all(isinstance(e, ast.Call) and _torch_layer(analysis, e) not in (None, "Sequential") for e in ends) or construction.keywords:
+            return None, None
+        return ends[0], ends[1]  # type: ignore[return-value]
+    return construction, construction
+
+
+_ASSIGNMENTS: "weakref.WeakKeyDictionary[Analysis, dict[str, list[ast.Assign]]]" = weakref.WeakKeyDictionary()
+
+
+def _assignments(analysis: Analysis) -> dict[str, list[ast.Assign]]:
+    """Every ``name = ...`` / ``self.name = ...`` of the file, by dotted target (built once)."""
+    table = _ASSIGNMENTS.get(analysis)
+    if table is None:
+        table = {}
+        for node in analysis.nodes(ast.Assign):
+            for target in node.targets:
+                name = dotted(target)
+                if name is not None:
+                    table.setdefault(name, []).append(node)
+        _ASSIGNMENTS[analysis] = table
+    return table
+
+
+def _torch_layer(analysis: Analysis, call: ast.Call) -> str | None:
+    qualified = analysis.qualify(call.func) or ""
+    return qualified.rsplit(".", 1)[-1] if qualified.startswith("torch.nn.") else None
+
+
+def _inplace_layer(analysis: Analysis, layer: ast.Call) -> ast.AST | None:
+    """The ``inplace=True`` of ``nn.ReLU(inplace=True)``, ``nn.LeakyReLU(0.2, True)`` ..."""
+    return _inplace_flag(layer, _torch.INPLACE_MODULE_ARGUMENT.get(_torch_layer(analysis, layer) or ""), offset=0)
+
+
+# The judgement -----------------------------------------------------------------------------
+def _judge(analysis: Analysis, write: _Write):
+    name = write.name.id
+    scope = analysis.enclosing_function(write.stmt) or analysis.tree
+    occurrences = uses(analysis, scope).of(name)
+    at = next((o.index for o in occurrences if o.node is write.name), None)
+    if at is None:
+        return None
+    definition = _reaching(analysis, occurrences, at, write.stmt, scope, name)
+    if definition is None:
+        return None
+    tensor_known = write.kind in ("method", "function", "module")
+    subject, via = name, ""
+    reason = _why_breaks(analysis, definition, occurrences, at, write, tensor_known)
+    if reason is None and definition.stmt is not None:
+        base = _view_base(definition.stmt.value)
+        if base is not None and base.id != name:
+            base_occurrences = uses(analysis, scope).of(base.id)
+            base_at = next((o.index for o in base_occurrences if o.node is base), None)
+            base_def = _reaching(analysis, base_occurrences, base_at, write.stmt, scope, base.id) if base_at is not None else None
+            if base_def is not None:
+                reason = _why_breaks(analysis, base_def, base_occurrences, at, write, True)
+                subject, via = base.id, f"`{name}`, a view of `{base.id}`"
+    flagged = write.kind == "module" or (write.kind == "function" and write.inplace_arg is not None)
+    forward = _read_after(analysis, write, occurrences, at, definition) if flagged else None
+    if reason is None and forward is None:
+        return None
+    target = via or f"`{name}`"
+    if forward is not None:
+        message = (
+            f"{write.how} overwrites `{name}`, and `{name}` is read again on line {forward}: that read sees the"
+            " activation's output, so the current forward is already wrong"
+        )
+        if reason is not None and reason[0] != "leaf":
+            message += f" (and backward will raise: {reason[1]})"
+    elif reason[0] == "leaf":
+        message = f"{write.how} writes in place into {target}, {reason[1]}; outside `torch.no_grad()` this raises"
+        return message, None
+    else:
+        message = f"{write.how} writes in place into {target}, but {reason[1]}; backward will raise"
+        if write.construction is not None and "Dropout" in (_torch_layer(analysis, write.construction) or ""):
+            message += " in training whenever the dropout rate is nonzero"
+    fix, refusal = _plan_fix(analysis, write, forward is not None, via != "")
+    if refusal:
+        message += f" (not rewritten: {refusal})"
+    elif forward is not None:
+        message += " (the unsafe fix `inplace=False` changes the forward)"
+    return message, fix
+
+
+def _reaching(analysis, occurrences, at: int, stmt: ast.stmt, scope, name: str) -> _Definition | None:
+    """The assignment that made the tensor written at ``at``: the last ``name = value``
+    before it (in-place updates ``name += ...`` keep the object) on every path to the write."""
+    for use in reversed([o for o in occurrences if o.kind == STORE and o.index < at]):
+        binder = analysis.parent(use.node)
+        if isinstance(binder, ast.AugAssign):
+            continue
+        if not isinstance(binder, ast.Assign) or len(binder.targets) != 1 or binder.targets[0] is not use.node:
+            return None  # unpacking, a loop target, `with ... as`: not followed
+        block = block_of(analysis.parent, binder) or []
+        if not any(s is stmt or any(s is a for a in analysis.ancestors(stmt)) for s in block):
+            return None  # assigned in a branch the write is not inside: another path may skip it
+        return _Definition(binder, use.index)
+    if scope is not analysis.tree and name in parameter_names(scope):
+        return _Definition(None, -1)
+    return None
+
+
+def _why_breaks(analysis: Analysis, definition: _Definition, occurrences, at: int, write: _Write, tensor_known: bool):
+    """("leaf" | "output" | "input", how the message says it) when the write breaks backward."""
+    if definition.stmt is not None:
+        value = analysis.value(definition.stmt.value)
+        if value.leaf and value.is_tensor:
+            return "leaf", "a leaf that requires grad"
+        producer = _saved_output(analysis, definition.stmt.value)
+        if producer is not None:
+            return "output", f"{producer} on line {definition.stmt.lineno} saved its output for backward"
+    for use in occurrences:
+        if definition.index < use.index < at and use.kind != STORE and not _exclusive(analysis, write.stmt, use.node):
+            saving = _saving_op(analysis, use.node)
+            if saving is None:
+                continue
+            op, label, known_tensor = saving
+            if not (tensor_known or known_tensor or (definition.stmt is not None and analysis.value(definition.stmt.value).is_tensor)):
+                continue
+            if analysis.grad_disabled(op) or not analysis.value(op).carries:
+                continue
+            return "input", f"{label} on line {op.lineno} saved it for backward"
+    return None
+
+
+def _saved_output(analysis: Analysis, expr: ast.expr) -> str | None:
+    """How to name the op that made ``expr`` (through views) when it saves its output."""
+    while True:
+        if isinstance(expr, ast.Subscript):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VIEW_METHODS - {"detach"} and analysis.value(expr.func.value).is_tensor:
+            expr = expr.func.value
+        else:
+            break
+    if not isinstance(expr, ast.Call) or not analysis.value(expr).carries:
+        return None  # unknown (of a helper's arguments) is usually schedule or data arithmetic
+    func = expr.func
+    qualified = analysis.qualify(func) or ""
+    last = qualified.rsplit(".", 1)[-1]
+    if qualified.startswith("torch."):
+        if last in _torch.SAVES_OUTPUT:
+            return f"`{_segment(analysis, func)}`"
+        if last in _torch.INPLACE_SAVES_OUTPUT and _inplace_flag(expr, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), 0) is not None:
+            return f"`{_segment(analysis, func)}(..., inplace=True)`"
+        return None
+    if isinstance(func, ast.Attribute) and analysis.value(func.value).kind is Kind.TENSOR and func.attr in _torch.SAVES_OUTPUT:
+        return f"`.{func.attr}()`"
+    _, last_layer = _layers(analysis, func)
+    if last_layer is not None:
+        layer = _torch_layer(analysis, last_layer)
+        if layer in _torch.SAVES_OUTPUT_MODULES or (layer in _torch.INPLACE_SAVES_OUTPUT and _inplace_layer(analysis, last_layer) is not None):
+            return f"`{_segment(analysis, func)}` (ending in `{_segment(analysis, last_layer.func)}`)"
+    return None
+
+
+def _saving_op(analysis: Analysis, name: ast.Name):
+    """(the op, its label, whether it proves a tensor) when the op reading ``name`` (or a
+    view of it) saves it for backward."""
+    node: ast.AST = name
+    parent = analysis.parent(node)
+    while True:
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            if not analysis.value(node).is_tensor:
+                return None  # an element of a list or dict, not a view
+            node, parent = parent, analysis.parent(parent)
+            continue
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            call = analysis.parent(parent)
+            if not isinstance(call, ast.Call) or call.func is not parent:
+                if parent.attr in ("T", "mT"):
+                    node, parent = parent, call
+                    continue
+                return None
+            if parent.attr in VIEW_METHODS - {"detach"}:
+                node, parent = call, analysis.parent(call)
+                continue
+            if parent.attr in _torch.SAVES_INPUT:
+                return call, f"`.{parent.attr}()`", False
+            if parent.attr in _torch.SAVES_INPUT_FOR_OTHER and any(analysis.value(a).carries for a in call.args):
+                return call, f"`.{parent.attr}()`", False
+            return None
+        break
+    if isinstance(parent, ast.BinOp):
+        other = parent.right if parent.left is node else parent.left
+        symbol = _op(parent.op)
+        if isinstance(parent.op, (ast.Mult, ast.MatMult)) and analysis.value(other).carries:
+            return parent, f"`{symbol}`", False
+        if isinstance(parent.op, ast.Div) and (
+            (parent.right is node and analysis.value(other).kind is Kind.TENSOR)
+            or (parent.left is node and analysis.value(other).carries)
+        ):
+            return parent, "`/`", False
+        if isinstance(parent.op, ast.Pow) and parent.left is node:
+            return parent, "`**`", False
+        return None
+    if isinstance(parent, ast.Call) and any(a is node for a in parent.args):
+        qualified = analysis.qualify(parent.func) or ""
+        last = qualified.rsplit(".", 1)[-1]
+        if qualified.startswith("torch."):
+            if last in _torch.SAVES_INPUT and parent.args[0] is node:
+                return parent, f"`{_segment(analysis, parent.func)}`", True
+            if last in _torch.SAVES_INPUT_FOR_OTHER and any(analysis.value(a).carries for a in parent.args if a is not node):
+                return parent, f"`{_segment(analysis, parent.func)}`", True
+            return None
+        first, _ = _layers(analysis, parent.func)
+        if first is not None and parent.args[0] is node and _torch_layer(analysis, first) in _torch.SAVES_INPUT_MODULES:
+            if _inplace_layer(analysis, first) is not None:
+                return None  # an in-place activation: the write itself, judged where it is
+            return parent, f"`{_segment(analysis, parent.func)}`", True
+    return None
+
+
+def _view_base(expr: ast.expr) -> ast.Name | None:
+    """``y`` when ``expr`` is a view of the tensor named ``y`` (``y[:, 0]``, ``y.split(k)[0]``)."""
+    seen = False
+    while True:
+        if isinstance(expr, ast.Subscript):
+            expr, seen = expr.value, True
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VIEW_METHODS - {"detach", "to"}:
+            expr, seen = expr.func.value, True
+        elif isinstance(expr, ast.Attribute) and expr.attr in ("T", "mT"):
+            expr, seen = expr.value, True
+        else:
+            break
+    return expr if seen and isinstance(expr, ast.Name) else None
+
+
+def _read_after(analysis: Analysis, write: _Write, occurrences, at: int, definition: _Definition) -> int | None:
+    """The line of a read of the overwritten tensor (or a name bound to it) after an
+    in-place activation whose result the code binds to another name."""
+    call = write.node
+    if isinstance(analysis.parent(call), ast.Expr):
+        return None  # `self.relu(x)` alone: the in-place write is the point
+    scope_uses = uses(analysis, analysis.enclosing_function(write.stmt) or analysis.tree)
+    names = [(write.name.id, occurrences)]
+    for use in occurrences:
+        if definition.index < use.index < at and use.kind != STORE:
+            binder = analysis.parent(use.node)
+            if isinstance(binder, ast.Assign) and binder.value is use.node and len(binder.targets) == 1 and isinstance(binder.targets[0], ast.Name):
+                names.append((binder.targets[0].id, scope_uses.of(binder.targets[0].id)))
+    inside_call = {id(n) for n in ast.walk(call)}
+    for _, uses_of in names:
+        following = [o.index for o in uses_of if o.kind == STORE and o.index > at]
+        end = min(following) if following else float("inf")
+        for use in uses_of:
+            if use.kind == STORE or id(use.node) in inside_call or not _reads_value(analysis, use.node):
+                continue
+            same_statement = _statement(analysis, use.node) is write.stmt
+            if isinstance(write.stmt, (ast.Return, ast.Raise)) and not same_statement:
+                continue  # nothing after a return runs on the write's path
+            if (at < use.index < end or same_statement) and not _exclusive(analysis, write.stmt, use.node):
+                return use.node.lineno
+    return None
+
+
+def _reads_value(analysis: Analysis, name: ast.AST) -> bool:
+    parent = analysis.parent(name)
+    if isinstance(parent, ast.Attribute) and parent.value is name:
+        if parent.attr in _METADATA:
+            return False
+        grand = analysis.parent(parent)
+        if isinstance(grand, ast.Call) and grand.func is parent and parent.attr in _METADATA_METHODS:
+            return False
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("len", "isinstance", "type", "id", "print"):
+        return False
+    return True
+
+
+def _exclusive(analysis: Analysis, stmt: ast.stmt, node: ast.AST) -> bool:
+    """Whether ``node`` sits in another branch of an ``if``/``try`` than ``stmt``."""
+    chain = [stmt, *analysis.ancestors(stmt)]
+    previous: ast.AST = node
+    for ancestor in analysis.ancestors(node):
+        if any(ancestor is c for c in chain):
+            if isinstance(ancestor, (ast.If, ast.Try, ast.IfExp)):
+                mine = _branch(ancestor, chain)
+                theirs = _branch(ancestor, [previous])
+                return mine is not None and theirs is not None and mine != theirs
+            return False
+        previous = ancestor
+    return False
+
+
+def _branch(node: ast.AST, chain) -> str | None:
+    for field in ("body", "orelse", "handlers", "finalbody", "test"):
+        value = getattr(node, field, None)
+        children = value if isinstance(value, list) else [value]
+        if any(any(child is c for c in chain) for child in children if child is not None):
+            return field
+    return None
+
+
+def _statement(analysis: Analysis, node: ast.AST) -> ast.stmt:
+    while not isinstance(node, ast.stmt):
+        node = analysis.parent(node)
+    return node
+
+
+def _segment(analysis: Analysis, node: ast.AST) -> str:
+    return ast.unparse(node)  # a label for a message (get_source_segment splits the whole file per call)
+
+
+def _op(op: ast.operator) -> str:
+    return {
+        ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+        ast.FloorDiv: "//", ast.Mod: "%",
+    }.get(type(op), "?")
+
+
+# The fixes ---------------------------------------------------------------------------------
+def _plan_fix(analysis: Analysis, write: _Write, forward_changes: bool, into_view: bool):
+    """(the LazyFix, None) or (None, why it is not rewritten)."""
+    name = write.name.id
+    if into_view:
+        return None, "the write goes through a view, which other code sees"
+    if write.kind == "module":
+        return _plan_module_fix(analysis, write, forward_changes)
+    if write.kind == "function":
+        bare = isinstance(analysis.parent(write.node), ast.Expr)
+        if bare or not forward_changes:
+            reason = why_not_rewritable(analysis, write.stmt, name)
+            if reason is not None and bare:
+                return None, reason
+            if reason is not None and not forward_changes:
+                return None, reason
+        how = "compute the activation out of place"
+        applicability = Applicability.UNSAFE if forward_changes else Applicability.SAFE
+        if forward_changes:
+            how += " (the forward changes: later reads see the input, not its activation)"
+        return LazyFix(partial(_fix_function, call=write.node, flag=write.inplace_arg, name=name, bare=bare), applicability, how), None
+    if forward_changes:
+        return None, "the forward changes"
+    if isinstance(write.node, ast.Call) and not isinstance(analysis.parent(write.node), ast.Expr):
+        return None, "the result of the in-place call is used"
+    reason = why_not_rewritable(analysis, write.stmt, name)
+    if reason is not None:
+        return None, reason
+    if write.kind == "augassign":
+        return LazyFix(partial(_fix_augassign, stmt=write.stmt), Applicability.SAFE, f"write `{name} = {name} {_op(write.stmt.op)} ...`"), None
+    if write.kind == "subscript":
+        masked = _masked_fill_form(write.stmt)
+        how = f"use `{name}.masked_fill`" if masked else f"write into a copy of `{name}`"
+        return LazyFix(partial(_fix_subscript, stmt=write.stmt, name=name, masked=masked), Applicability.SAFE, how), None
+    method = write.node.func.attr  # type: ignore[attr-defined]
+    if method not in _OUT_OF_PLACE_METHODS:
+        return None, f"`{method}` has no out-of-place form this rule knows"
+    return LazyFix(partial(_fix_method, call=write.node, name=name), Applicability.SAFE, f"use `{name} = {name}.{method[:-1]}(...)`"), None
+
+
+def _plan_module_fix(analysis: Analysis, write: _Write, forward_changes: bool):
+    callee = dotted(write.node.func)  # type: ignore[attr-defined]
+    scope = analysis.enclosing_class(write.node)
+    nodes = ast.walk(scope.node) if scope is not None and callee.startswith("self.") else ast.walk(analysis.tree)
+    sites = [c for c in nodes if isinstance(c, ast.Call) and dotted(c.func) == callee]
+    if any(isinstance(analysis.parent(c), ast.Expr) for c in sites):
+        return None, f"`{callee}` is also called for its in-place effect alone"
+    applicability = Applicability.UNSAFE if forward_changes else Applicability.SAFE
+    how = f"construct `{callee}` with `inplace=False`"
+    if forward_changes:
+        how += " (the forward changes: later reads see the input, not its activation)"
+    elif len(sites) > 1:
+        applicability = Applicability.UNSAFE
+        how += f" (also changes its {len(sites) - 1} other call(s))"
+    return LazyFix(partial(_fix_construction, construction=write.construction, flag=write.inplace_arg), applicability, how), None
+
+
+def _masked_fill_form(stmt: ast.Assign) -> bool:
+    """``x[x < c] = v``: the mask has ``x``'s shape and ``v`` is a number, so
+    ``x.masked_fill(mask, v)`` writes exactly the same elements."""
+    target = stmt.targets[0]
+    name = target.value.id  # type: ignore[attr-defined]
+    mask = target.slice  # type: ignore[attr-defined]
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        value = value.operand
+    number = isinstance(value, ast.Constant) and type(value.value) in (int, float)
+    same_shape = isinstance(mask, ast.Compare) and len(mask.ops) == 1 and (
+        (isinstance(mask.left, ast.Name) and mask.left.id == name and _scalar(mask.comparators[0]))
+        or (isinstance(mask.comparators[0], ast.Name) and mask.comparators[0].id == name and _scalar(mask.left))
+    )
+    return number and same_shape
+
+
+def _scalar(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _parenthesized(expr: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)) or expr.lpar:
+        return expr
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def _replace_statement(ctx, old: cst.CSTNode, name: str, value: cst.BaseExpression, description: str) -> Fix:
+    assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=value)
+    return Fix([(old, assign)], Applicability.SAFE, description)
+
+
+def _fix_augassign(ctx, stmt: ast.AugAssign) -> Fix | None:
+    node = ctx.node_for(stmt)
+    if node is None or type(node.operator) not in _AUG_OPERATORS:
+        return None
+    name = node.target.value
+    value = cst.BinaryOperation(cst.Name(name), _AUG_OPERATORS[type(node.operator)](), _parenthesized(node.value))
+    return _replace_statement(ctx, node, name, value, f"write `{name} = {name} ...`")
+
+
+def _fix_subscript(ctx, stmt: ast.Assign, name: str, masked: bool) -> Fix | None:
+    node = ctx.node_for(stmt)
+    if node is None:
+        return None
+    if not masked:
+        return clone_write(ctx, node, name)
+    mask = node.targets[0].target.slice[0].slice.value
+    value = cst.Call(
+        func=cst.Attribute(cst.Name(name), cst.Name("masked_fill")),
+        args=[cst.Arg(mask), cst.Arg(node.value)],
+    )
+    return _replace_statement(ctx, node, name, value, f"use `{name}.masked_fill`")
+
+
+def _fix_method(ctx, call: ast.Call, name: str) -> Fix | None:
+    node = ctx.node_for(call)
+    if node is None:
+        return None
+    statement = ctx.parent(node)
+    if not isinstance(statement, cst.Expr):
+        return None
+    value = node.with_changes(func=node.func.with_changes(attr=cst.Name(node.func.attr.value[:-1])))
+    return _replace_statement(ctx, statement, name, value, f"use `{name} = {name}.{node.func.attr.value[:-1]}(...)`")
+
+
+def _without_flag(node: cst.Call, ctx, flag_node) -> cst.Call:
+    args = [a for a in node.args if a is not flag_node]
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(args=args)
+
+
+def _flag_arg(ctx, node: cst.Call, flag: ast.AST) -> cst.Arg | None:
+    for arg in node.args:
+        if isinstance(flag, ast.keyword) and arg.keyword is not None and arg.keyword.value == "inplace":
+            return arg
+        if not isinstance(flag, ast.keyword) and arg.keyword is None and isinstance(arg.value, cst.Name) and arg.value.value == "True" and arg is node.args[-1]:
+            return arg
+    return None
+
+
+def _fix_function(ctx, call: ast.Call, flag: ast.AST | None, name: str, bare: bool) -> Fix | None:
+    node = ctx.node_for(call)
+    if node is None:
+        return None
+    if flag is None:  # torch.relu_(x) -> torch.relu(x)
+        func = node.func
+        if not isinstance(func, (cst.Attribute, cst.Name)):
+            return None
+        renamed = func.with_changes(attr=cst.Name(func.attr.value[:-1])) if isinstance(func, cst.Attribute) else cst.Name(func.value[:-1])
+        new = node.with_changes(func=renamed)
+    else:
+        arg = _flag_arg(ctx, node, flag)
+        if arg is None:
+            return None
+        new = _without_flag(node, ctx, arg)
+    if bare:
+        return _replace_statement(ctx, ctx.parent(node), name, new, "compute the activation out of place")
+    return Fix([(node, new)], Applicability.SAFE, "compute the activation out of place")
+
+
+def _fix_construction(ctx, construction: ast.Call, flag: ast.AST) -> Fix | None:
+    node = ctx.node_for(construction)
+    if node is None:
+        return None
+    arg = _flag_arg(ctx, node, flag)
+    if arg is None:
+        return None
+    return Fix([(node, _without_flag(node, ctx, arg))], Applicability.SAFE, "construct the activation with `inplace=False`")
