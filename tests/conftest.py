@@ -13,3 +13,12 @@ def tree(tmp_path, monkeypatch):
     project.mkdir()
     monkeypatch.chdir(project)
     return project
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_repository(tmp_path_factory):
+    """`gradfix check` caches results in ./.gradfix_cache by default; keep the tests' cache in a temporary folder."""
+    import os
+
+    os.environ["GRADFIX_CACHE_DIR"] = str(tmp_path_factory.mktemp("gradfix-cache"))
+    yield
