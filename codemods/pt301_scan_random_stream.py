@@ -12,6 +12,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._names import keyword, kwarg
 from ._pytensor import (
     FUNCTIONS,
@@ -113,9 +114,8 @@ class ScanRandomStream(Rule):
     def quick_check(tree: ast.Module) -> bool:
         """A call of something named ``scan``."""
         return any(
-            isinstance(node, ast.Call)
-            and (getattr(node.func, "attr", None) == "scan" or getattr(node.func, "id", None) == "scan")
-            for node in ast.walk(tree)
+            getattr(node.func, "attr", None) == "scan" or getattr(node.func, "id", None) == "scan"
+            for node in nodes_of(tree, ast.Call)
         )
 
     def detect(self, analysis: Analysis):
