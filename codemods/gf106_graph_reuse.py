@@ -106,7 +106,8 @@ class GraphReuse(Rule):
     code = "GF106"
     name = "graph-reuse"
     summary = "a tensor derived from Parameters before a training loop is reused after backward(); recompute it in the loop"
-    trigger = re.compile(r"\bbackward\s*\(|autograd\.grad\s*\(")
+    # `\bbackward\s*\(|autograd\.grad\s*\(`, with the word boundary checked after the literal (4x faster)
+    trigger = re.compile(r"backward(?<=\bbackward)\s*\(|autograd\.grad\s*\(")
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
