@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-only", action="store_true", help="run every tool on the sample only")
     parser.add_argument("--tools", default="", help="comma-separated names to run (substring match); default all")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per tool and set before it is stopped")
+    parser.add_argument("--timeout-sample", type=float, default=None, help="the same for the tools run on the sample (default: --timeout)")
     parser.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for tools that take -j")
     parser.add_argument("--bin-dir", action="append", default=[], help="where to look for the other tools first")
     parser.add_argument("--json", help="also write the results to this file")
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(Result(name, set_label, count, lines, None, None, None, "not installed"))
                     continue
                 print(f"running {name} on {set_label} ({count} files) ...", file=sys.stderr, flush=True)
-                seconds, rss, code, note = measure(command, path, args.timeout)
+                timeout = args.timeout_sample if wanted_set == "sample" and args.timeout_sample else args.timeout
+                seconds, rss, code, note = measure(command, path, timeout)
                 if name.startswith("ruff") and not note:
                     ruff_seconds[set_name] = seconds
                 results.append(Result(name, set_label, count, lines, seconds, rss, code, note, ruff_seconds.get(set_name)))
