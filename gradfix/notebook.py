@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass, field
@@ -487,10 +488,11 @@ def replace_cell_sources(text: str, notebook: dict, texts: dict[int, str]) -> st
 # Files ----------------------------------------------------------------------------------------------
 def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     """The bytes of a file to check: not a symbolic link, not larger than ``max_bytes``. Raises InputError."""
-    if os.path.islink(path):
-        raise InputError("is a symbolic link; pass the file it points to")
     try:
-        size = os.path.getsize(path)
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode):
+            raise InputError("is a symbolic link; pass the file it points to")
+        size = status.st_size
         if size > max_bytes:
             raise InputError(f"file too large ({size} bytes > {max_bytes}); raise --max-file-size to check it")
         with open(path, "rb") as handle:
