@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     bin_dirs = [*args.bin_dir, os.path.dirname(sys.executable)]
     results: list[Result] = []
     start_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    with tempfile.TemporaryDirectory(prefix="gradfix-bench-") as temp:
+    with tempfile.TemporaryDirectory(prefix="gradfix-bench-", ignore_cleanup_errors=True) as temp:
         tools = commands(bin_dirs, args.jobs, os.path.join(temp, "cache"))
         if args.tools:
             wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                 if name.startswith("ruff") and not note:
                     ruff_seconds[set_name] = seconds
                 results.append(Result(name, set_label, count, lines, seconds, rss, code, note, ruff_seconds.get(set_name)))
+                last = results[-1]  # as it comes: a long run that is stopped still says what it measured
+                print(f"  {last.seconds:.1f} s, {last.rate} files/s, {last.peak_rss_mb:.0f} MB, {last.ratio} of ruff {last.note}",
+                      file=sys.stderr, flush=True)
     cores = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{cores} cores; load average {start_load:.1f} at the start, {load:.1f} at the end; python {sys.version.split()[0]}")
