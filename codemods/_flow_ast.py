@@ -22,6 +22,7 @@ COMPOUND = (
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
 ) + tuple(getattr(ast, n) for n in ("TryStar", "Match") if hasattr(ast, n))
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_MATCH_CASE = (ast.match_case,) if hasattr(ast, "match_case") else ()
 _AUTOGRAD = {"torch.autograd.backward", "torch.autograd.grad"}
 # Container methods that put their argument into the receiver.
 _STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault"}
@@ -31,17 +32,32 @@ def walk(node: ast.AST | list) -> Iterator[ast.AST]:
     """``node`` and everything under it, in source order, not entering nested scopes."""
     stack = list(reversed(node)) if isinstance(node, list) else [node]
     roots = {id(n) for n in stack}
+    AST = ast.AST
     while stack:
         current = stack.pop()
         yield current
         if id(current) not in roots and isinstance(current, _OTHER_SCOPES):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+        # ast.iter_child_nodes, written out (its generator costs more than this walk's own work)
+        children = []
+        for name in current._fields:
+            child = getattr(current, name, None)
+            if isinstance(child, list):
+                children.extend(item for item in child if isinstance(item, AST))
+            elif isinstance(child, AST):
+                children.append(child)
+        children.reverse()
+        stack.extend(children)
 
 
 def blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
     """Every statement list in ``tree`` (module, function, loop, branch bodies), nested scopes too."""
-    for node in ast.walk(tree):
+    from ._values import indexed
+
+    by_type = indexed(tree)[1]
+    # Only these node types hold statement lists: no look at the (many more) expressions.
+    holders = [n for t in dict.fromkeys((type(tree), *COMPOUND, ast.ExceptHandler, *_MATCH_CASE)) for n in by_type.get(t, [])]
+    for node in holders:
         for field in _BLOCK_FIELDS:
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):

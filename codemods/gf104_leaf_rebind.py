@@ -10,6 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -70,8 +71,8 @@ class LeafRebind(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """Some ``name = <expression reading name>`` (``self.x`` too)."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], (ast.Name, ast.Attribute)):
+        for node in nodes_of(tree, ast.Assign):
+            if len(node.targets) == 1 and isinstance(node.targets[0], (ast.Name, ast.Attribute)):
                 name = dotted(node.targets[0])
                 if name is not None and any(isinstance(n, (ast.Name, ast.Attribute)) and dotted(n) == name for n in ast.walk(node.value)):
                     return True

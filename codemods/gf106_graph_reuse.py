@@ -11,10 +11,12 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of, parents_of
 from ._flow_ast import (
     LOOPS,
     alone_on_its_lines,
     backward_calls,
+    is_backward_call,
     backward_roots,
     blocks,
     flows_into,
@@ -104,34 +106,36 @@ class GraphReuse(Rule):
     code = "GF106"
     name = "graph-reuse"
     summary = "a tensor derived from Parameters before a training loop is reused after backward(); recompute it in the loop"
-    trigger = re.compile(r"\bbackward\s*\(|autograd\.grad\s*\(")
+    # `\bbackward\s*\(|autograd\.grad\s*\(`, with the word boundary checked after the literal (4x faster)
+    trigger = re.compile(r"backward(?<=\bbackward)\s*\(|autograd\.grad\s*\(")
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A loop that calls backward (or autograd.grad) and follows another statement in its block."""
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if not isinstance(body, list):
+        parents = parents_of(tree)
+        for call in nodes_of(tree, ast.Call):
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr in ("backward", "grad")):
                 continue
-            for index, stmt in enumerate(body):
-                if index and isinstance(stmt, (ast.For, ast.While)) and any(
-                    isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("backward", "grad")
-                    for n in ast.walk(stmt)
-                ):
+            node, parent = call, parents.get(id(call))
+            while parent is not None:  # a loop around the call that is not first in its body
+                if isinstance(node, (ast.For, ast.While)) and any(s is node for s in (getattr(parent, "body", None) or [])[1:]):
                     return True
+                node, parent = parent, parents.get(id(parent))
         return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
+        around_backward = _loops_around_backward(analysis)
         for body in blocks(analysis.tree):
             for index, stmt in enumerate(body):
-                if isinstance(stmt, LOOPS):
+                if isinstance(stmt, LOOPS) and id(stmt) in around_backward:
                     finding = self._loop(analysis, body, index)
                     if finding is not None:
                         yield finding
 
     def _loop(self, analysis: Analysis, body: list[ast.stmt], index: int):
+        # Only called for loops around a backward call (_loops_around_backward).
         loop = body[index]
         backwards = backward_calls(analysis, loop)
         if not backwards:
@@ -442,3 +446,20 @@ def _without_retain_graph(args):
     if kept:
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return kept
+
+
+def _loops_around_backward(analysis: Analysis) -> set[int]:
+    """Ids of the loops that hold a backward call in their own scope: the loops `_loop` can report.
+
+    From the backward calls up, instead of a walk of every loop of the file.
+    """
+    found: set[int] = set()
+    for call in analysis.calls():
+        if not is_backward_call(analysis, call):
+            continue
+        node = analysis.parent(call)
+        while node is not None and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if isinstance(node, LOOPS):
+                found.add(id(node))
+            node = analysis.parent(node)
+    return found

@@ -7,6 +7,7 @@ import re
 
 from gradfix.rule import Rule
 
+from ._ast import nodes_of
 from ._values import Analysis, dotted
 
 _RECURRENT = {"torch.nn.GRU", "torch.nn.LSTM", "torch.nn.RNN"}
@@ -73,12 +74,10 @@ class FusedRnnSliceGrad(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A ``retain_grad()`` call and a subscripted ``.grad`` read."""
-        retains = subscripted_grad = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "retain_grad":
-                retains = True
-            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "grad":
-                subscripted_grad = True
+        retains = any(isinstance(n.func, ast.Attribute) and n.func.attr == "retain_grad" for n in nodes_of(tree, ast.Call))
+        subscripted_grad = retains and any(
+            isinstance(n.value, ast.Attribute) and n.value.attr == "grad" for n in nodes_of(tree, ast.Subscript)
+        )
         return retains and subscripted_grad
 
     def detect(self, analysis: Analysis):

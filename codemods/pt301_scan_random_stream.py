@@ -12,6 +12,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._names import keyword, kwarg
 from ._pytensor import (
     FUNCTIONS,
@@ -113,9 +114,8 @@ class ScanRandomStream(Rule):
     def quick_check(tree: ast.Module) -> bool:
         """A call of something named ``scan``."""
         return any(
-            isinstance(node, ast.Call)
-            and (getattr(node.func, "attr", None) == "scan" or getattr(node.func, "id", None) == "scan")
-            for node in ast.walk(tree)
+            getattr(node.func, "attr", None) == "scan" or getattr(node.func, "id", None) == "scan"
+            for node in nodes_of(tree, ast.Call)
         )
 
     def detect(self, analysis: Analysis):
@@ -592,7 +592,7 @@ def _draw_with_steps(call: cst.Call, hoist: _Hoist, plan: _Plan, scan_args: dict
 def _rewrite_function(func: cst.FunctionDef, edits: dict[int, object], new: list[str], at: int | None) -> cst.FunctionDef:
     """``func`` with its edits made and the new parameters inserted at ``at`` (the step:
     right after the slices of the old sequences) or appended (a helper)."""
-    rewritten = func.visit(_Swap(edits))
+    rewritten = func.visit(_swap(edits))
     params = list(rewritten.params.params)  # type: ignore[attr-defined]
     added = [cst.Param(cst.Name(p)) for p in new]
     if at is None:
@@ -641,17 +641,17 @@ def _extend(literal: cst.List | cst.Tuple, names: list[cst.Name]) -> cst.List | 
     return literal.with_changes(elements=[*elements[:-1], last.with_changes(comma=separator), *added])
 
 
-class _Swap(cst.CSTTransformer):
-    def __init__(self, edits: dict[int, object]) -> None:
-        self.edits = edits
+def _swap(edits: dict[int, object]) -> cst.CSTTransformer:
+    class _Swap(cst.CSTTransformer):  # defined on use: rule modules must not import LibCST at load
+        def on_leave(self, original_node, updated_node):  # type: ignore[override]
+            replacement = edits.get(id(original_node), updated_node)
+            if isinstance(replacement, cst.Call) and isinstance(updated_node, cst.Call) and replacement is not updated_node:
+                # A helper call gaining arguments: keep the (possibly rewritten) original args.
+                extra = replacement.args[len(original_node.args):]
+                return updated_node.with_changes(args=[*_comma_all(updated_node.args), *extra])
+            return replacement
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        replacement = self.edits.get(id(original_node), updated_node)
-        if isinstance(replacement, cst.Call) and isinstance(updated_node, cst.Call) and replacement is not updated_node:
-            # A helper call gaining arguments: keep the (possibly rewritten) original args.
-            extra = replacement.args[len(original_node.args):]
-            return updated_node.with_changes(args=[*_comma_all(updated_node.args), *extra])
-        return replacement
+    return _Swap()
 
 
 def _append_arg(call: cst.Call, param: str, value: str) -> cst.Call:

@@ -16,18 +16,16 @@ import typer
 from gradfix import __version__
 from gradfix.config import Config, ConfigError, find_config, load_config
 from gradfix.discovery import DiscoveryError, find_files
-from gradfix.notebook import check_notebook_text, load_notebook
 from gradfix.engine import (
     DEFAULT_MAX_FILE_BYTES,
     FileResult,
     InputError,
     Mode,
     Settings,
-    check_source,
-    decode_source,
     process_files,
-    unified_diff,
+    process_source,
 )
+from gradfix.notebook import source_from_bytes
 from gradfix.report import FORMATS, diagnostic_line, error_line, github_report, json_report, sarif_report, text_summary
 from gradfix.rule import all_rules, select_rules
 
@@ -72,6 +70,8 @@ ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings
 JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
 MaxSizeOpt = typer.Option(None, "--max-file-size", help=f"Skip files larger than this many bytes (default {DEFAULT_MAX_FILE_BYTES}).")
 NoProgressOpt = typer.Option(False, "--no-progress", help="Never show a progress bar.")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the cache of check results.")
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Where to cache check results (default: $GRADFIX_CACHE_DIR or ./.gradfix_cache).")
 RunOpt = typer.Option(None, "--run", help="A command that drives the code, e.g. 'python -m pytest tests/' (rewritten files are served by an import hook).")
 PythonOpt = typer.Option(None, "--python", help="The interpreter that runs the code (default: the one running gradfix).")
 TimeoutOpt = typer.Option(120.0, "--timeout", help="Seconds each verification run may take.")
@@ -86,7 +86,7 @@ def _split(values: Optional[List[str]]) -> Optional[List[str]]:
 class _Run:
     """What check and apply share: config, rule selection, files, settings per file."""
 
-    def __init__(self, paths, select, ignore, output_format, stdin_filename, config_path, isolated, unsafe_fixes, max_file_size):
+    def __init__(self, paths, select, ignore, output_format, stdin_filename, config_path, isolated, unsafe_fixes, max_file_size, cache_dir=None):
         if output_format not in FORMATS:
             raise UsageFailure(f"unknown --output-format {output_format!r} (choose from {', '.join(FORMATS)})")
         self.paths = list(paths or [])
@@ -113,6 +113,7 @@ class _Run:
         except ValueError as exc:
             raise UsageFailure(str(exc)) from None
         self._settings: dict[tuple[str, ...], Settings] = {}
+        self.cache_dir = cache_dir  # None: results are not cached
 
     def settings_for(self, path: str) -> Settings:
         extra = tuple(sorted(self.config.ignores_for(path)))
@@ -120,7 +121,7 @@ class _Run:
             rules = self.rules
             if extra:
                 rules = tuple(r for r in rules if not any(r.code.startswith(c) for c in extra))
-            self._settings[extra] = Settings(rules, self.unsafe_fixes, self.max_file_size)
+            self._settings[extra] = Settings(rules, self.unsafe_fixes, self.max_file_size, self.cache_dir)
         return self._settings[extra]
 
     def files(self) -> list[str]:
@@ -178,29 +179,22 @@ def _exit_code(results: list[FileResult], exit_zero: bool, changed: bool = False
 
 def _run_stdin(run: _Run, mode: Mode) -> FileResult:
     data = sys.stdin.buffer.read()
-    result = FileResult(path=run.stdin_filename)
     settings = run.settings_for(run.stdin_filename)
-    diff = ""
     try:
-        if run.stdin_filename.endswith(".ipynb"):
-            text, notebook = load_notebook(data)
-            checked, _, diff = check_notebook_text(text, notebook, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
-        else:
-            text, _ = decode_source(data)
-            checked = check_source(text, run.stdin_filename, settings, fix=mode is not Mode.CHECK)
-            if checked.new_source is not None:
-                diff = unified_diff(run.stdin_filename, text, checked.new_source)
+        source = source_from_bytes(run.stdin_filename, data, settings.max_file_bytes)
     except InputError as exc:
-        result.error, result.error_at = str(exc), getattr(exc, "position", None)
-        if mode is Mode.APPLY:  # an editor replaces the buffer with stdout: give back the input
+        result = FileResult(path=run.stdin_filename, error=str(exc), error_at=getattr(exc, "position", None))
+    else:
+        # DIFF, not APPLY: the engine must not write a file named like standard input.
+        result = process_source(source, settings, Mode.CHECK if mode is Mode.CHECK else Mode.DIFF)
+    if mode is Mode.APPLY:  # an editor replaces the buffer with stdout: the fixed text, or the input as it was
+        if result.new_source is not None and not result.error:
+            sys.stdout.write(result.new_source)
+            sys.stdout.flush()
+        else:
             sys.stdout.buffer.write(data)
-        return result
-    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
-    if mode is Mode.APPLY:
-        sys.stdout.write(checked.new_source if checked.new_source is not None else text)
-        sys.stdout.flush()
-    elif mode is Mode.DIFF:
-        result.diff = diff
+            sys.stdout.flush()
+        result.diff = ""
     return result
 
 
@@ -220,9 +214,14 @@ def check(
     no_progress: bool = NoProgressOpt,
     add_noqa: bool = typer.Option(False, "--add-noqa", help="Write `# noqa: CODE` on every line with a finding (adopt gradfix on a legacy tree)."),
     statistics: bool = typer.Option(False, "--statistics", help="Print the number of findings per rule instead of each finding."),
+    no_cache: bool = NoCacheOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
 ) -> None:
     """Report code that breaks gradient flow (exit 1 if anything is found)."""
-    run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size)
+    from gradfix.cache import default_directory
+
+    cache = None if no_cache or add_noqa else (cache_dir or default_directory())
+    run = _Run(paths, select, ignore, output_format, stdin_filename, config, isolated, unsafe_fixes, max_file_size, cache)
     if add_noqa:
         raise typer.Exit(_add_noqa(run))
     if run.stdin:
@@ -444,6 +443,21 @@ def verify(
         raise UsageFailure(str(exc)) from None
     _verify_report(verdicts, output_format)
     raise typer.Exit(0 if all(passed(v) for v in verdicts) else 1)
+
+
+@app.command()
+def clean(
+    cache_dir: Optional[str] = CacheDirOpt,
+) -> None:
+    """Remove the cache of check results (.gradfix_cache)."""
+    from gradfix.cache import clean as remove, default_directory
+
+    directory = cache_dir or default_directory()
+    try:
+        removed = remove(directory)
+    except (ValueError, OSError) as exc:
+        raise UsageFailure(str(exc)) from None
+    typer.echo(f"Removed {directory}" if removed else f"No cache at {directory}", err=True)
 
 
 @app.command()

@@ -3,32 +3,37 @@
 from __future__ import annotations
 
 import ast
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+import libcst as cst  # deferred until a fix is built (gradfix/_lazy.py): nothing here runs at import
+
+if TYPE_CHECKING:  # pragma: no cover
+    from libcst.metadata import CodeRange
 
 T = TypeVar("T")
 
 
-class _ParentCollector(cst.CSTVisitor):
-    """One pass over the tree: every node's parent and children (in source order)."""
+def _parent_collector():
+    """A visitor that records, in one pass, every node's parent and children (in source order)."""
 
-    def __init__(self) -> None:
-        self.parents: dict[int, cst.CSTNode] = {}
-        self.children: dict[int, list[cst.CSTNode]] = {}
-        self._stack: list[cst.CSTNode] = []
+    class _ParentCollector(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.parents: dict[int, cst.CSTNode] = {}
+            self.children: dict[int, list[cst.CSTNode]] = {}
+            self._stack: list[cst.CSTNode] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self._stack:
-            self.parents[id(node)] = self._stack[-1]
-            self.children[id(self._stack[-1])].append(node)
-        self.children[id(node)] = []
-        self._stack.append(node)
-        return True
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if self._stack:
+                self.parents[id(node)] = self._stack[-1]
+                self.children[id(self._stack[-1])].append(node)
+            self.children[id(node)] = []
+            self._stack.append(node)
+            return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self._stack.pop()
+
+    return _ParentCollector()
 
 
 class FileContext:
@@ -54,7 +59,7 @@ class FileContext:
     # Tree navigation -------------------------------------------------------------
     def _index(self) -> dict[int, cst.CSTNode]:
         if self._parents is None:
-            collector = _ParentCollector()
+            collector = _parent_collector()
             self.module.visit(collector)
             self._parents, self._children = collector.parents, collector.children
         return self._parents
@@ -92,6 +97,8 @@ class FileContext:
     def code_range(self, node: cst.CSTNode) -> CodeRange:
         """1-based line, 0-based column range of ``node`` (computed on first use)."""
         if self._positions is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions[node]  # type: ignore[index]
@@ -110,7 +117,7 @@ class FileContext:
                 key = (r.start.line, r.start.column, r.end.line, r.end.column)
                 self._by_range.setdefault(key, []).append(cst_node)
         key = (node.lineno, self._column(node.lineno, node.col_offset), node.end_lineno, self._column(node.end_lineno, node.end_col_offset))
-        wanted = _CST_TYPES.get(type(node))
+        wanted = _cst_types().get(type(node))
         for candidate in self._by_range.get(key, []):  # type: ignore[arg-type]
             if wanted is None or isinstance(candidate, wanted):
                 return candidate
@@ -126,34 +133,45 @@ class FileContext:
         return len(text.encode("utf-8")[: byte_offset or 0].decode("utf-8", errors="replace"))
 
 
-_CST_TYPES: dict[type, tuple[type, ...]] = {
-    ast.Call: (cst.Call,),
-    ast.Name: (cst.Name,),
-    ast.Attribute: (cst.Attribute,),
-    ast.Subscript: (cst.Subscript,),
-    ast.BinOp: (cst.BinaryOperation,),
-    ast.UnaryOp: (cst.UnaryOperation,),
-    ast.BoolOp: (cst.BooleanOperation,),
-    ast.Compare: (cst.Comparison,),
-    ast.List: (cst.List,),
-    ast.Tuple: (cst.Tuple,),
-    ast.Dict: (cst.Dict,),
-    ast.Set: (cst.Set,),
-    ast.ListComp: (cst.ListComp,),
-    ast.GeneratorExp: (cst.GeneratorExp,),
-    ast.IfExp: (cst.IfExp,),
-    ast.Lambda: (cst.Lambda,),
-    ast.Constant: (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Name),
-    ast.Starred: (cst.StarredElement,),
-    ast.Assign: (cst.Assign,),
-    ast.AugAssign: (cst.AugAssign,),
-    ast.AnnAssign: (cst.AnnAssign,),
-    ast.Expr: (cst.Expr,),
-    ast.Return: (cst.Return,),
-    ast.For: (cst.For,),
-    ast.While: (cst.While,),
-    ast.If: (cst.If,),
-    ast.With: (cst.With,),
-    ast.FunctionDef: (cst.FunctionDef,),
-    ast.ClassDef: (cst.ClassDef,),
-}
+_CST_TYPES: dict[type, tuple[type, ...]] = {}
+
+
+def _cst_types() -> dict[type, tuple[type, ...]]:
+    """The LibCST node types of each ``ast`` node type (built on first use)."""
+    if not _CST_TYPES:
+        _CST_TYPES.update(_cst_types_table())
+    return _CST_TYPES
+
+
+def _cst_types_table() -> dict[type, tuple[type, ...]]:
+    return {
+        ast.Call: (cst.Call,),
+        ast.Name: (cst.Name,),
+        ast.Attribute: (cst.Attribute,),
+        ast.Subscript: (cst.Subscript,),
+        ast.BinOp: (cst.BinaryOperation,),
+        ast.UnaryOp: (cst.UnaryOperation,),
+        ast.BoolOp: (cst.BooleanOperation,),
+        ast.Compare: (cst.Comparison,),
+        ast.List: (cst.List,),
+        ast.Tuple: (cst.Tuple,),
+        ast.Dict: (cst.Dict,),
+        ast.Set: (cst.Set,),
+        ast.ListComp: (cst.ListComp,),
+        ast.GeneratorExp: (cst.GeneratorExp,),
+        ast.IfExp: (cst.IfExp,),
+        ast.Lambda: (cst.Lambda,),
+        ast.Constant: (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Name),
+        ast.Starred: (cst.StarredElement,),
+        ast.Assign: (cst.Assign,),
+        ast.AugAssign: (cst.AugAssign,),
+        ast.AnnAssign: (cst.AnnAssign,),
+        ast.Expr: (cst.Expr,),
+        ast.Return: (cst.Return,),
+        ast.For: (cst.For,),
+        ast.While: (cst.While,),
+        ast.If: (cst.If,),
+        ast.With: (cst.With,),
+        ast.FunctionDef: (cst.FunctionDef,),
+        ast.ClassDef: (cst.ClassDef,),
+    }

@@ -5,30 +5,47 @@ selected rule's trigger occurs in the text; parse once; run every triggered rule
 suppressed findings; apply the allowed fixes that do not overlap, re-parse, repeat until
 nothing more changes; refuse any fix whose result does not parse. Files are processed in
 parallel and written atomically.
+
+Speed: the text prefilter (each selected rule's ``literals``, then its ``trigger``; see
+``gradfix/rule.py``) decides which files are parsed at all; CPython's cyclic garbage
+collector is paused while one source is analysed (an ``ast`` tree and its analysis are
+hundreds of thousands of acyclic objects: the collector's passes over them cost more than
+the parse); workers are started once per run and fed chunks of files, results come back in
+order as chunks finish; checked results are cached by content (``gradfix/cache.py``).
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
-import io
+import contextlib
+import gc
 import os
 import re
-import tempfile
-import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import libcst as cst
+import libcst as cst  # deferred: imported for real only when a fix is built (gradfix/_lazy.py)
 
-from gradfix.context import FileContext
+from gradfix.errors import DEFAULT_MAX_FILE_BYTES, ErrorPosition, InputError, SourceSyntaxError
+from gradfix.notebook import (  # noqa: F401  (the reader/writer of sources; some re-exported for callers)
+    Source,
+    decode_source,
+    is_notebook_path,
+    read_bytes,
+    read_source,
+    size_limit,
+    source_from_bytes,
+    unified_diff,
+    write_atomically,
+)
 from gradfix.rule import Applicability, Finding, Fix, LazyFix, Rule, select_rules
 
+if TYPE_CHECKING:  # pragma: no cover
+    from gradfix.context import FileContext
+
 MAX_FIX_PASSES = 10
-DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class Mode(str, Enum):
@@ -42,6 +59,7 @@ class Settings:
     rules: tuple[type[Rule], ...]
     unsafe_fixes: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    cache_dir: str | None = None  # where `check` results are cached (gradfix/cache.py); None: not cached
 
     @classmethod
     def from_codes(cls, select=None, ignore=None, unsafe_fixes: bool = False) -> "Settings":
@@ -86,28 +104,6 @@ class FileResult(SourceResult):
     written: bool = False
     diff: str = ""
     error_at: "ErrorPosition | None" = None  # where ``error`` is, when it is a place in the source
-
-
-class InputError(Exception):
-    """A file that cannot be checked (unreadable, undecodable, too large, invalid)."""
-
-
-@dataclass(frozen=True)
-class ErrorPosition:
-    """Where an input error is: 1-based line and column (notebooks: within ``cell``)."""
-
-    line: int
-    column: int
-    cell: int | None = None
-
-
-class SourceSyntaxError(InputError):
-    """A source CPython rejects, with CPython's message and position."""
-
-    def __init__(self, message: str, position: ErrorPosition) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
 
 
 # Suppression comments --------------------------------------------------------------
@@ -190,15 +186,53 @@ class _Source:
         return self._analysis
 
     @property
-    def ctx(self) -> FileContext:
+    def ctx(self) -> "FileContext":
         if self._ctx is None:
+            from gradfix.context import FileContext
+
             self._ctx = FileContext(self.source, _parse(self.source), self.path)
         return self._ctx
 
 
 def _triggered(rules: Iterable[type[Rule]], source: str) -> list[type[Rule]]:
-    """The rules whose text trigger occurs in this source."""
-    return [rule for rule in rules if rule.trigger.search(source)]
+    """The rules whose text trigger occurs in this source.
+
+    One pass for all rules: each distinct prefilter string is searched once (a substring
+    test, much cheaper than a regular expression), and a rule's ``trigger`` runs only when
+    one of its strings is there.
+    """
+    present: dict[str, bool] = {}
+    found = []
+    for rule in rules:
+        literals = rule.prefilter()
+        if literals is not None:
+            for literal in literals:
+                hit = present.get(literal)
+                if hit is None:
+                    hit = present[literal] = literal in source
+                if hit:
+                    break
+            else:
+                continue
+        if rule.trigger.search(source):
+            found.append(rule)
+    return found
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause the cyclic garbage collector while one source is analysed (see the module docstring).
+
+    Reference counting still frees everything; the collector resumes (and catches up on any
+    cycle) as soon as the source is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _parse_ast(source: str) -> ast.Module:
@@ -308,12 +342,12 @@ def _diagnostic(finding: Finding, note: str = "") -> Diagnostic:
 
 
 # Applying fixes ---------------------------------------------------------------------------
-class _Replacer(cst.CSTTransformer):
-    def __init__(self, edits: dict[int, object]) -> None:
-        self.edits = edits
+def _replacer(edits: dict[int, object]) -> "cst.CSTTransformer":
+    class _Replacer(cst.CSTTransformer):  # defined on use: LibCST is imported only to fix
+        def on_leave(self, original_node, updated_node):  # type: ignore[override]
+            return edits.get(id(original_node), updated_node)
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        return self.edits.get(id(original_node), updated_node)
+    return _Replacer()
 
 
 def _footprint(node: cst.CSTNode) -> set[int]:
@@ -331,7 +365,7 @@ def _apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     for fix in fixes:
         for node, replacement in fix.edits:
             edits[id(node)] = replacement
-    return module.visit(_Replacer(edits))
+    return module.visit(_replacer(edits))
 
 
 def _non_overlapping(fixes: Sequence[Fix]) -> list[Fix]:
@@ -388,6 +422,11 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
     rules = _triggered(settings.rules, source)
     if not rules:
         return SourceResult()
+    with _collector_paused():
+        return _check_triggered(rules, source, path, settings, fix)
+
+
+def _check_triggered(rules: list[type[Rule]], source: str, path: str, settings: Settings, fix: bool) -> SourceResult:
     unit = _Source(source, path)
     findings = _run_rules(rules, unit)
     if not fix or not any(f.fix is not None and settings.allows(f.fix) for f in findings):
@@ -442,140 +481,152 @@ def fix_source(source: str, path: str = "<string>", select=None, ignore=None, un
 
 
 # Files -----------------------------------------------------------------------------------
-def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
-    """The bytes of a file to check: not a symbolic link, not larger than ``max_bytes``. Raises InputError."""
-    if os.path.islink(path):
-        raise InputError("is a symbolic link; pass the file it points to")
-    try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            raise InputError(f"file too large ({size} bytes > {max_bytes}); raise --max-file-size to check it")
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}") from None
-
-
-def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
-    """(text, encoding) of a Python file, honouring its coding cookie. Raises InputError."""
-    return decode_source(read_bytes(path, max_bytes))
-
-
-def decode_source(data: bytes) -> tuple[str, str]:
-    if b"\x00" in data:
-        raise InputError("not a text file (contains NUL bytes)")
+def process_source(source: "Source", settings: Settings, mode: Mode) -> FileResult:
+    """Check (and in DIFF/APPLY mode fix) one source read by ``gradfix.notebook``; write it in APPLY mode."""
+    result = FileResult(path=source.path)
     try:
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        except SyntaxError as exc:
-            if "invalid or missing encoding declaration" not in str(exc):
-                raise
-            encoding = "utf-8"  # no cookie, and the first lines are not UTF-8: say where
-        # newline="" semantics: keep "\r\n" and "\r" exactly as they are.
-        return data.decode(encoding), encoding
-    except (SyntaxError, LookupError) as exc:
-        raise InputError(f"cannot determine the encoding: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise _decode_error(data, exc) from None
-
-
-def _decode_error(data: bytes, exc: UnicodeDecodeError) -> SourceSyntaxError:
-    """The line and column of the first byte that does not decode (everything before it does)."""
-    line_start = data.rfind(b"\n", 0, exc.start) + 1
-    line = data.count(b"\n", 0, exc.start) + 1
-    column = len(data[line_start:exc.start].decode(exc.encoding, "replace")) + 1
-    return SourceSyntaxError(
-        f"{exc.encoding!r} codec can't decode byte 0x{data[exc.start]:02x}: {exc.reason}",
-        ErrorPosition(line, column))
-
-
-def write_atomically(path: str, text: str, encoding: str) -> None:
-    """Replace ``path`` by ``text`` via a temporary file and rename; keep the file's mode and owner."""
-    data = text.encode(encoding)
-    directory = os.path.dirname(os.path.abspath(path))
-    status = os.stat(path)
-    fd, temp = tempfile.mkstemp(prefix=".gradfix-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
-            try:  # e.g. root fixing a user's checkout must not leave root-owned files behind
-                os.chown(temp, status.st_uid, status.st_gid)
-            except OSError:
-                pass  # not allowed: the new file is ours, as with any editor's save
-        os.chmod(temp, status.st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-
-
-def unified_diff(path: str, old: str, new: str) -> str:
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=path, tofile=path
-    )
-    out = []
-    for line in lines:
-        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def process_file(path: str, settings: Settings, mode: Mode) -> FileResult:
-    from gradfix import notebook
-
-    result = FileResult(path=path)
-    try:
-        if path.endswith(".ipynb"):
-            return notebook.process_notebook(path, settings, mode)
-        text, encoding = read_source(path, settings.max_file_bytes)
-        checked = check_source(text, path, settings, fix=mode is not Mode.CHECK)
+            checked = check_source(source.text, source.path, settings, fix=mode is not Mode.CHECK)
+        except SourceSyntaxError as exc:
+            raise source.locate_error(exc) from None
+        source.locate(checked.diagnostics, checked.new_source)
+        new_text, diff = source.rendered(checked.new_source) if checked.new_source is not None else (None, "")
     except InputError as exc:
         result.error, result.error_at = str(exc), getattr(exc, "position", None)
         return result
     except Exception as exc:  # a bug in a rule must not stop the run over other files
         result.error = f"internal error: {type(exc).__name__}: {exc} (please report this)"
         return result
-    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
-    if checked.new_source is not None:
+    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, new_text
+    if new_text is not None:
         if mode is Mode.DIFF:
-            result.diff = unified_diff(path, text, checked.new_source)
+            result.diff = diff
         elif mode is Mode.APPLY:
             try:
-                write_atomically(path, checked.new_source, encoding)
+                source.write(new_text)
                 result.written = True
             except OSError as exc:
                 result.error = f"cannot write: {exc.strerror or exc}"
     return result
 
 
-def _process_chunk(args: tuple[list[tuple[str, Settings]], Mode]) -> list[FileResult]:
+def process_file(path: str, settings: Settings, mode: Mode) -> FileResult:
+    """Read, check (and fix) one file; ``check`` results come from and go to the cache when it is on."""
+    from gradfix import cache as cache_module
+
+    try:
+        data = read_bytes(path, size_limit(path, settings.max_file_bytes))
+    except InputError as exc:
+        return FileResult(path=path, error=str(exc), error_at=getattr(exc, "position", None))
+    cache = _cache_for(settings) if mode is Mode.CHECK else None
+    if cache is not None:
+        kind, digest = ("ipynb" if is_notebook_path(path) else "py"), cache_module.content_hash(data)
+        entry = cache.get(kind, digest)
+        if entry is not None:
+            cached = _from_entry(path, entry)
+            if cached is not None:
+                return cached
+    try:
+        source = source_from_bytes(path, data, settings.max_file_bytes)
+    except InputError as exc:
+        result = FileResult(path=path, error=str(exc), error_at=getattr(exc, "position", None))
+    else:
+        result = process_source(source, settings, mode)
+    if cache is not None and not (result.error or "").startswith("internal error"):
+        cache.put(kind, digest, _to_entry(result))
+    return result
+
+
+# The cache (gradfix/cache.py) -----------------------------------------------------------------
+_CACHES: dict[Settings, object] = {}
+
+
+def _cache_for(settings: Settings):
+    """The cache of these settings (None when caching is off)."""
+    if settings.cache_dir is None:
+        return None
+    cache = _CACHES.get(settings)
+    if cache is None:
+        from gradfix.cache import Cache, code_fingerprint, content_hash
+
+        key = repr((code_fingerprint(), [r.code for r in settings.rules], settings.unsafe_fixes, settings.max_file_bytes))
+        cache = _CACHES[settings] = Cache(settings.cache_dir, content_hash(key.encode()))
+    return cache
+
+
+_DIAGNOSTIC_FIELDS = tuple(Diagnostic.__dataclass_fields__)
+
+
+def _to_entry(result: FileResult) -> dict:
+    at = result.error_at
+    return {
+        "diagnostics": [[getattr(d, name) for name in _DIAGNOSTIC_FIELDS] for d in result.diagnostics],
+        "error": result.error,
+        "error_at": None if at is None else [at.line, at.column, at.cell],
+    }
+
+
+def _from_entry(path: str, entry: dict) -> "FileResult | None":
+    try:
+        diagnostics = [Diagnostic(**dict(zip(_DIAGNOSTIC_FIELDS, row))) for row in entry["diagnostics"]]
+        at = entry["error_at"]
+        return FileResult(path=path, diagnostics=diagnostics, error=entry["error"],
+                          error_at=None if at is None else ErrorPosition(*at))
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry of another layout: a miss
+
+
+# Many files -------------------------------------------------------------------------------------
+_CHUNK_FILES = 8
+
+
+def _process_chunk(args: tuple[list[tuple[int, str, Settings]], Mode]) -> list[tuple[int, FileResult]]:
     items, mode = args
-    return [process_file(path, settings, mode) for path, settings in items]
+    return [(index, process_file(path, settings, mode)) for index, path, settings in items]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def iter_process_files(items: Sequence[tuple[str, Settings]], mode: Mode, jobs: int | None = None):
+    """Process (path, settings) pairs; yield each result, in the order of ``items``, as soon as it is known.
+
+    In parallel over the cores when there are enough files: the workers start once, take chunks
+    of a few files, largest files first (so one large file does not finish the run alone).
+    """
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(items) < 16:
+        for path, settings in items:
+            yield process_file(path, settings, mode)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    order = sorted(range(len(items)), key=lambda i: -_size(items[i][0]))
+    chunks = [[(i, *items[i]) for i in order[start : start + _CHUNK_FILES]] for start in range(0, len(order), _CHUNK_FILES)]
+    done: dict[int, FileResult] = {}
+    following = 0
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        pending = {pool.submit(_process_chunk, (chunk, mode)) for chunk in chunks}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done.update(future.result())
+            while following in done:
+                yield done.pop(following)
+                following += 1
 
 
 def process_files(items: Sequence[tuple[str, Settings]], mode: Mode, jobs: int | None = None, progress=None) -> list[FileResult]:
     """Process (path, settings) pairs, in parallel over the cores when there are enough."""
-    jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(items) < 16:
-        results = []
-        for path, settings in items:
-            results.append(process_file(path, settings, mode))
-            if progress:
-                progress(1)
-        return results
-    chunk = max(1, min(32, len(items) // (jobs * 8) or 1))
-    chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
-    results: list[FileResult] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for batch in pool.map(_process_chunk, [(c, mode) for c in chunks]):
-            results.extend(batch)
-            if progress:
-                progress(len(batch))
+    results = []
+    for result in iter_process_files(items, mode, jobs):
+        results.append(result)
+        if progress:
+            progress(1)
     return results
 
 

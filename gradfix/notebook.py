@@ -1,12 +1,21 @@
-"""Jupyter notebooks: check and fix the code cells of an ``.ipynb`` like a ``.py`` file.
+"""Reading and writing what gradfix checks: a ``.py`` file, or a Jupyter notebook's code cells.
+
+:func:`read_source_file` (or :func:`source_from_bytes`) turns a file into one
+:class:`Source`: the text the rules read, and how to map findings back and write a fixed
+text back. For a ``.py`` file that text is the file itself (decoded with its coding
+cookie); for a notebook it is its code cells joined into one module with their cell map.
+The engine checks every source the same way (``gradfix.engine.process_source``); it never
+sees a notebook.
+
+Notebooks: check and fix the code cells of an ``.ipynb`` like a ``.py`` file.
 
 The code cells are joined into one module (names flow from cell to cell, as when the
 notebook runs top to bottom), with a marker comment before each cell. IPython syntax
 (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``, a ``%%time`` first line) is replaced line
 by line by a placeholder name that parses, and put back exactly afterwards; a cell whose
-cell magic runs another language (``%%bash``, ``%%writefile`` ...) is left out. The engine's
-``check_source`` does the work; findings are mapped back to ``cell N, line L`` (ruff's
-convention: N counts every cell, markdown included, from 1).
+cell magic runs another language (``%%bash``, ``%%writefile`` ...) is left out. Findings
+are mapped back to ``cell N, line L`` (ruff's convention: N counts every cell, markdown
+included, from 1).
 
 Fixes are written back into the cells they belong to. The notebook's JSON is edited in
 place: only the ``source`` value of a changed cell is re-serialized, in the style of the
@@ -20,23 +29,15 @@ import ast
 import difflib
 import io
 import json
+import os
 import re
+import stat
+import tempfile
 import tokenize
 from dataclasses import dataclass, field
+from typing import Any
 
-from gradfix.engine import (
-    Diagnostic,
-    ErrorPosition,
-    FileResult,
-    InputError,
-    Mode,
-    Settings,
-    SourceResult,
-    SourceSyntaxError,
-    check_source,
-    read_bytes,
-    write_atomically,
-)
+from gradfix.errors import DEFAULT_MAX_FILE_BYTES, ErrorPosition, InputError, SourceSyntaxError
 
 OUTPUT_ALLOWANCE = 20  # a notebook file may be this many times --max-file-size; its code may not
 _MARKER = "# __gradfix_cell_{}__"
@@ -292,7 +293,7 @@ def _split(module: _Module, source: str) -> dict[int, str] | None:
     return texts
 
 
-def _locate(module: _Module, source: str, d: Diagnostic) -> Diagnostic:
+def _locate(module: _Module, source: str, d: Any) -> Any:
     """Turn a module line into (cell, line in the cell), using the markers of ``source``."""
     starts = [(m.start(), int(m.group(1))) for m in _MARKER_LINE.finditer(source)]
     cell, start_line = None, 1
@@ -359,58 +360,100 @@ def _diff(path: str, module: _Module, texts: dict[int, str]) -> str:
     return "".join(out)
 
 
-def check_notebook_text(text: str, notebook: dict, path: str, settings: Settings, fix: bool) -> tuple[SourceResult, str | None, str]:
-    """(result with cell-mapped diagnostics, new notebook JSON or None, per-cell diff)."""
-    if not _is_python(notebook):
-        return SourceResult(), None, ""
-    module = _build(notebook)
-    if not module.cells:
-        return SourceResult(), None, ""
-    size = len(module.text.encode("utf-8"))
-    if size > settings.max_file_bytes:
-        raise InputError(f"code cells too large ({size} bytes > {settings.max_file_bytes}); raise --max-file-size to check them")
-    try:
-        checked = check_source(module.text, path, settings, fix=fix)
-    except SourceSyntaxError as exc:  # CPython's position in the joined cells -> the cell's own
+# Sources ----------------------------------------------------------------------------------------
+@dataclass
+class Source:
+    """One file as the rules read it, and the way back to the file.
+
+    ``text`` is what is checked: the file's text, or a notebook's code module (empty when the
+    notebook has no Python code cell). ``original`` is the file's text as read (a notebook's
+    JSON), written back with only the fixed cells replaced.
+    """
+
+    path: str
+    text: str
+    original: str
+    encoding: str = "utf-8"
+    notebook: "dict | None" = None
+    module: "_Module | None" = None  # notebooks: the code cells and their placeholders
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.notebook is not None
+
+    def locate(self, diagnostics: list, final_text: "str | None") -> None:
+        """Move diagnostics (in lines of ``final_text``, the checked text after fixing) to their cells."""
+        if self.module is None:
+            return
+        final = final_text if final_text is not None else self.text
+        for diagnostic in diagnostics:
+            _locate(self.module, final, diagnostic)
+
+    def locate_error(self, exc: SourceSyntaxError) -> SourceSyntaxError:
+        """``exc`` with its position in the cell it is in (notebooks)."""
+        if self.module is None:
+            return exc
         at = exc.position
-        located = _locate(module, module.text, Diagnostic("", "", "", at.line, at.column, at.line, at.column, None))
-        raise SourceSyntaxError(exc.message, ErrorPosition(located.line, located.column, located.cell)) from None
-    final = checked.new_source if checked.new_source is not None else module.text
-    checked.diagnostics = [_locate(module, final, d) for d in checked.diagnostics]
-    if checked.new_source is None:
-        return checked, None, ""
-    texts = _split(module, checked.new_source)
-    if texts is None:
-        raise InputError("a fix could not be mapped back to the notebook's cells; nothing was written")
-    changed = {index: new for index, new in texts.items() if new != next(c.text for c in module.cells if c.index == index)}
-    if not changed:
-        checked.new_source = None
-        return checked, None, ""
-    new_json = _rewrite(text, notebook, changed)
-    checked.new_source = new_json
-    return checked, new_json, _diff(path, module, changed)
+        located = _Span(at.line, at.column, at.line, at.column)
+        _locate(self.module, self.text, located)
+        return SourceSyntaxError(exc.message, ErrorPosition(located.line, located.column, located.cell))
+
+    def rendered(self, new_text: str) -> "tuple[str | None, str]":
+        """(the file's new text or None when no byte changes, its diff) for the fixed ``new_text``."""
+        if self.module is None:
+            return (new_text, unified_diff(self.path, self.original, new_text)) if new_text != self.original else (None, "")
+        texts = _split(self.module, new_text)
+        if texts is None:
+            raise InputError("a fix could not be mapped back to the notebook's cells; nothing was written")
+        old = {cell.index: cell.text for cell in self.module.cells}
+        changed = {index: text for index, text in texts.items() if text != old[index]}
+        if not changed:
+            return None, ""
+        return _rewrite(self.original, self.notebook, changed), _diff(self.path, self.module, changed)
+
+    def write(self, file_text: str) -> None:
+        write_atomically(self.path, file_text, self.encoding)
 
 
-def process_notebook(path: str, settings: Settings, mode: Mode) -> FileResult:
-    result = FileResult(path=path)
-    try:
-        # Outputs (plots, tables) make notebooks large; the limit is on their code (below).
-        text, notebook = _load(read_bytes(path, settings.max_file_bytes * OUTPUT_ALLOWANCE))
-        checked, new_json, diff = check_notebook_text(text, notebook, path, settings, fix=mode is not Mode.CHECK)
-    except InputError as exc:
-        result.error, result.error_at = str(exc), getattr(exc, "position", None)
-        return result
-    result.diagnostics, result.fixed, result.new_source = checked.diagnostics, checked.fixed, checked.new_source
-    if new_json is not None:
-        if mode is Mode.DIFF:
-            result.diff = diff
-        elif mode is Mode.APPLY:
-            try:
-                write_atomically(path, new_json, "utf-8")
-                result.written = True
-            except OSError as exc:
-                result.error = f"cannot write: {exc.strerror or exc}"
-    return result
+@dataclass
+class _Span:
+    """A position in the joined code cells, moved to its cell by :func:`_locate`."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    cell: "int | None" = None
+
+
+def is_notebook_path(path: str) -> bool:
+    return path.endswith(".ipynb")
+
+
+def size_limit(path: str, max_file_bytes: int) -> int:
+    """How many bytes the file at ``path`` may have: notebooks carry outputs (plots, tables);
+    the limit on their code is checked when they are read."""
+    return max_file_bytes * OUTPUT_ALLOWANCE if is_notebook_path(path) else max_file_bytes
+
+
+def read_source_file(path: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Source:
+    """The :class:`Source` of the file at ``path``. Raises InputError."""
+    return source_from_bytes(path, read_bytes(path, size_limit(path, max_file_bytes)), max_file_bytes)
+
+
+def source_from_bytes(path: str, data: bytes, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Source:
+    """The :class:`Source` of a file's bytes (``path`` says whether it is a notebook). Raises InputError."""
+    if not is_notebook_path(path):
+        text, encoding = decode_source(data)
+        return Source(path, text, text, encoding)
+    text, notebook = _load(data)
+    module = code_module(notebook)
+    if module is None:
+        return Source(path, "", text, "utf-8", notebook, None)
+    size = len(module.text.encode("utf-8"))
+    if size > max_file_bytes:
+        raise InputError(f"code cells too large ({size} bytes > {max_file_bytes}); raise --max-file-size to check them")
+    return Source(path, module.text, text, "utf-8", notebook, module)
 
 
 def load_notebook(data: bytes) -> tuple[str, dict]:
@@ -432,7 +475,7 @@ def module_cells(module: _Module, source: str) -> dict[int, str] | None:
     return _split(module, source)
 
 
-def cell_location(module: _Module, source: str, diagnostic: Diagnostic) -> Diagnostic:
+def cell_location(module: _Module, source: str, diagnostic: Any) -> Any:
     """``diagnostic`` (in lines of the module text ``source``) moved to its cell (1-based) and line there."""
     return _locate(module, source, diagnostic)
 
@@ -440,3 +483,98 @@ def cell_location(module: _Module, source: str, diagnostic: Diagnostic) -> Diagn
 def replace_cell_sources(text: str, notebook: dict, texts: dict[int, str]) -> str:
     """The notebook JSON ``text`` with the sources of the cells in ``texts`` replaced, all else byte-exact."""
     return _rewrite(text, notebook, texts)
+
+
+# Files ----------------------------------------------------------------------------------------------
+def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file to check: not a symbolic link, not larger than ``max_bytes``. Raises InputError."""
+    try:
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode):
+            raise InputError("is a symbolic link; pass the file it points to")
+        size = status.st_size
+        if size > max_bytes:
+            raise InputError(f"file too large ({size} bytes > {max_bytes}); raise --max-file-size to check it")
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
+    """(text, encoding) of a Python file, honouring its coding cookie. Raises InputError."""
+    return decode_source(read_bytes(path, max_bytes))
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    if b"\x00" in data:
+        raise InputError("not a text file (contains NUL bytes)")
+    try:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            if "invalid or missing encoding declaration" not in str(exc):
+                raise
+            encoding = "utf-8"  # no cookie, and the first lines are not UTF-8: say where
+        # newline="" semantics: keep "\r\n" and "\r" exactly as they are.
+        return data.decode(encoding), encoding
+    except (SyntaxError, LookupError) as exc:
+        raise InputError(f"cannot determine the encoding: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _decode_error(data, exc) from None
+
+
+def _decode_error(data: bytes, exc: UnicodeDecodeError) -> SourceSyntaxError:
+    """The line and column of the first byte that does not decode (everything before it does)."""
+    line_start = data.rfind(b"\n", 0, exc.start) + 1
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = len(data[line_start:exc.start].decode(exc.encoding, "replace")) + 1
+    return SourceSyntaxError(
+        f"{exc.encoding!r} codec can't decode byte 0x{data[exc.start]:02x}: {exc.reason}",
+        ErrorPosition(line, column))
+
+
+def write_atomically(path: str, text: str, encoding: str) -> None:
+    """Replace ``path`` by ``text`` via a temporary file and rename; keep the file's mode and owner."""
+    status = os.stat(path)
+
+    def keep_owner_and_mode(temp: str) -> None:
+        if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+            try:  # e.g. root fixing a user's checkout must not leave root-owned files behind
+                os.chown(temp, status.st_uid, status.st_gid)
+            except OSError:
+                pass  # not allowed: the new file is ours, as with any editor's save
+        os.chmod(temp, status.st_mode & 0o7777)
+
+    replace_file(path, text.encode(encoding), before_rename=keep_owner_and_mode)
+
+
+def replace_file(path: str, data: bytes, before_rename=None, sync: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``: a reader
+    sees the old content or the new, never part of it. ``sync``: flush to disk first."""
+    fd, temp = tempfile.mkstemp(prefix=".gradfix-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename(temp)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=path, tofile=path
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)

@@ -1,10 +1,31 @@
-"""The rule API: what a rule declares, what it reports, and how its fix is described.
+r"""The rule API: what a rule declares, what it reports, and how its fix is described.
 
 A rule is a subclass of :class:`Rule` in a module of ``codemods/``. Subclassing registers
 it (no hand-kept list). The engine calls :meth:`Rule.detect` with the file's shared value
 analysis (on CPython's ``ast``) only when the rule's ``trigger`` pattern occurs in the
 file's text and its optional ``quick_check`` passes, so files that cannot contain a
 finding are never parsed; LibCST is parsed only to build a fix that is applied.
+
+What keeps a check fast (most files of a code base are never parsed), in the order the
+engine applies it to each file:
+
+1. ``literals``: strings of which a file must contain at least one (plain substring tests,
+   each distinct string searched once per file for all selected rules together). Derived
+   from ``trigger`` when not declared (:func:`required_literals`: the literal text every
+   match must contain, e.g. ``{"backward", "autograd.grad"}`` for
+   ``\bbackward\s*\(|autograd\.grad\s*\(``); declare them when the trigger has none
+   (a case-insensitive pattern, a character class at every branch).
+2. ``trigger``: a regular expression searched in the raw text, only when a literal is there.
+   Make it as narrow as the rule allows: no match, no parse. Start it with literal text, not
+   with ``\b`` or a group, when you can: Python's ``re`` then skips ahead to that text.
+3. ``quick_check(tree)``: optional, a cheap look at the ``ast`` tree before the value
+   analysis is built; use :func:`gradfix.codemods._ast.nodes_of` (one shared index of the
+   tree's nodes by type) rather than a new ``ast.walk``.
+4. ``detect(analysis)``: linear in the file (no walk per node, no scan of a block per
+   statement of that block); the analysis's queries (``nodes``, ``parent``) are indexed.
+
+A rule module must not touch LibCST at import time (see ``gradfix/_lazy.py``): build
+``cst`` nodes and ``cst.CSTTransformer`` subclasses inside the functions that make fixes.
 """
 
 from __future__ import annotations
@@ -16,9 +37,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Union
 
-import libcst as cst
-
 if TYPE_CHECKING:  # pragma: no cover
+    import libcst as cst
+
     from gradfix.codemods._values import Analysis
     from gradfix.context import FileContext
 
@@ -30,7 +51,7 @@ class Applicability(str, enum.Enum):
     UNSAFE = "unsafe"
 
 
-Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
 
 
 @dataclass
@@ -41,11 +62,11 @@ class Fix:
     ``cst.FlattenSentinel`` of statements (to turn one statement into several).
     """
 
-    edits: list[tuple[cst.CSTNode, Replacement]]
+    edits: "list[tuple[cst.CSTNode, Replacement]]"
     applicability: Applicability = Applicability.SAFE
     description: str = ""
 
-    def targets(self) -> list[cst.CSTNode]:
+    def targets(self) -> "list[cst.CSTNode]":
         return [node for node, _ in self.edits]
 
 
@@ -98,6 +119,8 @@ class Rule:
     summary: ClassVar[str]
     # A regular expression searched in the raw text; no match, no parse for this rule.
     trigger: ClassVar[re.Pattern[str]]
+    # Strings a file must contain one of before `trigger` is searched (None: derived from it).
+    literals: ClassVar["tuple[str, ...] | None"] = None
     # False for explain-only rules (they never carry a fix).
     fixable: ClassVar[bool] = True
     # Frameworks whose code the rule reads; shown in `gradfix rules`.
@@ -133,6 +156,81 @@ class Rule:
     @classmethod
     def explanation(cls) -> str:
         return textwrap.dedent(cls.__doc__ or "").strip()
+
+    @classmethod
+    def prefilter(cls) -> "tuple[str, ...] | None":
+        """The strings of which a file must contain one to possibly match (None: no such set)."""
+        cached = cls.__dict__.get("_prefilter", False)
+        if cached is False:
+            cached = tuple(cls.literals) if cls.literals is not None else required_literals(cls.trigger)
+            cls._prefilter = cached
+        return cached
+
+
+def required_literals(pattern: "re.Pattern[str]") -> "tuple[str, ...] | None":
+    r"""Strings of which every match of ``pattern`` contains at least one; None if none is known.
+
+    Read from the parsed pattern: a run of literal characters is required, a group is
+    required if its content is, an alternation if every branch has a required string (the
+    union), a repeat if it repeats at least once. Zero-width assertions (``\b``, ``^``) do not
+    break a run. Of the candidates, the set whose shortest string is longest wins.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _sre_parser.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
+    except Exception:  # pragma: no cover - a pattern re compiled always parses
+        return None
+    found = _required(list(parsed))
+    if not found:
+        return None
+    # A string that contains another of the set adds nothing.
+    kept = sorted(found, key=len)
+    kept = [s for i, s in enumerate(kept) if not any(t in s for t in kept[:i])]
+    return tuple(sorted(kept))
+
+
+def _required(items: list) -> "frozenset[str] | None":
+    c = _sre_constants
+    best: "frozenset[str] | None" = None
+
+    def consider(candidate: "frozenset[str] | None") -> None:
+        nonlocal best
+        if candidate and all(candidate) and (best is None or min(map(len, candidate)) > min(map(len, best))):
+            best = candidate
+
+    run: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if op is c.AT:
+            continue  # zero-width: the text on both sides is contiguous
+        consider(frozenset(["".join(run)]) if run else None)
+        run = []
+        if op is c.SUBPATTERN:
+            add_flags = av[1]
+            if not add_flags & _sre_constants.SRE_FLAG_IGNORECASE:
+                consider(_required(list(av[-1])))
+        elif op is c.BRANCH:
+            branches = [_required(list(branch)) for branch in av[1]]
+            if all(branches):
+                consider(frozenset().union(*branches))
+        elif op in _REPEATS:
+            low, _, body = av
+            if low >= 1:
+                consider(_required(list(body)))
+    consider(frozenset(["".join(run)]) if run else None)
+    return best
+
+
+try:  # Python 3.11+
+    from re import _constants as _sre_constants, _parser as _sre_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre_constants  # type: ignore[no-redef]
+    import sre_parse as _sre_parser  # type: ignore[no-redef]
+
+_REPEATS = tuple(getattr(_sre_constants, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_sre_constants, n))
 
 
 def all_rules() -> dict[str, type[Rule]]:
