@@ -29,10 +29,12 @@ _OUT_OF_PLACE_METHODS = {
 _NOT_VALUE_WRITES = {"requires_grad_", "share_memory_", "detach_", "retain_grad_", "set_", "resize_", "record_stream_"}
 _METADATA = {"device", "dtype", "shape", "ndim", "is_cuda", "layout", "requires_grad", "grad_fn", "is_leaf"}
 _METADATA_METHODS = {"size", "dim", "numel", "type", "get_device", "stride", "is_contiguous", "data_ptr"}
+# LibCST's augmented operators by name (``AddAssign`` -> ``Add``): names, not classes, since a
+# rule module must not import LibCST when it loads.
 _AUG_OPERATORS = {
-    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
-    cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power, cst.MatrixMultiplyAssign: cst.MatrixMultiply,
-    cst.FloorDivideAssign: cst.FloorDivide, cst.ModuloAssign: cst.Modulo,
+    "AddAssign": "Add", "SubtractAssign": "Subtract", "MultiplyAssign": "Multiply", "DivideAssign": "Divide",
+    "PowerAssign": "Power", "MatrixMultiplyAssign": "MatrixMultiply", "FloorDivideAssign": "FloorDivide",
+    "ModuloAssign": "Modulo",
 }
 
 
@@ -625,10 +627,10 @@ def _replace_statement(ctx, old: cst.CSTNode, name: str, value: cst.BaseExpressi
 
 def _fix_augassign(ctx, stmt: ast.AugAssign) -> Fix | None:
     node = ctx.node_for(stmt)
-    if node is None or type(node.operator) not in _AUG_OPERATORS:
+    if node is None or type(node.operator).__name__ not in _AUG_OPERATORS:
         return None
     name = node.target.value
-    value = cst.BinaryOperation(cst.Name(name), _AUG_OPERATORS[type(node.operator)](), _parenthesized(node.value))
+    value = cst.BinaryOperation(cst.Name(name), getattr(cst, _AUG_OPERATORS[type(node.operator).__name__])(), _parenthesized(node.value))
     return _replace_statement(ctx, node, name, value, f"write `{name} = {name} ...`")
 
 

@@ -437,17 +437,16 @@ def _pure(analysis: Analysis, condition: ast.expr) -> bool:
 
 
 # The fix ------------------------------------------------------------------------------------
-class _Masker(cst.CSTTransformer):
-    def __init__(self, targets: dict[int, tuple[str, bool]], mask) -> None:
-        self.targets = targets
-        self.mask = mask
+def _masker(targets: dict[int, tuple[str, bool]], mask) -> cst.CSTTransformer:
+    class _Masker(cst.CSTTransformer):  # defined on use: rule modules must not import LibCST at load
+        def on_leave(self, original_node, updated_node):  # type: ignore[override]
+            target = targets.get(id(original_node))
+            if target is None:
+                return updated_node
+            fill, when_true = target
+            return mask(updated_node, fill, when_true)
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        target = self.targets.get(id(original_node))
-        if target is None:
-            return updated_node
-        fill, when_true = target
-        return self.mask(updated_node, fill, when_true)
+    return _Masker()
 
 
 def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -481,7 +480,7 @@ def _double_where(ctx, call: ast.Call, condition: ast.expr, targets) -> Fix | No
         args = [a.with_changes(comma=comma) for a in args[:-1]] + [args[-1]]
         return cst.Call(where_func.deep_clone(), args)
 
-    new = node.visit(_Masker(by_node, mask))
+    new = node.visit(_masker(by_node, mask))
     return Fix([(node, new), *import_edits], Applicability.SAFE, "mask the input of the unsafe op with the same condition (double `where`)")
 
 
