@@ -33,7 +33,7 @@ from typing import Iterable
 
 from . import _torch
 from ._flow_ast import is_backward_call, walk
-from ._losspath import loss_path
+from ._losspath import arguments_for, loss_path
 from ._values import Analysis, Kind, dotted
 
 Key = tuple
@@ -369,7 +369,7 @@ class GradPath:
         result: Flow = {}
         for key, status in inner.items():
             if key[0] == "param" and key[1] == id(callee):
-                for argument in _arguments(callee, call, key[2]):
+                for argument in arguments_for(callee, call, key[2]):
                     result = _join([result, _compose(self.flow(argument), status)])
             else:
                 result = _join([result, {key: status}])
@@ -542,18 +542,6 @@ def _integer_dtype(analysis: Analysis, call: ast.Call) -> bool:
         if name.rsplit(".", 1)[-1] in _torch.INTEGER_DTYPES:
             return True
     return False
-
-
-def _arguments(function, call: ast.Call, name: str) -> list[ast.AST]:
-    params = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]
-    if params and params[0] in ("self", "cls"):
-        params = params[1:]
-    keywords = [k.value for k in call.keywords if k.arg == name]
-    if any(isinstance(a, ast.Starred) for a in call.args):
-        return list(call.args) + keywords
-    if name in params and params.index(name) < len(call.args):
-        return [call.args[params.index(name)], *keywords]
-    return keywords
 
 
 _CACHE: "weakref.WeakKeyDictionary[Analysis, GradPath]" = weakref.WeakKeyDictionary()

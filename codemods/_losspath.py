@@ -345,7 +345,7 @@ class LossPath:
             self._mark(value)
         self._path_calls.setdefault(key, []).append(call)
         for name in self._path_parameters.get(key, ()):
-            for argument in _arguments_for(callee, call, name):
+            for argument in arguments_for(callee, call, name):
                 self._mark(argument)
 
     def _parameter(self, function: ast.AST, name: str) -> None:
@@ -356,7 +356,7 @@ class LossPath:
         names.add(name)
         calls = self._calls_of.get(key, []) if key in self._calls_backward else self._path_calls.get(key, [])
         for call in calls:
-            for argument in _arguments_for(function, call, name):  # type: ignore[arg-type]
+            for argument in arguments_for(function, call, name):  # type: ignore[arg-type]
                 self._mark(argument)
 
 
@@ -385,7 +385,7 @@ def _returned(function: Function) -> list[ast.AST]:
     return [n.value for n in walk(function.body) if isinstance(n, ast.Return) and n.value is not None]
 
 
-def _arguments_for(function: Function, call: ast.Call, name: str) -> list[ast.AST]:
+def arguments_for(function: Function, call: ast.Call, name: str) -> list[ast.AST]:
     """The argument expressions of ``call`` that bind ``function``'s parameter ``name``."""
     keywords = [k.value for k in call.keywords if k.arg == name or k.arg is None]
     positional = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]

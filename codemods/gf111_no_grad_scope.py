@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
-from ._losspath import _arguments_for as arguments_for, loss_path
+from ._losspath import arguments_for, loss_path
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
 # Compound statements that do not make the statements in them conditional.
