@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from typing import Iterable
 
 from . import _torch
@@ -544,12 +543,9 @@ def _integer_dtype(analysis: Analysis, call: ast.Call) -> bool:
     return False
 
 
-_CACHE: "weakref.WeakKeyDictionary[Analysis, GradPath]" = weakref.WeakKeyDictionary()
-
-
 def grad_path(analysis: Analysis) -> GradPath:
     """The file's gradient path, built on first use and shared by the rules that ask."""
-    path = _CACHE.get(analysis)
+    path = analysis.memo.get("grad_path")
     if path is None:
-        path = _CACHE[analysis] = GradPath(analysis)
-    return path
+        path = analysis.memo["grad_path"] = GradPath(analysis)
+    return path  # type: ignore[return-value]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import weakref
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -408,15 +407,12 @@ def _is_method(function: Function) -> bool:
     return bool(arguments) and arguments[0].arg in ("self", "cls")
 
 
-_CACHE: "weakref.WeakKeyDictionary[Analysis, LossPath]" = weakref.WeakKeyDictionary()
-
-
 def loss_path(analysis: Analysis) -> LossPath:
     """The file's loss path, built on first use and shared by every rule."""
-    path = _CACHE.get(analysis)
+    path = analysis.memo.get("loss_path")
     if path is None:
-        path = _CACHE[analysis] = LossPath(analysis)
-    return path
+        path = analysis.memo["loss_path"] = LossPath(analysis)
+    return path  # type: ignore[return-value]
 
 
 def on_loss_path(analysis: Analysis, node: ast.AST) -> bool:

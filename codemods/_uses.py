@@ -16,7 +16,6 @@ non-leaves too, so it is a plain load.
 from __future__ import annotations
 
 import ast
-import weakref
 from dataclasses import dataclass, field
 
 from ._values import Analysis
@@ -199,12 +198,9 @@ def _build(analysis: Analysis, scope: ast.AST) -> ScopeUses:
     return result
 
 
-_CACHE: "weakref.WeakKeyDictionary[Analysis, dict[int, ScopeUses]]" = weakref.WeakKeyDictionary()
-
-
 def uses(analysis: Analysis, scope: ast.AST) -> ScopeUses:
     """Every occurrence of every local name of ``scope`` (a function or the module)."""
-    per_file = _CACHE.setdefault(analysis, {})
+    per_file: dict[int, ScopeUses] = analysis.memo.setdefault("uses", {})  # type: ignore[assignment]
     if id(scope) not in per_file:
         per_file[id(scope)] = _build(analysis, scope)
     return per_file[id(scope)]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import ast
 import enum
-import weakref
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
@@ -324,8 +323,16 @@ class Analysis:
         self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
         self._callees: dict[int, Function] = {}  # call id -> the function of this file it runs
         self._method_classes: dict[int, ClassInfo] | None = None  # method id -> its class
+        # What shared modules build on this analysis once (the loss path, def-use chains), by
+        # their key. Its values hold the analysis: `release` breaks that cycle.
+        self.memo: dict[str, object] = {}
         self._collect()
         self._run()
+
+    def release(self) -> None:
+        """Free what this analysis and its memo hold, now (the engine calls it when a file is done)."""
+        self.memo.clear()
+        release(self.tree)
 
     # Structure -------------------------------------------------------------------------
     def _collect(self) -> None:
@@ -536,16 +543,20 @@ class Analysis:
 def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
     """:func:`_index` of ``tree``, computed once per tree (the rules' ``quick_check`` share it).
 
-    Held by a weak reference to the tree: stored on the tree, the index (which holds the tree)
-    would make a cycle that only the cyclic collector frees, a long pause on a large file.
+    Stored on the tree. The index holds the tree (the parent of its top-level statements), so
+    the two make a cycle: :func:`release` breaks it when the file is done, and the tree is then
+    freed by reference counting, not by a pass of the cyclic collector over a large tree. (A
+    weak-keyed table would never free it: its value holds the key.)
     """
-    found = _INDEXES.get(tree)
+    found = tree.__dict__.get("_gradfix_index")
     if found is None:
-        found = _INDEXES[tree] = _index(tree)
+        found = tree._gradfix_index = _index(tree)  # type: ignore[attr-defined]
     return found
 
 
-_INDEXES: "weakref.WeakKeyDictionary[ast.AST, tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]]" = weakref.WeakKeyDictionary()
+def release(tree: ast.AST) -> None:
+    """Drop :func:`indexed`'s index of ``tree`` (the engine calls it when a file is done)."""
+    tree.__dict__.pop("_gradfix_index", None)
 
 
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:

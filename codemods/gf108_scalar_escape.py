@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -747,13 +746,10 @@ class _ScopeIndex:
     hacks: dict[str, list[ast.stmt]] = field(default_factory=dict)
 
 
-_INDEXES: "weakref.WeakKeyDictionary[Analysis, dict[int, _ScopeIndex]]" = weakref.WeakKeyDictionary()
-
-
 def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
     """Every binding of every name in ``scope`` (one walk per scope), and the statements that
     set ``requires_grad`` on a name."""
-    per_file = _INDEXES.setdefault(analysis, {})
+    per_file: dict[int, _ScopeIndex] = analysis.memo.setdefault("GF108 scope index", {})  # type: ignore[assignment]
     index = per_file.get(id(scope))
     if index is not None:
         return index

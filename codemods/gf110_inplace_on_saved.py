@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from dataclasses import dataclass
 from functools import partial
 
@@ -232,12 +231,9 @@ def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Ca
     return construction, construction
 
 
-_ASSIGNMENTS: "weakref.WeakKeyDictionary[Analysis, dict[str, list[ast.Assign]]]" = weakref.WeakKeyDictionary()
-
-
 def _assignments(analysis: Analysis) -> dict[str, list[ast.Assign]]:
     """Every ``name = ...`` / ``self.name = ...`` of the file, by dotted target (built once)."""
-    table = _ASSIGNMENTS.get(analysis)
+    table: "dict[str, list[ast.Assign]] | None" = analysis.memo.get("GF110 assignments")  # type: ignore[assignment]
     if table is None:
         table = {}
         for node in analysis.nodes(ast.Assign):
@@ -245,7 +241,7 @@ def _assignments(analysis: Analysis) -> dict[str, list[ast.Assign]]:
                 name = dotted(target)
                 if name is not None:
                     table.setdefault(name, []).append(node)
-        _ASSIGNMENTS[analysis] = table
+        analysis.memo["GF110 assignments"] = table
     return table
 
 

@@ -185,6 +185,15 @@ class _Source:
             self._analysis = Analysis(self.tree, self.source, self.path)
         return self._analysis
 
+    def release(self) -> None:
+        """Break the cycles the analysis's caches make, so the tree is freed now."""
+        if self._analysis is not None:
+            self._analysis.release()
+        elif self._tree is not None:
+            from gradfix.codemods._values import release
+
+            release(self._tree)
+
     @property
     def ctx(self) -> "FileContext":
         if self._ctx is None:
@@ -427,7 +436,17 @@ def check_source(source: str, path: str, settings: Settings, fix: bool) -> Sourc
 
 
 def _check_triggered(rules: list[type[Rule]], source: str, path: str, settings: Settings, fix: bool) -> SourceResult:
+    units: list[_Source] = []
+    try:
+        return _check_units(rules, source, path, settings, fix, units)
+    finally:
+        for unit in units:
+            unit.release()
+
+
+def _check_units(rules, source: str, path: str, settings: Settings, fix: bool, units: list[_Source]) -> SourceResult:
     unit = _Source(source, path)
+    units.append(unit)
     findings = _run_rules(rules, unit)
     if not fix or not any(f.fix is not None and settings.allows(f.fix) for f in findings):
         return SourceResult(diagnostics=[_diagnostic(f) for f in findings])
@@ -460,6 +479,7 @@ def _check_triggered(rules: list[type[Rule]], source: str, path: str, settings: 
         fixed.extend(_diagnostic(chosen_findings[id(one)]) for one in chosen)
         source = new_source
         unit = _Source(source, path)
+        units.append(unit)
         findings = _run_rules(_triggered(settings.rules, source), unit)
 
     diagnostics = [_diagnostic(f, refused.get(_finding_key(f, unit), "")) for f in findings]
@@ -641,6 +661,14 @@ def fix_one_finding(source: str, path: str, settings: Settings, code: str, line:
     if not rules:
         return None
     unit = _Source(source, path)
+    try:
+        return _fix_one(unit, settings, line, column, rules)
+    finally:
+        unit.release()
+
+
+def _fix_one(unit: _Source, settings: Settings, line: int, column: int, rules) -> str | None:
+    source = unit.source
     for finding in _run_rules(rules, unit):
         if (finding.line, finding.column) != (line, column):
             continue
