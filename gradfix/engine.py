@@ -204,28 +204,14 @@ class _Source:
 
 
 def _triggered(rules: Iterable[type[Rule]], source: str) -> list[type[Rule]]:
-    """The rules whose text trigger occurs in this source.
+    """The rules whose text filters (strings, trigger, text check) pass on this source.
 
-    One pass for all rules: each distinct prefilter string is searched once (a substring
-    test, much cheaper than a regular expression), and a rule's ``trigger`` runs only when
-    one of its strings is there.
+    Each distinct group of strings is searched once for all rules (a substring test, much
+    cheaper than a regular expression), and a rule's ``trigger`` runs only when its groups
+    are all there.
     """
-    present: dict[str, bool] = {}
-    found = []
-    for rule in rules:
-        literals = rule.prefilter()
-        if literals is not None:
-            for literal in literals:
-                hit = present.get(literal)
-                if hit is None:
-                    hit = present[literal] = literal in source
-                if hit:
-                    break
-            else:
-                continue
-        if rule.trigger.search(source):
-            found.append(rule)
-    return found
+    present: dict = {}
+    return [rule for rule in rules if rule.may_match(source, present)]
 
 
 @contextlib.contextmanager

@@ -15,14 +15,23 @@ engine applies it to each file:
    match must contain, e.g. ``{"backward", "autograd.grad"}`` for
    ``\bbackward\s*\(|autograd\.grad\s*\(``); declare them when the trigger has none
    (a case-insensitive pattern, a character class at every branch).
-2. ``trigger``: a regular expression searched in the raw text, only when a literal is there.
-   Make it as narrow as the rule allows: no match, no parse. Start it with literal text, not
-   with ``\b`` or a group, when you can: Python's ``re`` then skips ahead to that text.
-3. ``quick_check(tree)``: optional, a cheap look at the ``ast`` tree before the value
+2. ``requires``: more groups of strings, of each of which the file must contain one (a
+   conjunction: "something that backpropagates *and* a ``.detach(``"). Groups shared by
+   several rules (``codemods/_text.py``) are searched once per file.
+3. ``trigger``: a regular expression searched in the raw text, only when the strings are
+   there. Make it as narrow as the rule allows: no match, no parse. Start it with literal
+   text, not with ``\b`` or a group, when you can: Python's ``re`` then skips ahead to that
+   text. Never ``\A(?=.*a)(?=.*b)``: that is what ``requires`` is for, at a fraction of the cost.
+4. ``text_check(source)``: optional, a look at the text that a pattern cannot express (a
+   name written in one place and bound in another), still before any parse.
+5. ``quick_check(tree)``: optional, a cheap look at the ``ast`` tree before the value
    analysis is built; use :func:`gradfix.codemods._ast.nodes_of` (one shared index of the
    tree's nodes by type) rather than a new ``ast.walk``.
-4. ``detect(analysis)``: linear in the file (no walk per node, no scan of a block per
+6. ``detect(analysis)``: linear in the file (no walk per node, no scan of a block per
    statement of that block); the analysis's queries (``nodes``, ``parent``) are indexed.
+
+Each filter must be *necessary*: if it says no, ``detect`` finds nothing in that file.
+``tests/test_prefilter.py`` checks this on every golden case and the expert programs.
 
 A rule module must not touch LibCST at import time (see ``gradfix/_lazy.py``): build
 ``cst`` nodes and ``cst.CSTTransformer`` subclasses inside the functions that make fixes.
@@ -121,6 +130,8 @@ class Rule:
     trigger: ClassVar[re.Pattern[str]]
     # Strings a file must contain one of before `trigger` is searched (None: derived from it).
     literals: ClassVar["tuple[str, ...] | None"] = None
+    # More groups of strings; the file must contain one string of every group.
+    requires: ClassVar["tuple[tuple[str, ...], ...]"] = ()
     # False for explain-only rules (they never carry a fix).
     fixable: ClassVar[bool] = True
     # Frameworks whose code the rule reads; shown in `gradfix rules`.
@@ -148,6 +159,8 @@ class Rule:
     # Optional second filter, after `trigger`: a cheap look at the file's `ast` tree before
     # the value analysis is built. Returning False means "nothing here" for this rule.
     quick_check: ClassVar[object] = None  # a staticmethod (tree: ast.Module) -> bool
+    # Optional filter after `trigger`, on the raw text, before any parse.
+    text_check: ClassVar[object] = None  # a staticmethod (source: str) -> bool
 
     # Helpers for subclasses.
     def finding(self, node: "cst.CSTNode | ast.AST", message: str, fix: "Fix | LazyFix | None" = None) -> Finding:
@@ -165,6 +178,33 @@ class Rule:
             cached = tuple(cls.literals) if cls.literals is not None else required_literals(cls.trigger)
             cls._prefilter = cached
         return cached
+
+    @classmethod
+    def literal_groups(cls) -> "tuple[tuple[str, ...], ...]":
+        """Every group of strings of which a file must contain one: :meth:`prefilter`'s, then
+        ``requires``, each group's strings sorted (so equal groups of two rules are one key)."""
+        cached = cls.__dict__.get("_literal_groups")
+        if cached is None:
+            first = cls.prefilter()
+            groups = ([first] if first else []) + [tuple(group) for group in cls.requires]
+            cached = cls._literal_groups = tuple(tuple(sorted(set(group))) for group in groups)
+        return cached
+
+    @classmethod
+    def may_match(cls, source: str, present: "dict | None" = None) -> bool:
+        """Whether ``source``'s text passes every filter before the parse (strings, trigger,
+        text check). ``present`` memoizes the string tests across rules for one source."""
+        if present is None:
+            present = {}
+        for group in cls.literal_groups():
+            hit = present.get(group)
+            if hit is None:
+                hit = present[group] = any(literal in source for literal in group)
+            if not hit:
+                return False
+        if not cls.trigger.search(source):
+            return False
+        return cls.text_check is None or bool(cls.text_check(source))
 
 
 def required_literals(pattern: "re.Pattern[str]") -> "tuple[str, ...] | None":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import subprocess
 import sys
 
@@ -88,3 +89,33 @@ def test_libcst_is_imported_when_a_fix_is_built():
         "print('torch.stack' in fix_source(src), loaded('libcst'))\n"
     )
     assert out.split() == ["False", "True", "True"]
+
+
+# Every filter before `detect` must be necessary: where a rule finds something, its text
+# filters and its quick check must all say yes. Checked on every golden case (each rule on
+# every case, not only its own) and on the expert programs.
+def _filter_sources():
+    from golden_cases import load_cases
+
+    sources = [pytest.param(case.before, id=case.id) for case in load_cases()]
+    expert = Path(__file__).parent / "expert_code"
+    sources += [pytest.param(path.read_text(encoding="utf-8"), id=f"expert/{path.name}") for path in sorted(expert.glob("*.py"))]
+    return sources
+
+
+@pytest.mark.parametrize("source", _filter_sources())
+def test_filters_never_hide_a_finding(source):
+    import ast
+
+    from gradfix.codemods._values import Analysis
+
+    tree = ast.parse(source)
+    analysis = Analysis(tree, source, "case.py")
+    try:
+        for code, rule in sorted(all_rules().items()):
+            if not list(rule().detect(analysis)):
+                continue
+            assert rule.may_match(source), f"{code} finds something, but its text filters say no"
+            assert rule.quick_check is None or rule.quick_check(tree), f"{code} finds something, but its quick check says no"
+    finally:
+        analysis.release()
