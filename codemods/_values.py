@@ -441,6 +441,16 @@ class Analysis:
     def calls(self) -> list[ast.Call]:
         return self.nodes(ast.Call)  # type: ignore[return-value]
 
+    def attributes_named(self, attr: str) -> list[ast.Attribute]:
+        """Every ``x.attr`` of the file (loads and stores), from one table built on first use:
+        a rule that asks about each attribute of each class stays linear in the file."""
+        table: "dict[str, list[ast.Attribute]] | None" = self.memo.get("attributes by name")  # type: ignore[assignment]
+        if table is None:
+            table = self.memo["attributes by name"] = {}
+            for node in self.nodes(ast.Attribute):
+                table.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
+        return table.get(attr, [])
+
     # Queries ---------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
         """What ``expr`` is where it stands (UNKNOWN for code the analysis never reached)."""

@@ -115,10 +115,10 @@ class UnregisteredParams(Rule):
             registers_by_hand = _registers_by_hand(analysis, info)
             for stmt in _init_assignments(init):
                 attr = stmt.targets[0].attr  # type: ignore[attr-defined]
-                if _stores(analysis, info, attr) != 1 or attr in info.methods or attr in info.properties:
-                    continue
                 value = info.attributes.get(attr)
-                if value is None:
+                if value is None or value.kind not in _REPORTED_KINDS:
+                    continue  # what `_tensor` and `_container` can report (asked first: it is cheap)
+                if _stores(analysis, info, attr) != 1 or attr in info.methods or attr in info.properties:
                     continue
                 uses = _uses(analysis, info, attr, stmt)
                 if not uses or all(analysis.grad_disabled(u) for u in uses):
@@ -269,18 +269,71 @@ def _ancestors(analysis: Analysis, info: ClassInfo) -> set[str]:
     return seen
 
 
+_REPORTED_KINDS = (Kind.TENSOR, Kind.LIST, Kind.TUPLE, Kind.DICT)
+
+
+def _candidates(analysis: Analysis, info: ClassInfo, attr: str) -> list[ast.Attribute]:
+    """The ``x.attr`` nodes for which :func:`_belongs` may hold, in file order: those in the
+    methods of classes related to ``info``, those whose receiver is an ``info`` instance, and
+    those outside every class. From an index built once per file, so that a file of many
+    classes that share attribute names (every block has a ``self.linear``) stays linear."""
+    index = analysis.memo.get("GF109 attributes")
+    if index is None:
+        index = analysis.memo["GF109 attributes"] = _attribute_index(analysis)
+    by_owner, by_receiver, outside, descendants, position = index  # type: ignore[misc]
+    related = [id(info)]
+    related += [id(other) for name in _ancestors(analysis, info) for other in [analysis.classes[name]]]
+    related += descendants.get(info.node.name, [])
+    found = {id(n): n for owner in related for n in by_owner.get((owner, attr), [])}
+    found.update((id(n), n) for n in by_receiver.get((info.node.name, attr), []))
+    found.update((id(n), n) for n in outside.get(attr, []))
+    return sorted(found.values(), key=lambda n: position[id(n)])
+
+
+def _attribute_index(analysis: Analysis):
+    by_owner: dict[tuple[int, str], list[ast.Attribute]] = {}
+    by_receiver: dict[tuple[str, str], list[ast.Attribute]] = {}
+    outside: dict[str, list[ast.Attribute]] = {}
+    position: dict[int, int] = {}
+    for number, node in enumerate(analysis.nodes(ast.Attribute)):
+        position[id(node)] = number
+        owner = analysis.enclosing_class(node)
+        if owner is not None:
+            by_owner.setdefault((id(owner), node.attr), []).append(node)  # type: ignore[attr-defined]
+        else:
+            outside.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
+        receiver = analysis.value(node.value).name  # type: ignore[attr-defined]
+        if receiver:
+            by_receiver.setdefault((receiver, node.attr), []).append(node)  # type: ignore[attr-defined]
+    descendants: dict[str, list[int]] = {}
+    for other in {id(c): c for c in analysis.classes.values()}.values():
+        for name in _ancestors(analysis, other):
+            descendants.setdefault(name, []).append(id(other))
+    return by_owner, by_receiver, outside, descendants, position
+
+
 def _stores(analysis: Analysis, info: ClassInfo, attr: str) -> int:
     """How many statements store to this class's ``attr`` (``setattr`` by a computed name counts too)."""
     count = sum(
-        1 for node in analysis.nodes(ast.Attribute)
-        if node.attr == attr and isinstance(node.ctx, ast.Store) and _belongs(analysis, info, node)  # type: ignore[attr-defined]
+        1 for node in _candidates(analysis, info, attr)
+        if isinstance(node.ctx, ast.Store) and _belongs(analysis, info, node)
     )
-    for call in analysis.calls():
-        if isinstance(call.func, ast.Name) and call.func.id == "setattr" and len(call.args) >= 2:
-            name = call.args[1]
-            if not (isinstance(name, ast.Constant) and name.value != attr):
-                count += 2
+    for call in _setattr_calls(analysis):
+        name = call.args[1]
+        if not (isinstance(name, ast.Constant) and name.value != attr):
+            count += 2
     return count
+
+
+def _setattr_calls(analysis: Analysis) -> list[ast.Call]:
+    """Every ``setattr(obj, name, value)`` of the file (found once, asked for each attribute)."""
+    found: "list[ast.Call] | None" = analysis.memo.get("GF109 setattr calls")  # type: ignore[assignment]
+    if found is None:
+        found = analysis.memo["GF109 setattr calls"] = [
+            call for call in analysis.calls()
+            if isinstance(call.func, ast.Name) and call.func.id == "setattr" and len(call.args) >= 2
+        ]
+    return found
 
 
 def _handed_to_optimizer(analysis: Analysis) -> set[str]:
@@ -360,8 +413,8 @@ def _init_assignments(init: ast.FunctionDef) -> list[ast.Assign]:
 def _uses(analysis: Analysis, info: ClassInfo, attr: str, stmt: ast.Assign) -> list[ast.Attribute]:
     """Loads of ``self.attr`` in the class's methods other than ``__init__``, and of ``x.attr`` outside the class."""
     found = []
-    for node in analysis.nodes(ast.Attribute):
-        if node.attr != attr or not isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
+    for node in _candidates(analysis, info, attr):
+        if not isinstance(node.ctx, ast.Load):
             continue
         function = analysis.enclosing_function(node)
         if analysis.enclosing_class(node) is info and function is not None and function.name == "__init__":

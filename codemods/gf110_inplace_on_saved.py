@@ -201,11 +201,12 @@ def _construction(analysis: Analysis, func: ast.expr) -> ast.Call | None:
         bodies = [analysis.enclosing_function(func) or analysis.tree]
         if bodies[0] is not analysis.tree:
             bodies.append(analysis.tree)
-    values = [
-        node.value
-        for node in _assignments(analysis).get(name, [])
-        if any(body is analysis.tree or any(a is body for a in analysis.ancestors(node)) for body in bodies)
-    ]
+    if analysis.tree in bodies:
+        values = [node.value for node in _assignments(analysis).get(name, [])]
+    else:  # the assignments inside one of the class's methods
+        inside = _assignments_inside(analysis)
+        values = [node.value for body in bodies for node in inside.get((name, id(body)), [])]
+        values.sort(key=lambda v: (v.lineno, v.col_offset))
     if name.startswith("self.") is False and len(bodies) == 2:
         local = [v for v in values if analysis.enclosing_function(v) is bodies[0]]
         values = local or values
@@ -229,6 +230,20 @@ def _layers(analysis: Analysis, func: ast.expr) -> tuple[ast.Call | None, ast.Ca
             return None, None
         return ends[0], ends[1]  # type: ignore[return-value]
     return construction, construction
+
+
+def _assignments_inside(analysis: Analysis) -> dict[tuple[str, int], list[ast.Assign]]:
+    """:func:`_assignments` by dotted target and by each function around the assignment (built
+    once: asking each method's ancestors would be quadratic in a file of many classes)."""
+    table: "dict[tuple[str, int], list[ast.Assign]] | None" = analysis.memo.get("GF110 assignments inside")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["GF110 assignments inside"] = {}
+        for name, nodes in _assignments(analysis).items():
+            for node in nodes:
+                for ancestor in analysis.ancestors(node):
+                    if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        table.setdefault((name, id(ancestor)), []).append(node)
+    return table
 
 
 def _assignments(analysis: Analysis) -> dict[str, list[ast.Assign]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from functools import partial
 
@@ -71,10 +72,12 @@ class RequireGradTypo(Rule):
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Attribute):  # type: ignore[attr-defined]
                 continue
             target = stmt.targets[0]  # type: ignore[attr-defined]
+            wrong = _misspelled(target.attr) or target.attr == _RIGHT + "_"
+            if not (wrong or target.attr == _RIGHT):
+                continue  # nothing below reports another attribute (asked first: it is cheap)
             what = _receiver(analysis, target.value)
             if what is None or _own_attribute(analysis, target.value, target.attr):
                 continue
-            wrong = _misspelled(target.attr) or target.attr == _RIGHT + "_"
             if what == "module" and (wrong or target.attr == _RIGHT):
                 yield self._module(analysis, stmt, target)
             elif what == "tensor" and wrong:
@@ -107,6 +110,7 @@ class RequireGradTypo(Rule):
         return self.finding(target, message, LazyFix(partial(_module_call, stmt=stmt), Applicability.SAFE, f"call `{_RIGHT}_`"))
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every attribute of a file: a few distinct names
 def _misspelled(name: str) -> bool:
     """A spelling of ``requires_grad`` that is not it (nor the method ``requires_grad_``)."""
     if name in (_RIGHT, _RIGHT + "_") or name.startswith("_"):
@@ -182,9 +186,9 @@ def _own_attribute(analysis: Analysis, receiver: ast.expr, attr: str) -> bool:
     if attr in info.methods or attr in info.properties:
         return True
     return any(
-        n.attr == attr and isinstance(n.ctx, ast.Load)  # type: ignore[attr-defined]
-        and (analysis.enclosing_class(n) is info or analysis.value(n.value).name == info.node.name)  # type: ignore[attr-defined]
-        for n in analysis.nodes(ast.Attribute)
+        isinstance(n.ctx, ast.Load)
+        and (analysis.enclosing_class(n) is info or analysis.value(n.value).name == info.node.name)
+        for n in analysis.attributes_named(attr)
     )
 
 
