@@ -181,15 +181,25 @@ class LossPath:
                     if isinstance(stmt, _SCOPES):
                         nested.append((stmt, scope, node.name))
                 continue
-            self._definition(scope, node)
-            if isinstance(node, ast.Return) and node.value is not None and isinstance(scope.node, _SCOPES):
+            kind = type(node)
+            if kind in _DEFINING:
+                self._definition(scope, node)
+            if kind is ast.Return and node.value is not None and isinstance(scope.node, _SCOPES):
                 self._returns.setdefault(id(scope.node), []).append(node.value)
-            if is_backward_call(self.analysis, node) and isinstance(scope.node, _SCOPES):
+            elif kind is ast.Call and isinstance(scope.node, _SCOPES) and is_backward_call(self.analysis, node):
                 self._calls_backward.add(id(scope.node))
             inner_end = loop_end
             if isinstance(node, LOOPS) and loop_end is None:
                 inner_end = _end(node)
-            for child in reversed(list(ast.iter_child_nodes(node))):
+            # ast.iter_child_nodes, written out (its generators cost more than this loop's work)
+            children = []
+            for field in node._fields:
+                child = getattr(node, field, None)
+                if isinstance(child, list):
+                    children.extend(item for item in child if isinstance(item, AST))
+                elif isinstance(child, AST):
+                    children.append(child)
+            for child in reversed(children):
                 stack.append((child, inner_end))
         for function, outer, cls in nested:
             arguments = function.args  # type: ignore[attr-defined]
@@ -199,7 +209,7 @@ class LossPath:
             self._scopes[id(function)] = inner
             self._walk_scope(inner, function.body)  # type: ignore[attr-defined]
 
-    def _definition(self, scope: _Scope, node: ast.AST) -> None:
+    def _definition(self, scope: _Scope, node: ast.AST) -> None:  # for the types of _DEFINING
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 self._bind(scope, target, _end(node), [node.value])
@@ -400,6 +410,11 @@ def arguments_for(function: Function, call: ast.Call, name: str) -> list[ast.AST
     if function.args.vararg is not None and name == function.args.vararg.arg:
         return [*call.args[len(positional):], *keywords]
     return keywords
+
+
+AST = ast.AST
+# The node types `_definition` binds names for (the rest of a scope's nodes skip it).
+_DEFINING = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.Call})
 
 
 def _is_method(function: Function) -> bool:
