@@ -11,13 +11,66 @@ import re
 # ``manual_backward`` and ``training_step``, and an optimizer ``step(closure)``.
 BACKPROP_STRINGS = (".backward", "autograd", "manual_backward", "training_step")
 BACKPROP = BACKPROP_STRINGS + (".step(",)
+# A backward call (``_flow_ast.is_backward_call``): ``x.backward(...)``, or torch.autograd's
+# ``backward``/``grad`` (``torch.autograd.grad``, ``ag.grad`` after ``import torch.autograd as
+# ag``, ``grad`` after ``from torch.autograd import grad``: every spelling names ``autograd``).
+BACKWARD_CALL = (".backward", "autograd")
 
-_STEP_CLOSURE = re.compile(r"\.step\(\s*([A-Za-z_]\w*)\s*\)")
+_STEP_CLOSURE = re.compile(r"\.step\(\s*([A-Za-z_]\w*)\s*[,)]")  # step(closure) or step(closure, ...)
+_BACKWARD = re.compile(r"\.backward[\s\\]*\(")
+# Ways of reaching torch.autograd's grad/backward: through the module's name, an alias of the
+# module (anything may follow it), or an `autograd import` whose names are read next.
+_AUTOGRAD = re.compile(r"autograd(?:\s*\.\s*(?:grad|backward)\b|\s+as\s|\s+import\s*(?P<paren>\()?)")
+_LOGICAL_LINE = re.compile(r"(?:[^\n\\]|\\[\s\S])*")  # to the end of the line, over backslash continuations
+_AUTOGRAD_NAME = re.compile(r"\b(?:grad|backward)\b")
+_TRAINING_STEP = re.compile(r"def\s+training_step\b")
+_DEFINED = re.compile(r"def\s+([A-Za-z_]\w*)")  # (no leading \b: `re` then skips ahead to "def")
+
+
+def calls_backward(source: str) -> bool:
+    """Whether ``source`` may hold a backward call (``_flow_ast.is_backward_call``):
+    ``x.backward(``, or torch.autograd's ``grad``/``backward`` reached by some spelling."""
+    if ".backward" in source and _BACKWARD.search(source):
+        return True
+    if "autograd" not in source:
+        return False
+    for match in _AUTOGRAD.finditer(source):
+        if "import" not in match.group(0):
+            return True
+        start = match.end()
+        if match.group("paren"):
+            end = source.find(")", start)
+            names = source[start:] if end < 0 else source[start:end]
+        else:
+            names = _LOGICAL_LINE.match(source, start).group(0)  # type: ignore[union-attr]
+        if _AUTOGRAD_NAME.search(names):
+            return True
+    return False
+
+
+# A trigger for rules whose strings and text check say everything the text can (it matches at once).
+ANYTHING = re.compile("")
+
+_last: list = [None, False]  # (source, result) of the last call: several rules ask of one file
 
 
 def backpropagates(source: str) -> bool:
-    """Whether ``source`` runs a backward pass: one of :data:`BACKPROP_STRINGS`, or
-    ``x.step(name)`` with a function ``name`` defined in the file (a closure)."""
-    if any(literal in source for literal in BACKPROP_STRINGS):
+    """Whether ``source`` may have a loss root of ``_losspath``: a backward call
+    (:func:`calls_backward`), ``manual_backward``, a ``def training_step``, or ``x.step(name)``
+    with a function ``name`` defined in the file (a closure)."""
+    if source is _last[0]:
+        return _last[1]
+    found = _backpropagates(source)
+    _last[0], _last[1] = source, found
+    return found
+
+
+def _backpropagates(source: str) -> bool:
+    if calls_backward(source) or "manual_backward" in source:
         return True
-    return any(re.search(rf"\bdef\s+{re.escape(name)}\s*\(", source) for name in set(_STEP_CLOSURE.findall(source)))
+    if "training_step" in source and _TRAINING_STEP.search(source):
+        return True
+    if ".step(" not in source:
+        return False
+    closures = set(_STEP_CLOSURE.findall(source))
+    return bool(closures) and not closures.isdisjoint(_DEFINED.findall(source))
