@@ -11,12 +11,10 @@ import re
 # ``manual_backward`` and ``training_step``, and an optimizer ``step(closure)``.
 BACKPROP_STRINGS = (".backward", "autograd", "manual_backward", "training_step")
 BACKPROP = BACKPROP_STRINGS + (".step(",)
-# A backward call (``_flow_ast.is_backward_call``): ``x.backward(...)``, or torch.autograd's
-# ``backward``/``grad`` (``torch.autograd.grad``, ``ag.grad`` after ``import torch.autograd as
-# ag``, ``grad`` after ``from torch.autograd import grad``: every spelling names ``autograd``).
-BACKWARD_CALL = (".backward", "autograd")
+# A trigger for rules whose strings and text check say everything the text can (it matches at once).
+ANYTHING = re.compile("")
 
-_STEP_CLOSURE = re.compile(r"\.step\(\s*([A-Za-z_]\w*)\s*[,)]")  # step(closure) or step(closure, ...)
+_STEP_CLOSURE = re.compile(r"\.step\(\s*([^\W\d]\w*)\s*[,)]")  # step(closure) or step(closure, ...)
 _BACKWARD = re.compile(r"\.backward[\s\\]*\(")
 # Ways of reaching torch.autograd's grad/backward: through the module's name, an alias of the
 # module (anything may follow it), or an `autograd import` whose names are read next.
@@ -24,9 +22,29 @@ _AUTOGRAD = re.compile(r"autograd(?:\s*\.\s*(?:grad|backward)\b|\s+as\s|\s+impor
 _LOGICAL_LINE = re.compile(r"(?:[^\n\\]|\\[\s\S])*")  # to the end of the line, over backslash continuations
 _AUTOGRAD_NAME = re.compile(r"\b(?:grad|backward)\b")
 _TRAINING_STEP = re.compile(r"def\s+training_step\b")
-_DEFINED = re.compile(r"def\s+([A-Za-z_]\w*)")  # (no leading \b: `re` then skips ahead to "def")
+_DEFINED = re.compile(r"def\s+([^\W\d]\w*)")  # (no leading \b: `re` then skips ahead to "def")
 
 
+# (source, answers) for the last source asked about: several rules ask of one file in a row.
+_last: list = [(None, {})]
+
+
+def _memoized(function):
+    def memoized(source: str) -> bool:
+        last = _last[0]
+        if last[0] is not source:
+            last = _last[0] = (source, {})
+        answers = last[1]
+        found = answers.get(function)
+        if found is None:
+            found = answers[function] = function(source)
+        return found
+
+    memoized.__name__, memoized.__doc__ = function.__name__, function.__doc__
+    return memoized
+
+
+@_memoized
 def calls_backward(source: str) -> bool:
     """Whether ``source`` may hold a backward call (``_flow_ast.is_backward_call``):
     ``x.backward(``, or torch.autograd's ``grad``/``backward`` reached by some spelling."""
@@ -48,21 +66,12 @@ def calls_backward(source: str) -> bool:
     return False
 
 
-# A trigger for rules whose strings and text check say everything the text can (it matches at once).
-ANYTHING = re.compile("")
-
-_last: list = [None, False]  # (source, result) of the last call: several rules ask of one file
-
-
+@_memoized
 def backpropagates(source: str) -> bool:
     """Whether ``source`` may have a loss root of ``_losspath``: a backward call
     (:func:`calls_backward`), ``manual_backward``, a ``def training_step``, or ``x.step(name)``
     with a function ``name`` defined in the file (a closure)."""
-    if source is _last[0]:
-        return _last[1]
-    found = _backpropagates(source)
-    _last[0], _last[1] = source, found
-    return found
+    return _backpropagates(source)
 
 
 def _backpropagates(source: str) -> bool:

@@ -32,7 +32,7 @@ from ._flow_ast import (
     target_names,
     walk,
 )
-from ._text import ANYTHING, BACKWARD_CALL, calls_backward
+from ._text import ANYTHING, BACKPROP, calls_backward
 from ._values import Analysis, Kind
 
 # Calls that draw random numbers: moving them would change what every later draw returns.
@@ -108,7 +108,7 @@ class GraphReuse(Rule):
     summary = "a tensor derived from Parameters before a training loop is reused after backward(); recompute it in the loop"
     # Every finding is a loop around a backward call (``_loops_around_backward``): the file
     # spells one (``calls_backward``: ``x.backward(``, or torch.autograd's grad/backward).
-    requires = (BACKWARD_CALL,)
+    requires = (BACKPROP,)  # (calls_backward says the rest; one group for every backprop rule)
     trigger = ANYTHING
     text_check = staticmethod(calls_backward)
 

@@ -134,18 +134,18 @@ class ScalarEscape(Rule):
         name imported from it)."""
         if not has_loss_root(tree):
             return False
-        from_math = {a.asname or a.name for n in nodes_of(tree, ast.ImportFrom) if n.module == "math" and not n.level for a in n.names}
-        math_modules = {a.asname or a.name for n in nodes_of(tree, ast.Import) for a in n.names if a.name == "math"}
+        # Local names that qualify to `math.*` (``Imports``): `import math [as m]`, `from math import f [as g]`.
+        math_names = {a.asname or a.name for n in nodes_of(tree, ast.ImportFrom) if _is_math(n.module) and not n.level for a in n.names}
+        math_names |= {a.asname or a.name.split(".")[0] for n in nodes_of(tree, ast.Import) for a in n.names if _is_math(a.name)}
         for node, name in calls(tree):
             func = node.func
-            if isinstance(func, ast.Attribute):
-                if name in _ESCAPE_METHODS and not node.args:
-                    return True
-                if isinstance(func.value, ast.Name) and func.value.id in math_modules:
-                    return True
-            elif name in ("float", "int") and len(node.args) == 1:
+            if isinstance(func, ast.Attribute) and name in _ESCAPE_METHODS and not node.args:
                 return True
-            elif name in from_math:
+            if isinstance(func, ast.Name) and name in ("float", "int") and len(node.args) == 1:
+                return True
+            while isinstance(func, ast.Attribute):
+                func = func.value
+            if isinstance(func, ast.Name) and func.id in math_names:
                 return True
         return False
 
@@ -204,6 +204,10 @@ class ScalarEscape(Rule):
             )
             fix = LazyFix(partial(_build_fix, plan=plan, description=description), Applicability.SAFE, description)
         return self.finding(first.call, message, fix)
+
+
+def _is_math(module: str | None) -> bool:
+    return module is not None and (module == "math" or module.startswith("math."))
 
 
 def _short(node: ast.AST) -> str:

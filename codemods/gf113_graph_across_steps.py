@@ -28,7 +28,7 @@ from ._flow_ast import (
     target_names,
     walk,
 )
-from ._text import ANYTHING, BACKWARD_CALL, calls_backward
+from ._text import ANYTHING, BACKPROP, calls_backward
 from ._uses import fresh_name
 from ._values import Analysis, Graph, Kind, dotted
 from .gf106_graph_reuse import _without_retain_graph
@@ -121,7 +121,7 @@ class GraphAcrossSteps(Rule):
     # Every finding needs a loop with a backward call in it (``backward_calls(analysis, loop)``,
     # also for a module's state: ``_training_loop_calling``): the file spells one
     # (``calls_backward``: ``x.backward(``, or torch.autograd's grad/backward).
-    requires = (BACKWARD_CALL,)
+    requires = (BACKPROP,)  # (calls_backward says the rest; one group for every backprop rule)
     trigger = ANYTHING
     text_check = staticmethod(calls_backward)
 

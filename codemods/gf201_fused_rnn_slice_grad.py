@@ -8,7 +8,7 @@ import re
 from gradfix.rule import Rule
 
 from ._ast import backward_calls_of, nodes_of
-from ._text import BACKWARD_CALL, calls_backward
+from ._text import BACKPROP, calls_backward
 from ._values import Analysis, dotted
 
 _RECURRENT = {"torch.nn.GRU", "torch.nn.LSTM", "torch.nn.RNN"}
@@ -72,7 +72,7 @@ class FusedRnnSliceGrad(Rule):
     # A `retain_grad()` call, and a backward call in its scope (``_backward_roots``: without one
     # no slice of the loss is known and nothing is reported).
     trigger = re.compile(r"retain_grad\s*\(")
-    requires = (BACKWARD_CALL,)
+    requires = (BACKPROP,)  # (calls_backward says the rest; one group for every backprop rule)
     text_check = staticmethod(calls_backward)
     fixable = False
 
