@@ -38,3 +38,77 @@ def calls(tree: ast.AST):
     """(call, called name) for every call in ``tree``."""
     for node in nodes_of(tree, ast.Call):
         yield node, called_name(node)
+
+
+_SCOPE_BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_AUTOGRAD_FUNCTIONS = ("grad", "backward")
+
+
+def backward_calls_of(tree: ast.Module) -> list[ast.Call]:
+    """The calls that may be backward calls (``_flow_ast.is_backward_call``): ``x.backward(...)``,
+    ``<anything>.grad(...)`` (``torch.autograd.grad``, ``ag.grad``), and calls of a name imported
+    as torch.autograd's ``grad`` or ``backward``. Computed once per tree."""
+    found = tree.__dict__.get("_gradfix_backward_calls")
+    if found is not None:
+        return found
+    imported: set[str] = set()  # local names of torch.autograd.grad / .backward
+    for node in nodes_of(tree, ast.ImportFrom):
+        if node.module == "torch.autograd" and not node.level:  # type: ignore[attr-defined]
+            imported |= {a.asname or a.name for a in node.names if a.name in _AUTOGRAD_FUNCTIONS}  # type: ignore[attr-defined]
+    for node in nodes_of(tree, ast.Import):
+        imported |= {a.asname for a in node.names if a.asname and a.name in ("torch.autograd.grad", "torch.autograd.backward")}  # type: ignore[attr-defined]
+    found = []
+    for call in nodes_of(tree, ast.Call):
+        func = call.func  # type: ignore[attr-defined]
+        if isinstance(func, ast.Attribute):
+            if func.attr in _AUTOGRAD_FUNCTIONS:
+                found.append(call)
+        elif isinstance(func, ast.Name) and func.id in imported:
+            found.append(call)
+    tree._gradfix_backward_calls = found  # type: ignore[attr-defined]
+    return found
+
+
+def backward_loops(tree: ast.Module) -> list[tuple[ast.AST, ast.AST]]:
+    """(loop, its parent) for every loop around a possible backward call in the call's own scope
+    (what ``_flow_ast.backward_calls(analysis, loop)`` can find), innermost first per call."""
+    parents = parents_of(tree)
+    found: list[tuple[ast.AST, ast.AST]] = []
+    for call in backward_calls_of(tree):
+        node = parents.get(id(call))
+        while node is not None and not isinstance(node, _SCOPE_BOUNDARIES):
+            parent = parents.get(id(node))
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and parent is not None:
+                found.append((node, parent))
+            node = parent
+    return found
+
+
+def has_loss_root(tree: ast.Module) -> bool:
+    """Whether ``_losspath`` can find a loss root in ``tree``: a backward call, a
+    ``manual_backward(loss)`` (``backward(loss)``) call, ``x.step(name)`` with a function ``name``
+    of the file (a closure), or a ``training_step`` method. Computed once per tree."""
+    found = tree.__dict__.get("_gradfix_loss_root")
+    if found is None:
+        found = tree._gradfix_loss_root = _has_loss_root(tree)  # type: ignore[attr-defined]
+    return found
+
+
+def _has_loss_root(tree: ast.Module) -> bool:
+    if backward_calls_of(tree):
+        return True
+    functions = nodes_of(tree, ast.FunctionDef) + nodes_of(tree, ast.AsyncFunctionDef)
+    if any(f.name == "training_step" for f in functions):  # type: ignore[attr-defined]
+        return True
+    steps = []
+    for call in nodes_of(tree, ast.Call):
+        func = call.func  # type: ignore[attr-defined]
+        if isinstance(func, ast.Attribute) and call.args:  # type: ignore[attr-defined]
+            if func.attr == "manual_backward":
+                return True
+            if func.attr == "step" and isinstance(call.args[0], ast.Name):  # type: ignore[attr-defined]
+                steps.append(call.args[0].id)  # type: ignore[attr-defined]
+    if steps:
+        names = {f.name for f in functions}  # type: ignore[attr-defined]
+        return any(name in names for name in steps)
+    return False

@@ -12,10 +12,11 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import calls
+from ._ast import calls, has_loss_root, nodes_of
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import loss_path
 from ._names import kwarg, torch_module
+from ._text import ANYTHING, BACKPROP, backpropagates
 from ._uses import LEAF, uses
 from ._values import Analysis, Graph, Kind, dotted
 
@@ -45,6 +46,9 @@ _PASS_BUILTINS = {"sum", "abs"}
 
 # Cuts of the value analysis that are not escapes (another rule's business).
 _OTHER_CUTS = {".detach()", ".data", "no_grad", "requires_grad_(False)", "requires_grad=False", ".sample()", "indices", "state_dict()"}
+# What `_Trace._escape` needs in the text (`math` for `math.exp` and `from math import exp`), in
+# patterns that start with their literal (`re` skips ahead to it; one alternation is 6x slower).
+_ESCAPE_TEXT = tuple(re.compile(p) for p in (r"\.(?:item|tolist|numpy)[\s\\]*\(", r"float(?<=\bfloat)[\s\\]*\(", r"int(?<=\bint)[\s\\]*\("))
 LIVE, ESCAPED = 1, 2  # flags of a traced expression: keeps a graph; holds values taken out of one
 
 
@@ -113,26 +117,35 @@ class ScalarEscape(Rule):
     code = "GF108"
     name = "scalar-escape"
     summary = "a loss built from `.item()` / `float()` / `.tolist()` / `.numpy()` / `math.*` values has no graph; stay in tensor ops"
-    # Both: something that backpropagates, and an escape or a flag (two scans of the text).
-    trigger = re.compile(
-        r"\A(?=[\s\S]*?(?:backward|autograd\.grad|training_step|\.step\(\s*[A-Za-z_]))"
-        r"(?=[\s\S]*?(?:\.(?:item|tolist|numpy)\s*\(|\b(?:float|int)\s*\(|\bmath\.|requires_grad))"
-    )
+    # Every finding is an escape (``_Trace._escape``: `.item()`, `.tolist()`, `.numpy()`, `float(t)`,
+    # `int(t)`, a function of `math`, however imported: the file names `math`) on the way to a
+    # loss root of ``_losspath``.
+    requires = (BACKPROP,)
+    trigger = ANYTHING  # the text check: the escape is searched only where something backpropagates
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        return backpropagates(source) and ("math" in source or any(p.search(source) for p in _ESCAPE_TEXT))
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """An escape or a hack, and something that backpropagates (a backward call, an
-        optimizer step with a closure, a Lightning ``training_step``)."""
-        backward = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "training_step" for n in ast.walk(tree))
-        escape = False
+        """A loss root, and an escape: a call of `.item()`/`.tolist()`/`.numpy()` without
+        arguments, of `float`/`int` with one, or of a function of `math` (a `math` name, or a
+        name imported from it)."""
+        if not has_loss_root(tree):
+            return False
+        # Local names that qualify to `math.*` (``Imports``): `import math [as m]`, `from math import f [as g]`.
+        math_names = {a.asname or a.name for n in nodes_of(tree, ast.ImportFrom) if _is_math(n.module) and not n.level for a in n.names}
+        math_names |= {a.asname or a.name.split(".")[0] for n in nodes_of(tree, ast.Import) for a in n.names if _is_math(a.name)}
         for node, name in calls(tree):
-            if name in ("backward", "grad", "manual_backward") or (name == "step" and node.args):
-                backward = True
-            elif name in _ESCAPE_METHODS or name in ("float", "int", "Variable", "requires_grad_") or (
-                isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id == "math"
-            ):
-                escape = True
-            if backward and escape:
+            func = node.func
+            if isinstance(func, ast.Attribute) and name in _ESCAPE_METHODS and not node.args:
+                return True
+            if isinstance(func, ast.Name) and name in ("float", "int") and len(node.args) == 1:
+                return True
+            while isinstance(func, ast.Attribute):
+                func = func.value
+            if isinstance(func, ast.Name) and func.id in math_names:
                 return True
         return False
 
@@ -191,6 +204,10 @@ class ScalarEscape(Rule):
             )
             fix = LazyFix(partial(_build_fix, plan=plan, description=description), Applicability.SAFE, description)
         return self.finding(first.call, message, fix)
+
+
+def _is_math(module: str | None) -> bool:
+    return module is not None and (module == "math" or module.startswith("math."))
 
 
 def _short(node: ast.AST) -> str:

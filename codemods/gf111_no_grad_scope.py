@@ -13,10 +13,14 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
+from ._ast import has_loss_root, nodes_of
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
 from ._losspath import arguments_for, loss_path
+from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
+# The last names of what disables grad (``_torch.GRAD_DISABLING``, ``torch.set_grad_enabled``).
+_DISABLING_NAMES = {"no_grad", "inference_mode", "set_grad_enabled"}
 # Compound statements that do not make the statements in them conditional.
 _TRANSPARENT = (ast.With, ast.AsyncWith, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 
@@ -71,17 +75,23 @@ class NoGradScope(Rule):
     code = "GF111"
     name = "no-grad-scope"
     summary = "the training loss, or the only path to it, is computed under `torch.no_grad()`; compute it with grad enabled"
-    trigger = re.compile(r"no_grad|inference_mode|set_grad_enabled")
+    # What disables grad (``grad_disabling``, ``_disables``: torch.no_grad, torch.inference_mode,
+    # torch.set_grad_enabled, however imported: the file names one), and a loss root of
+    # ``_losspath`` (every finding is a step back from one).
+    requires = (tuple(_DISABLING_NAMES), BACKPROP)
+    trigger = ANYTHING
+    text_check = staticmethod(backpropagates)
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """Something that backpropagates: ``.backward(...)``, ``autograd.grad(...)``, a ``training_step``, ``opt.step(closure)``."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("backward", "grad", "manual_backward", "step"):
-                return True
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "training_step":
-                return True
-        return False
+        """A loss root of ``_losspath`` (a backward call, ``manual_backward(loss)``, an optimizer
+        ``step(closure)`` with a closure of the file, a ``training_step``), and code that names
+        what disables grad (``torch.no_grad``, or a name imported as it)."""
+        if not has_loss_root(tree):
+            return False
+        if any(n.attr in _DISABLING_NAMES for n in nodes_of(tree, ast.Attribute)):
+            return True
+        return any(a.name.rsplit(".", 1)[-1] in _DISABLING_NAMES for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names)
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from functools import partial
 
@@ -11,6 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import backward_loops
 from ._flow_ast import (
     COMPOUND,
     LOOPS,
@@ -28,6 +28,7 @@ from ._flow_ast import (
     target_names,
     walk,
 )
+from ._text import ANYTHING, BACKPROP, calls_backward
 from ._uses import fresh_name
 from ._values import Analysis, Graph, Kind, dotted
 from .gf106_graph_reuse import _without_retain_graph
@@ -117,18 +118,17 @@ class GraphAcrossSteps(Rule):
     code = "GF113"
     name = "graph-across-steps"
     summary = "a value carrying a graph is backpropagated through again in a later step; detach it where it is kept"
-    trigger = re.compile(r"\bbackward\s*\(|autograd\.grad\s*\(")
+    # Every finding needs a loop with a backward call in it (``backward_calls(analysis, loop)``,
+    # also for a module's state: ``_training_loop_calling``): the file spells one
+    # (``calls_backward``: ``x.backward(``, or torch.autograd's grad/backward).
+    requires = (BACKPROP,)  # (calls_backward says the rest; one group for every backprop rule)
+    trigger = ANYTHING
+    text_check = staticmethod(calls_backward)
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A loop, and a backward (or autograd.grad) call: one walk over the tree."""
-        loop = call = False
-        for node in ast.walk(tree):
-            loop = loop or isinstance(node, LOOPS)
-            call = call or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("backward", "grad"))
-            if loop and call:
-                return True
-        return False
+        """A loop around a backward call, in the call's scope (what ``backward_calls`` walks)."""
+        return bool(backward_loops(tree))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import ast
-import re
 from functools import partial
 
 import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from . import _gradpath
+from ._ast import called_name, has_loss_root, nodes_of
 from ._gradpath import grad_path
+from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, dotted
 
 _KINDS = ("discrete", "indices", "compare", "zero", "cast")
 _CASTS_TO_FLOAT = {"float", "double", "half"}
+# The calls `_gradpath` cuts with one of _KINDS: discrete functions (and `one_hot`), comparisons,
+# zero-gradient functions, integer casts (`.type`/`.to` with an integer dtype), and the functions
+# whose second result is indices (`_, i = x.max(1)`); `where` cuts its condition.
+_CUT_NAMES = (
+    _gradpath._DISCRETE_FUNCTIONS | _gradpath._COMPARISONS | _gradpath._ZERO_GRADIENT | _gradpath._INTEGER_CASTS
+    | _gradpath._INDEX_RESULTS | {"one_hot", "where", "type", "to"}
+)
 _ADVICE = {
     "discrete": ("`{op}` returns indices, which have no gradient", "give the loss the logits or probabilities "
                  "(`F.cross_entropy(logits, target)`), or a straight-through one-hot (`F.gumbel_softmax(logits, hard=True)`)"),
@@ -80,10 +89,27 @@ class DiscreteInLoss(Rule):
     code = "GF115"
     name = "discrete-in-loss"
     summary = "`argmax`, `round`, comparisons and integer casts between the parameters and the loss give them no gradient"
-    trigger = re.compile(
-        r"(?s)\A(?=.*(?:backward|training_step))"
-        r"(?=.*(?:argm|max\(|min\(|topk|sort|round|floor|ceil|trunc|sign\(|[^-][<>]|[=!]=|\.long\(|\.int\(|\.bool\(|indices|\.(?:eq|ne|gt|lt|ge|le)\())"
-    )
+    # Every finding is a cut on the way to a loss root of ``_losspath``. The cuts themselves
+    # give the text nothing to look for: a comparison is any `ast.Compare` (`in`, `is` too).
+    requires = (BACKPROP,)
+    trigger = ANYTHING
+    text_check = staticmethod(backpropagates)
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A loss root, and a cut of one of ``_KINDS`` (``_gradpath``): a comparison, a call of a
+        discrete, comparing, zero-gradient, index-returning or integer-casting function or
+        method (by its name, or by the name it was imported as: `_gradpath` reads the qualified
+        name of a torch function), `.type(...)`/`.to(...)` (an integer dtype), or a `.indices` read."""
+        if not has_loss_root(tree):
+            return False
+        if nodes_of(tree, ast.Compare):
+            return True
+        if any(called_name(n) in _CUT_NAMES for n in nodes_of(tree, ast.Call)):
+            return True
+        if any(a.name.rsplit(".", 1)[-1] in _CUT_NAMES for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names):
+            return True
+        return any(n.attr == "indices" for n in nodes_of(tree, ast.Attribute))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -10,7 +10,9 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import has_loss_root, nodes_of
 from ._gradpath import grad_path
+from ._text import BACKPROP, backpropagates
 from ._values import Analysis
 
 
@@ -54,7 +56,21 @@ class DetachInLossPath(Rule):
     code = "GF116"
     name = "detach-in-loss-path"
     summary = "`.detach()` leaves parameters the optimizer steps with no path to any loss"
-    trigger = re.compile(r"(?s)\A(?=.*(?:backward|training_step))(?=.*(?:\.detach(?:_)?\(|\.data\b))")
+    # A cut of kind "detach" or "data" (``_gradpath``: a `.detach()`/`.detach_()` call, a `.data`
+    # read) on the way to a loss root of ``_losspath``.
+    literals = (".detach", ".data")
+    requires = (BACKPROP,)
+    trigger = re.compile(r"\.d(?:etach_?[\s\\]*\(|ata\b)")
+    text_check = staticmethod(backpropagates)
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A loss root, and a `.detach()` call or a `.data` read."""
+        if not has_loss_root(tree):
+            return False
+        if any(isinstance(n.func, ast.Attribute) and n.func.attr in ("detach", "detach_") for n in nodes_of(tree, ast.Call)):
+            return True
+        return any(n.attr == "data" and isinstance(n.ctx, ast.Load) for n in nodes_of(tree, ast.Attribute))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

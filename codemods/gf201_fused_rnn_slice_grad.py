@@ -7,7 +7,8 @@ import re
 
 from gradfix.rule import Rule
 
-from ._ast import nodes_of
+from ._ast import backward_calls_of, nodes_of
+from ._text import BACKPROP, calls_backward
 from ._values import Analysis, dotted
 
 _RECURRENT = {"torch.nn.GRU", "torch.nn.LSTM", "torch.nn.RNN"}
@@ -68,13 +69,17 @@ class FusedRnnSliceGrad(Rule):
     code = "GF201"
     name = "fused-rnn-slice-grad"
     summary = "`y.grad` of output slots the loss never reads is zero by construction (explain only)"
+    # A `retain_grad()` call, and a backward call in its scope (``_backward_roots``: without one
+    # no slice of the loss is known and nothing is reported).
     trigger = re.compile(r"retain_grad\s*\(")
+    requires = (BACKPROP,)  # (calls_backward says the rest; one group for every backprop rule)
+    text_check = staticmethod(calls_backward)
     fixable = False
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A ``retain_grad()`` call and a subscripted ``.grad`` read."""
-        retains = any(isinstance(n.func, ast.Attribute) and n.func.attr == "retain_grad" for n in nodes_of(tree, ast.Call))
+        """A ``retain_grad()`` call, a subscripted ``.grad`` read and a backward call."""
+        retains = bool(backward_calls_of(tree)) and any(isinstance(n.func, ast.Attribute) and n.func.attr == "retain_grad" for n in nodes_of(tree, ast.Call))
         subscripted_grad = retains and any(
             isinstance(n.value, ast.Attribute) and n.value.attr == "grad" for n in nodes_of(tree, ast.Subscript)
         )
