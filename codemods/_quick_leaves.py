@@ -1,0 +1,82 @@
+"""Cheap looks at CPython's ``ast`` tree shared by the quick checks of GF101, GF104, GF105,
+GF107 and GF112 (see ``gradfix/rule.py``): what the file imports, and which names it uses as
+leaves. Each is a necessary condition of what the rules' ``detect`` asks the value analysis,
+computed once per tree and stored on it (nothing here holds the tree: no cycle to break)."""
+
+from __future__ import annotations
+
+import ast
+
+from ._ast import nodes_of
+from ._values import Imports
+
+
+def imports_of(tree: ast.Module) -> Imports:
+    """The file's :class:`Imports`, the same table the analysis qualifies names with
+    (``analysis.qualify`` is ``imports_of(tree).qualify``)."""
+    found = tree.__dict__.get("_gradfix_imports")
+    if found is None:
+        found = tree._gradfix_imports = Imports(tree)  # type: ignore[attr-defined]
+    return found
+
+
+def imports_torch(tree: ast.Module) -> bool:
+    """``analysis.imports.imports_module("torch")``: every rule here starts its ``detect`` with it."""
+    return imports_of(tree).imports_module("torch")
+
+
+def _is_optimizer(imports: Imports, call: ast.Call) -> bool:
+    """``_uses._is_optimizer``, on the imports alone."""
+    qualified = imports.qualify(call.func) or ""
+    return qualified.startswith("torch.optim.") and qualified.rsplit(".", 1)[-1][:1].isupper() and ".lr_scheduler." not in qualified
+
+
+def leaf_used_names(tree: ast.Module) -> "set[str]":
+    """Every name that may have a ``LEAF`` use in ``_uses`` (anywhere in the file, any scope):
+    ``name.grad``, a name inside the arguments of a ``torch.optim`` optimizer, or a name in a
+    list/tuple literal assigned to such a name (``params = [w, b]``, transitively). A superset:
+    ``_uses`` asks for these in the same scope, after the statement."""
+    found = tree.__dict__.get("_gradfix_leaf_names")
+    if found is not None:
+        return found
+    names: set[str] = set()
+    for node in nodes_of(tree, ast.Attribute):
+        if node.attr == "grad" and isinstance(node.value, ast.Name):
+            names.add(node.value.id)
+    imports = imports_of(tree)
+    for call in nodes_of(tree, ast.Call):
+        if (call.args or call.keywords) and _is_optimizer(imports, call):
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                names.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+    listed = [
+        (node.targets[0].id, node.value)
+        for node in nodes_of(tree, ast.Assign)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, (ast.List, ast.Tuple))
+    ]
+    while True:  # each list is taken at most once: linear in the lists
+        taken = [(holder, value) for holder, value in listed if holder in names]
+        if not taken:
+            break
+        listed = [(holder, value) for holder, value in listed if holder not in names]
+        for _, value in taken:
+            names.update(n.id for n in ast.walk(value) if isinstance(n, ast.Name))
+    tree._gradfix_leaf_names = names  # type: ignore[attr-defined]
+    return names
+
+
+_PARAMETER_ATTRIBUTES = frozenset({"weight", "bias", "parameters", "named_parameters", "register_parameter"})
+
+
+def may_hold_parameters(tree: ast.Module) -> bool:
+    """Some value of the file may be an ``nn.Parameter`` (``Value.parameter``): the analysis
+    makes one only of ``nn.Parameter(...)``, a ``ParameterList``/``ParameterDict``, a module's
+    ``weight``/``bias``/``weight_*``/``bias_*``, ``parameters()``/``named_parameters()`` and
+    ``register_parameter``; every other Parameter is one of these, passed on."""
+    found = tree.__dict__.get("_gradfix_parameters")
+    if found is None:
+        found = any(
+            node.attr in _PARAMETER_ATTRIBUTES or node.attr.startswith(("weight_", "bias_", "Parameter"))
+            for node in nodes_of(tree, ast.Attribute)
+        ) or any(qualified.rsplit(".", 1)[-1].startswith("Parameter") for qualified in imports_of(tree).aliases.values())
+        tree._gradfix_parameters = found  # type: ignore[attr-defined]
+    return found
