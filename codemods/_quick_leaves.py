@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 
 from ._ast import nodes_of
-from ._values import Imports
+from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted
 
 
 def imports_of(tree: ast.Module) -> Imports:
@@ -80,3 +80,39 @@ def may_hold_parameters(tree: ast.Module) -> bool:
         ) or any(qualified.rsplit(".", 1)[-1].startswith("Parameter") for qualified in imports_of(tree).aliases.values())
         tree._gradfix_parameters = found  # type: ignore[attr-defined]
     return found
+
+
+_GRAPH_KEYWORDS = ("requires_grad", "create_graph")
+_GRAPH_ATTRIBUTES = frozenset({"requires_grad", "requires_grad_", "parameters", "named_parameters", "register_parameter"})
+
+
+def may_carry_graph(tree: ast.Module) -> bool:
+    """Some value of the file may carry a graph (``Value.carries``): the analysis starts a graph
+    only at a leaf (``requires_grad=True``, ``.requires_grad = ...``, ``.requires_grad_()``, a
+    Parameter: ``nn.Parameter``, ``ParameterList``, ``parameters()``, ``register_parameter``),
+    at ``autograd.grad(..., create_graph=...)``, and at a module (a ``torch.nn`` class called,
+    or a class of the file with a ``torch.nn`` or framework base: its outputs, its ``self``
+    attributes, its ``weight``). Every other graph is one of these passed on."""
+    found = tree.__dict__.get("_gradfix_graph")
+    if found is None:
+        found = tree._gradfix_graph = _may_carry_graph(tree)  # type: ignore[attr-defined]
+    return found
+
+
+def _may_carry_graph(tree: ast.Module) -> bool:
+    if any(node.arg in _GRAPH_KEYWORDS for node in nodes_of(tree, ast.keyword)):
+        return True
+    if any(node.attr in _GRAPH_ATTRIBUTES or node.attr.startswith("Parameter") for node in nodes_of(tree, ast.Attribute)):
+        return True
+    imports = imports_of(tree)
+    if any(qualified.rsplit(".", 1)[-1].startswith("Parameter") for qualified in imports.aliases.values()):
+        return True
+    for node in nodes_of(tree, ast.ClassDef):
+        for base in node.bases:
+            if (imports.qualify(base) or "").startswith("torch.nn.") or (dotted(base) or "").rsplit(".", 1)[-1] in _FRAMEWORK_MODULE_BASES:
+                return True
+    for call in nodes_of(tree, ast.Call):
+        qualified = imports.qualify(call.func) or ""
+        if qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1][:1].isupper():
+            return True
+    return False

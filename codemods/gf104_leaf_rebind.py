@@ -11,7 +11,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of, parents_of
-from ._quick_leaves import imports_of, imports_torch, leaf_used_names, may_hold_parameters
+from ._quick_leaves import imports_of, imports_torch, leaf_used_names, may_carry_graph, may_hold_parameters
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -158,9 +158,8 @@ class LeafRebind(Rule):
     #   the file can only name with the word `optim` (`torch.optim.SGD`, `from torch import optim`);
     # - `_attribute`: `self.w = <reads self.w>` that reads `self.w.grad` (`.grad` again) or where
     #   another binding of `self.w` is a Parameter (a Parameter source: see `text_check`).
-    literals = (".grad", "optim", "self.")
-    requires = (("torch",),)
-    trigger = re.compile(r"torch")  # (a required string; `text_check` does the rest, pattern by pattern)
+    requires = ((".grad", "optim", "self."),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
 
     @staticmethod
     def text_check(source: str) -> bool:
@@ -196,8 +195,8 @@ class LeafRebind(Rule):
         optimizer's parameters, a list handed to one), or ``self.w = <expression reading
         self.w>`` where the right side reads ``self.w.grad`` or ``self.w`` has another binding
         and the file has a Parameter: what ``_name`` and ``_attribute`` need before they report."""
-        if not imports_torch(tree):
-            return False
+        if not imports_torch(tree) or not may_carry_graph(tree):
+            return False  # (detect skips an assignment whose value does not carry a graph)
         leafy = stores = None
         for node in nodes_of(tree, ast.Assign):
             if len(node.targets) != 1:

@@ -116,9 +116,8 @@ class NonleafGrad(Rule):
     # detect reports a chain only when its target is used as a leaf (`used_as_leaf`: `.grad`, or
     # a `torch.optim` optimizer, named with the word `optim`), or when it is `self.w =
     # nn.Parameter(...)<conversion>` in a module (`_module_attribute`; see `text_check`).
-    literals = (".grad", "optim", "Parameter")
-    requires = (("torch",),)
-    trigger = re.compile(r"torch")  # (a required string; `text_check` does the rest, pattern by pattern)
+    requires = ((".grad", "optim", "Parameter"),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
 
     @staticmethod
     def text_check(source: str) -> bool:

@@ -12,7 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls, nodes_of
-from ._quick_leaves import imports_of, imports_torch
+from ._quick_leaves import imports_of, imports_torch, may_carry_graph
 from ._flow_ast import COMPOUND, alone_on_its_lines, block_of, flows_into, names_read, names_written, statements, target_names, walk
 from ._names import kwarg, torch_module
 from ._values import Analysis, Graph, Kind, Value, dotted
@@ -81,9 +81,8 @@ class NonReparamSample(Rule):
     # imports: the file spells `normal(`), or `d.sample()` of a distribution that has `rsample`,
     # which the analysis makes only of a `torch.distributions` class (`distributions` is in the
     # text, and so is the class's name: see `text_check`).
-    literals = ("normal", ".sample")
-    requires = (("torch",),)
-    trigger = re.compile(r"torch")  # (a required string; `text_check` does the rest, pattern by pattern)
+    requires = (("normal", ".sample"),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
 
     @staticmethod
     def text_check(source: str) -> bool:
@@ -107,7 +106,7 @@ class NonReparamSample(Rule):
         for node, name in calls(tree):
             if name == "sample" and isinstance(node.func, ast.Attribute):
                 sampled = True
-            elif name == "normal" and imports.qualify(node.func) == "torch.normal":
+            elif name == "normal" and imports.qualify(node.func) == "torch.normal" and may_carry_graph(tree):
                 arguments = _normal_arguments(node)
                 if arguments is not None and not all(_is_number(arg) for _, arg in arguments):
                     return True
