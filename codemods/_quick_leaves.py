@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ast
 
-from ._ast import nodes_of
-from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted
+from ._ast import nodes_of, parents_of
+from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
 
 
 def imports_of(tree: ast.Module) -> Imports:
@@ -115,4 +115,22 @@ def _may_carry_graph(tree: ast.Module) -> bool:
         qualified = imports.qualify(call.func) or ""
         if qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1][:1].isupper():
             return True
+    return False
+
+
+def grad_disabled(tree: ast.Module, node: ast.AST) -> bool:
+    """``Analysis.grad_disabled`` on the tree alone: inside ``with torch.no_grad():`` (or alike)
+    or in a function decorated with it (the rules' ``detect`` skips such nodes)."""
+    parents, imports = parents_of(tree), imports_of(tree)
+    ancestor = parents.get(id(node))
+    while ancestor is not None:
+        if isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            states = [grad_disabling(item.context_expr, imports) for item in ancestor.items]
+            if True in states:
+                return True
+            if False in states:
+                return False
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return any(grad_disabling(d, imports) for d in ancestor.decorator_list)
+        ancestor = parents.get(id(ancestor))
     return False

@@ -12,7 +12,7 @@ from functools import partial
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import calls, nodes_of
-from ._quick_leaves import imports_of, imports_torch, may_carry_graph
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph
 from ._names import keyword, kwarg, torch_module
 from ._values import Analysis, Kind, dotted
 
@@ -177,7 +177,7 @@ class TensorFromTensors(Rule):
             if qualified not in _CONSTRUCTORS and not is_new_tensor:
                 continue
             data = _data_argument(node)
-            if data is None or _integer_dtype_named(imports.qualify, node):
+            if data is None or _integer_dtype_named(imports.qualify, node) or grad_disabled(tree, node):
                 continue
             if isinstance(data, (ast.List, ast.Tuple)):
                 if any(not never(leaf) for leaf in _leaves(data)):

@@ -11,7 +11,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of, parents_of
-from ._quick_leaves import imports_of, imports_torch, leaf_used_names, may_carry_graph, may_hold_parameters
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_hold_parameters
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -205,13 +205,15 @@ class LeafRebind(Rule):
             if isinstance(target, ast.Name):
                 if leafy is None:
                     leafy = leaf_used_names(tree)
-                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)):
+                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)) and not grad_disabled(tree, node):
                     return True
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                 attr = target.attr
                 reads = {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
                 if not reads:
                     continue
+                if grad_disabled(tree, node):
+                    continue  # (detect skips it)
                 if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in ast.walk(node.value)):
                     return True  # the manual update `self.w = self.w - lr * self.w.grad`
                 if not may_hold_parameters(tree):

@@ -11,7 +11,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of
-from ._quick_leaves import imports_of, imports_torch, leaf_used_names
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names
 from ._uses import assigned_values, used_as_leaf
 from ._values import Analysis, Graph, Kind, dotted
 
@@ -143,11 +143,11 @@ class NonleafGrad(Rule):
             if isinstance(target, ast.Name):
                 if leafy is None:
                     leafy = leaf_used_names(tree)
-                if target.id in leafy and _chain_bottoms(stmt.value):
+                if target.id in leafy and _chain_bottoms(stmt.value) and not grad_disabled(tree, stmt):
                     return True  # (every bottom is a possible creation or a leaf name)
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                 imports = imports_of(tree)
-                if any(isinstance(b, ast.Call) and imports.qualify(b.func) == "torch.nn.Parameter" for b in _chain_bottoms(stmt.value)):
+                if any(isinstance(b, ast.Call) and imports.qualify(b.func) == "torch.nn.Parameter" for b in _chain_bottoms(stmt.value)) and not grad_disabled(tree, stmt):
                     return True
         return False
 

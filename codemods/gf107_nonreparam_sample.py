@@ -12,7 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls, nodes_of
-from ._quick_leaves import imports_of, imports_torch, may_carry_graph
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph
 from ._flow_ast import COMPOUND, alone_on_its_lines, block_of, flows_into, names_read, names_written, statements, target_names, walk
 from ._names import kwarg, torch_module
 from ._values import Analysis, Graph, Kind, Value, dotted
@@ -105,10 +105,10 @@ class NonReparamSample(Rule):
         sampled = rsampled = False
         for node, name in calls(tree):
             if name == "sample" and isinstance(node.func, ast.Attribute):
-                sampled = True
+                sampled = sampled or not grad_disabled(tree, node)
             elif name == "normal" and imports.qualify(node.func) == "torch.normal" and may_carry_graph(tree):
                 arguments = _normal_arguments(node)
-                if arguments is not None and not all(_is_number(arg) for _, arg in arguments):
+                if arguments is not None and not all(_is_number(arg) for _, arg in arguments) and not grad_disabled(tree, node):
                     return True
         if not sampled:
             return False

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import called_name, calls
-from ._quick_leaves import imports_of, imports_torch
+from ._quick_leaves import grad_disabled, imports_of, imports_torch
 from ._flow_ast import names_read
 from ._names import torch_module
 from ._losspath import loss_path
@@ -134,7 +134,7 @@ class WhereNan(Rule):
                 branches = [node.func.value, node.args[1]]
             else:
                 continue
-            if any(_may_be_unsafe(imports, n) for branch in branches for n in ast.walk(branch)):
+            if any(_may_be_unsafe(imports, n) for branch in branches for n in ast.walk(branch)) and not grad_disabled(tree, node):
                 return True
         return False
 
