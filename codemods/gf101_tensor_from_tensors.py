@@ -144,7 +144,7 @@ class TensorFromTensors(Rule):
     # `x.new_tensor`) whose data carries a graph: a list with an element that is not a literal,
     # or an expression that is one; either way its data holds a name (see `text_check`).
     requires = (("torch",),)
-    trigger = _CALL_TEXT
+    trigger = re.compile(_CALL_TEXT.pattern[: -len(r"\s*\(")] + r"(?:\s*\(|\s+as\s)")  # a call, or `tensor as T`
 
     @staticmethod
     def text_check(source: str) -> bool:

@@ -24,6 +24,7 @@ _REPARAM_FUNCTION = re.compile(r"reparam", re.I)
 
 
 _NORMAL_TEXT, _SAMPLE_TEXT = re.compile(r"normal\s*\("), re.compile(r"\.sample\s*\(")
+_NORMAL_ALIAS = re.compile(r"normal\s+as\s")
 
 
 class NonReparamSample(Rule):
@@ -87,8 +88,8 @@ class NonReparamSample(Rule):
     @staticmethod
     def text_check(source: str) -> bool:
         """``normal(``, or ``.sample(`` with ``distributions`` and a distribution that has ``rsample``."""
-        if "normal" in source and _NORMAL_TEXT.search(source):
-            return True
+        if "normal" in source and (_NORMAL_TEXT.search(source) or _NORMAL_ALIAS.search(source)):
+            return True  # (`from torch import normal as N` too)
         return (
             ".sample" in source and "distributions" in source and _SAMPLE_TEXT.search(source) is not None
             and any(name in source for name in _torch.RSAMPLE_DISTRIBUTIONS)
@@ -103,10 +104,11 @@ class NonReparamSample(Rule):
             return False
         imports = imports_of(tree)
         sampled = rsampled = False
+        normal = {"normal"} | {local for local, name in imports.aliases.items() if name == "torch.normal"}
         for node, name in calls(tree):
             if name == "sample" and isinstance(node.func, ast.Attribute):
                 sampled = sampled or not grad_disabled(tree, node)
-            elif name == "normal" and imports.qualify(node.func) == "torch.normal" and may_carry_graph(tree):
+            elif name in normal and imports.qualify(node.func) == "torch.normal" and may_carry_graph(tree):
                 arguments = _normal_arguments(node)
                 if arguments is not None and not all(_is_number(arg) for _, arg in arguments) and not grad_disabled(tree, node):
                     return True

@@ -114,7 +114,7 @@ class WhereNan(Rule):
     name = "where-nan"
     summary = "`torch.where(c, f(x), y)` with `f` unsafe where `c` is false gives NaN gradients; mask the input first"
     requires = (("torch",),)  # detect: `imports_module("torch")`
-    trigger = re.compile(r"where\s*\(")
+    trigger = re.compile(r"where(?:\s*\(|\s+as\s)")  # (`from torch import where as W` too)
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
@@ -124,8 +124,9 @@ class WhereNan(Rule):
         if not imports_torch(tree):
             return False
         imports = imports_of(tree)
+        spelled = {"where"} | {local for local, name in imports.aliases.items() if name == "torch.where"}
         for node, name in calls(tree):
-            if name != "where":
+            if name not in spelled:
                 continue
             qualified = imports.qualify(node.func)
             if qualified == "torch.where":
