@@ -6,6 +6,7 @@ computed once per tree and stored on it (nothing here holds the tree: no cycle t
 from __future__ import annotations
 
 import ast
+import re
 
 from ._ast import nodes_of, parents_of
 from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
@@ -133,4 +134,22 @@ def grad_disabled(tree: ast.Module, node: ast.AST) -> bool:
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return any(grad_disabling(d, imports) for d in ancestor.decorator_list)
         ancestor = parents.get(id(ancestor))
+    return False
+
+
+_GRAPH_STRINGS = ("requires_grad", "create_graph", "arameter", *_FRAMEWORK_MODULE_BASES)
+_NN = re.compile(r"nn\b")
+
+
+def may_carry_graph_text(source: str) -> bool:
+    """The text that :func:`may_carry_graph` needs: ``requires_grad``, ``create_graph``,
+    ``Parameter``/``parameters``/``register_parameter``, a framework module base, or the word
+    ``nn`` (every name the imports qualify into ``torch.nn`` is spelled through it:
+    ``torch.nn``, ``from torch import nn``)."""
+    if any(s in source for s in _GRAPH_STRINGS):
+        return True
+    for match in _NN.finditer(source):
+        start = match.start()
+        if not start or not (source[start - 1].isalnum() or source[start - 1] == "_"):
+            return True
     return False

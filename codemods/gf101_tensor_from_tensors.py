@@ -12,7 +12,7 @@ from functools import partial
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import calls, nodes_of
-from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
 from ._values import Analysis, Kind, dotted
 
@@ -149,7 +149,10 @@ class TensorFromTensors(Rule):
     @staticmethod
     def text_check(source: str) -> bool:
         """A constructor call (or one of a name imported ``as`` another) whose data argument (up
-        to the first comma or closing bracket at its depth) holds a name."""
+        to the first comma or closing bracket at its depth) holds a name, in a file where a graph
+        can start (``may_carry_graph_text``)."""
+        if not may_carry_graph_text(source):
+            return False
         for match in _CALL_TEXT.finditer(source):
             if _data_has_name(source, match.end()):
                 return True

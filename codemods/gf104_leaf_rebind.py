@@ -11,7 +11,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of, parents_of
-from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_hold_parameters
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_carry_graph_text, may_hold_parameters
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -167,6 +167,8 @@ class LeafRebind(Rule):
         (``Parameter``, ``register_parameter``, ``parameters()``, a module's ``weight``/``bias``)
         and some ``self.w = ...`` whose statement reads ``self.w`` again, with ``self.w``
         written at least three times (the rebinding, its read, the Parameter's binding)."""
+        if not may_carry_graph_text(source):
+            return False  # (detect skips an assignment whose value does not carry a graph)
         if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
             return True
         if not any(s in source for s in ("arameter", "weight", "bias")):
