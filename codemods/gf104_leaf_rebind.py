@@ -29,20 +29,33 @@ _SUFFIX_BY_METHOD = {
 
 
 _GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def _opened(line: str) -> int:
+    """Brackets one line of code leaves open (its strings and comment dropped), at least 1 when
+    it ends with a backslash or holds a string that goes on to the next line."""
+    code = _STRING.sub("", line)
+    code = code.split("#", 1)[0] if "#" in code else code
+    opened = code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
+    if '"' in code or "'" in code or code.rstrip().endswith("\\"):
+        return max(opened, 1)
+    return opened
+
+
 _SELF_STORE = re.compile(r"self\.(\w+)\s*=(?!=)([^\n]*)")  # (also `myself.x =`: a superset)
 
 
 def _statement_from(source: str, start: int, most_lines: int = 500) -> str:
-    """The text from ``start`` to the end of its statement: the line, and the next ones while
-    brackets opened since ``start`` are not closed or a line ends with a backslash."""
+    """The text from ``start`` to the end of its statement (or more): the line, and the next
+    ones while brackets opened since ``start`` are not closed or a line is continued."""
     depth, pos = 0, start
     for _ in range(most_lines):
         end = source.find("\n", pos)
         if end < 0:
             return source[start:]
-        line = source[pos:end]
-        depth += line.count("(") + line.count("[") + line.count("{") - line.count(")") - line.count("]") - line.count("}")
-        if depth <= 0 and not line.rstrip().endswith("\\"):
+        depth += _opened(source[pos:end])
+        if depth <= 0:
             break
         pos = end + 1
     return source[start:end]
@@ -178,10 +191,7 @@ class LeafRebind(Rule):
             attr, rest = match.groups()
             spelled = "self." + attr  # (substring tests: `self.w` also counts `self.w2`, a superset)
             if spelled not in rest:
-                if not ("(" in rest or "[" in rest or "{" in rest or rest.rstrip().endswith("\\")) or (
-                    rest.count("(") + rest.count("[") + rest.count("{") <= rest.count(")") + rest.count("]") + rest.count("}")
-                    and not rest.rstrip().endswith("\\")
-                ):
+                if not any(c in rest for c in "([{\\\"'") or _opened(rest) <= 0:
                     continue  # the statement ends on this line
                 if spelled not in _statement_from(source, match.start(2)):
                     continue

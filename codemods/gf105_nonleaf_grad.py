@@ -40,6 +40,8 @@ def _converted_call(source: str, match: "re.Match[str]") -> bool:
     depth, pos, end = 1, match.end(), len(source)
     while depth and pos < end:
         char = source[pos]
+        if char in "\"'#":
+            return True  # a string or a comment may hide a bracket: maybe
         depth += char in "([{"
         depth -= char in ")]}"
         pos += 1
