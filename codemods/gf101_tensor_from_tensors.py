@@ -11,7 +11,8 @@ from functools import partial
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import calls
+from ._ast import calls, nodes_of
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
 from ._values import Analysis, Kind, dotted
 
@@ -33,12 +34,73 @@ _CONSTRUCTORS = {
 _SHORT_NAMES = {name.rsplit(".", 1)[-1] for name in _CONSTRUCTORS}
 
 
-def _all_literal(node: ast.AST) -> bool:
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return all(_all_literal(e) for e in node.elts)
-    if isinstance(node, ast.UnaryOp):
-        return _all_literal(node.operand)
-    return isinstance(node, ast.Constant)
+_CONSTRUCTOR_NAMES = ("tensor", "as_tensor", "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "new_tensor")
+# `\b(?:tensor|as_tensor|Tensor|...)\s*\(`, written to start with the literal "ensor" that every
+# name ends with (re then skips ahead to it: 14x faster on the corpus, same matches).
+_CALL_TEXT = re.compile(r"ensor(?:" + "|".join(rf"(?<=\b{name})" for name in _CONSTRUCTOR_NAMES) + r")\s*\(")
+_ALIAS_TEXT = re.compile(r"\b(?:" + "|".join(_CONSTRUCTOR_NAMES) + r")\s+as\s+(\w+)")  # `from torch import tensor as T`
+# One token of a call's data argument: operators and blanks, a number, a string, or a bracket or
+# comma; anything else (a name, a comment) is no token.
+_TOKEN = re.compile(
+    r"(?P<skip>[\s+\-*/%@~<>=!&|^:\\]+"
+    r"|(?:\d|\.\d)(?:[\w.]|(?<=[eE])[+\-])*"
+    r'|"""[\s\S]*?"""' r"|'''[\s\S]*?'''"
+    r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*')"
+    r"|(?P<open>[\[({])|(?P<close>[\])}])|(?P<comma>,)"
+)
+
+
+def _data_has_name(source: str, pos: int) -> bool:
+    """Whether the first argument of the call whose ``(`` ends at ``pos`` holds a name (or a
+    comment, or anything but strings, numbers, operators and brackets: a superset). Data of
+    numbers, strings, brackets and operators only never carries a graph."""
+    depth, end = 0, len(source)
+    while pos < end:
+        token = _TOKEN.match(source, pos)
+        if token is None:
+            return True  # a name (or something else): it may be a graph
+        kind = token.lastgroup
+        if kind == "open":
+            depth += 1
+        elif kind == "close" or kind == "comma":
+            if depth == 0:
+                return False  # the end of the first argument
+            depth -= kind == "close"
+        pos = token.end()
+    return False
+
+
+_NUMBER_BUILTINS = {"len", "id", "hash", "ord", "round", "divmod", "pow", "int", "float", "complex", "bool", "isinstance", "str", "repr", "format", "chr"}
+
+
+class _NeverCarries:
+    """Whether an expression never carries a graph in the analysis: a literal, an f-string, or
+    a call of a builtin that gives a Python number, bool or string (``len(x)``, ``float(t)``)
+    when the file binds that name nowhere (the analysis looks a binding up first)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.bound: "set[str] | None" = None
+
+    def __call__(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.UnaryOp):
+            return self(node.operand)
+        if isinstance(node, (ast.Constant, ast.JoinedStr)):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NUMBER_BUILTINS:
+            if self.bound is None:
+                self.bound = _bound_names(self.tree)
+            return node.func.id not in self.bound
+        return False
+
+
+def _bound_names(tree: ast.Module) -> "set[str]":
+    """Every name the file binds (assigns, imports, defines, takes as a parameter)."""
+    bound = {n.id for n in nodes_of(tree, ast.Name) if not isinstance(n.ctx, ast.Load)}
+    bound |= {n.arg for n in nodes_of(tree, ast.arg)}
+    bound |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
+    bound |= {(a.asname or a.name).split(".")[0] for n in nodes_of(tree, ast.Import, ast.ImportFrom) for a in n.names}
+    return bound
 
 
 class TensorFromTensors(Rule):
@@ -78,23 +140,52 @@ class TensorFromTensors(Rule):
     code = "GF101"
     name = "tensor-from-tensors"
     summary = "`torch.tensor([...])` of graph-carrying tensors cuts the graph; use `torch.stack`"
-    # A constructor whose data starts with a name somewhere (not only numbers and brackets).
-    # `\b(?:tensor|as_tensor|Tensor|...)\s*\(...`, written to start with the literal "ensor" that
-    # every name ends with (re then skips ahead to it: 14x faster on the corpus, same matches).
-    trigger = re.compile(
-        r"ensor(?:" + "|".join(rf"(?<=\b{name})" for name in (
-            "tensor", "as_tensor", "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "new_tensor",
-        )) + r")\s*\(\s*[\[(\s\d.,+\-]*[A-Za-z_]"
-    )
+    # detect needs torch imported and a constructor call (qualified through the imports, or
+    # `x.new_tensor`) whose data carries a graph: a list with an element that is not a literal,
+    # or an expression that is one; either way its data holds a name (see `text_check`).
+    requires = (("torch",),)
+    trigger = re.compile(_CALL_TEXT.pattern[: -len(r"\s*\(")] + r"(?:\s*\(|\s+as\s)")  # a call, or `tensor as T`
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """A constructor call (or one of a name imported ``as`` another) whose data argument (up
+        to the first comma or closing bracket at its depth) holds a name, in a file where a graph
+        can start (``may_carry_graph_text``)."""
+        if not may_carry_graph_text(source):
+            return False
+        for match in _CALL_TEXT.finditer(source):
+            if _data_has_name(source, match.end()):
+                return True
+        for alias in set(_ALIAS_TEXT.findall(source)):
+            for match in re.finditer(rf"\b{alias}\s*\(", source):
+                if _data_has_name(source, match.end()):
+                    return True
+        return False
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A constructor call whose data is not made of literals only."""
+        """A constructor call as ``detect`` qualifies it (or ``x.new_tensor``), not of an integer
+        dtype, whose data is a list with an element, or an expression, that may carry a graph
+        (not a literal, not a Python number such as ``len(x)``)."""
+        if not imports_torch(tree) or not may_carry_graph(tree):
+            return False  # (every branch of detect needs data that carries a graph)
+        imports = imports_of(tree)
+        spelled = _SHORT_NAMES | {"new_tensor"} | {local for local, name in imports.aliases.items() if name in _CONSTRUCTORS}
+        never = _NeverCarries(tree)
         for node, name in calls(tree):
-            if name != "new_tensor" and name not in _SHORT_NAMES:
+            if name not in spelled:
+                continue
+            qualified = imports.qualify(node.func)
+            is_new_tensor = qualified is None and isinstance(node.func, ast.Attribute) and node.func.attr == "new_tensor"
+            if qualified not in _CONSTRUCTORS and not is_new_tensor:
                 continue
             data = _data_argument(node)
-            if data is not None and not _all_literal(data):
+            if data is None or _integer_dtype_named(imports.qualify, node) or grad_disabled(tree, node):
+                continue
+            if isinstance(data, (ast.List, ast.Tuple)):
+                if any(not never(leaf) for leaf in _leaves(data)):
+                    return True
+            elif not is_new_tensor and not isinstance(data, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)) and not never(data):
                 return True
         return False
 
@@ -277,8 +368,12 @@ _INTEGER_DTYPES = {"long", "int", "int64", "int32", "int16", "int8", "uint8", "b
 
 def _integer_dtype(analysis: Analysis, call: ast.Call) -> bool:
     """``dtype=torch.long`` and friends: an integer tensor never has a gradient to lose."""
+    return _integer_dtype_named(analysis.qualify, call)
+
+
+def _integer_dtype_named(qualify, call: ast.Call) -> bool:
     dtype = _keyword(call, "dtype")
-    name = (analysis.qualify(dtype.value) or dotted(dtype.value)) if dtype is not None else None
+    name = (qualify(dtype.value) or dotted(dtype.value)) if dtype is not None else None
     return name is not None and name.rsplit(".", 1)[-1] in _INTEGER_DTYPES
 
 

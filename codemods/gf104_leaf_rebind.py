@@ -10,7 +10,8 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of
+from ._ast import nodes_of, parents_of
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_carry_graph_text, may_hold_parameters
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -25,6 +26,105 @@ _SUFFIX_BY_METHOD = {
     "to": "converted", "double": "converted", "float": "converted", "half": "converted", "cuda": "converted",
     "type": "converted", "unsqueeze": "reshaped", "squeeze": "reshaped", "flatten": "flat", "clone": "copy",
 }
+
+
+_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def _opened(line: str) -> int:
+    """Brackets one line of code leaves open (its strings and comment dropped), at least 1 when
+    it ends with a backslash or holds a string that goes on to the next line."""
+    code = _STRING.sub("", line)
+    code = code.split("#", 1)[0] if "#" in code else code
+    opened = code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
+    if '"' in code or "'" in code or code.rstrip().endswith("\\"):
+        return max(opened, 1)
+    return opened
+
+
+_SELF_STORE = re.compile(r"self\.(\w+)\s*=(?!=)([^\n]*)")  # (also `myself.x =`: a superset)
+
+
+def _statement_from(source: str, start: int, most_lines: int = 500) -> str:
+    """The text from ``start`` to the end of its statement (or more): the line, and the next
+    ones while brackets opened since ``start`` are not closed or a line is continued."""
+    depth, pos = 0, start
+    for _ in range(most_lines):
+        end = source.find("\n", pos)
+        if end < 0:
+            return source[start:]
+        depth += _opened(source[pos:end])
+        if depth <= 0:
+            break
+        pos = end + 1
+    return source[start:end]
+
+
+# Values the analysis never makes a Parameter (a literal, a container, a comparison, ...).
+_NOT_PARAMETERS = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
+    ast.JoinedStr, ast.Compare, ast.Lambda,
+)
+
+
+# What a library call makes a leaf or a Parameter (else `_library_call` gives a computed value).
+_LEAF_LIBRARY_CALLS = ("torch.nn.Parameter", "torch.autograd.Variable")
+
+
+def _never_a_parameter(tree: ast.Module, value: "ast.expr | None") -> bool:
+    """``value`` is never a leaf Parameter in the analysis: a literal or a container, or a call
+    of an imported function or class other than ``nn.Parameter``/``Variable`` without a
+    ``requires_grad=`` (``nn.Linear(...)`` is a module), or of a class of the file."""
+    if value is None or isinstance(value, _NOT_PARAMETERS):
+        return True
+    if not isinstance(value, ast.Call) or any(k.arg in ("requires_grad", None) for k in value.keywords):
+        return False
+    imports = imports_of(tree)
+    name = dotted(value.func)
+    if name is None:
+        return False
+    head = name.split(".")[0]
+    if head in imports.aliases:
+        return imports.qualify(value.func) not in _LEAF_LIBRARY_CALLS
+    return "." not in name and _local_classes(tree).get(name, False)
+
+
+def _local_classes(tree: ast.Module) -> "dict[str, bool]":
+    """Class name -> whether calling that name surely instantiates the class (no function of
+    that name at the module level: the analysis looks functions up first)."""
+    found = tree.__dict__.get("_gradfix_gf104_classes")
+    if found is None:
+        functions = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        found = {c.name: c.name not in functions for c in nodes_of(tree, ast.ClassDef)}
+        tree._gradfix_gf104_classes = found  # type: ignore[attr-defined]
+    return found
+
+
+def _classes_around(tree: ast.Module, node: ast.AST) -> "list[ast.ClassDef]":
+    """The classes ``node`` is in that may be modules (a base: `enclosing_class` and `is_module`)."""
+    parents = parents_of(tree)
+    found = []
+    parent = parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, ast.ClassDef) and parent.bases:
+            found.append(parent)
+        parent = parents.get(id(parent))
+    return found
+
+
+def _parameter_stores(tree: ast.Module) -> "dict[str, list[tuple[ast.AST, set[int]]]]":
+    """attr -> (every ``self.attr`` store that may bind a Parameter, the classes around it)."""
+    parents = parents_of(tree)
+    stores: dict[str, list[tuple[ast.AST, set[int]]]] = {}
+    for node in nodes_of(tree, ast.Attribute):
+        if not (isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) and node.value.id == "self"):
+            continue
+        statement = parents.get(id(node))
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _never_a_parameter(tree, statement.value):
+            continue
+        stores.setdefault(node.attr, []).append((node, {id(c) for c in _classes_around(tree, node)}))
+    return stores
 
 
 class LeafRebind(Rule):
@@ -66,15 +166,76 @@ class LeafRebind(Rule):
     code = "GF104"
     name = "leaf-rebind"
     summary = "a leaf that requires grad is rebound to a value derived from it, then its `.grad` is read"
-    trigger = re.compile(r"\.grad\b|optim\.|Parameter\s*\(")  # Parameter: `self.p = f(self.p)` raises
+    # detect needs torch imported and one of its two branches:
+    # - `_name`: a LEAF use of the name (`_uses`): `.grad`, or a `torch.optim` optimizer, which
+    #   the file can only name with the word `optim` (`torch.optim.SGD`, `from torch import optim`);
+    # - `_attribute`: `self.w = <reads self.w>` that reads `self.w.grad` (`.grad` again) or where
+    #   another binding of `self.w` is a Parameter (a Parameter source: see `text_check`).
+    requires = ((".grad", "optim", "self."),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """``.grad`` or ``optim``; else the `_attribute` Parameter case: a Parameter source
+        (``Parameter``, ``register_parameter``, ``parameters()``, a module's ``weight``/``bias``)
+        and some ``self.w = ...`` whose statement reads ``self.w`` again, with ``self.w``
+        written at least three times (the rebinding, its read, the Parameter's binding)."""
+        if not may_carry_graph_text(source):
+            return False  # (detect skips an assignment whose value does not carry a graph)
+        if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
+            return True
+        if not any(s in source for s in ("arameter", "weight", "bias")):
+            return False
+        counts: dict[str, int] = {}
+        for match in _SELF_STORE.finditer(source):
+            attr, rest = match.groups()
+            spelled = "self." + attr  # (substring tests: `self.w` also counts `self.w2`, a superset)
+            if spelled not in rest:
+                if not any(c in rest for c in "([{\\\"'") or _opened(rest) <= 0:
+                    continue  # the statement ends on this line
+                if spelled not in _statement_from(source, match.start(2)):
+                    continue
+            if attr not in counts:
+                counts[attr] = source.count(spelled)
+            if counts[attr] >= 3:
+                return True
+        return False
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """Some ``name = <expression reading name>`` (``self.x`` too)."""
+        """``name = <expression reading name>`` on a name with a leaf use (``name.grad``, an
+        optimizer's parameters, a list handed to one), or ``self.w = <expression reading
+        self.w>`` where the right side reads ``self.w.grad`` or ``self.w`` has another binding
+        and the file has a Parameter: what ``_name`` and ``_attribute`` need before they report."""
+        if not imports_torch(tree) or not may_carry_graph(tree):
+            return False  # (detect skips an assignment whose value does not carry a graph)
+        leafy = stores = None
         for node in nodes_of(tree, ast.Assign):
-            if len(node.targets) == 1 and isinstance(node.targets[0], (ast.Name, ast.Attribute)):
-                name = dotted(node.targets[0])
-                if name is not None and any(isinstance(n, (ast.Name, ast.Attribute)) and dotted(n) == name for n in ast.walk(node.value)):
+            if len(node.targets) != 1:
+                continue
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                if leafy is None:
+                    leafy = leaf_used_names(tree)
+                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)) and not grad_disabled(tree, node):
+                    return True
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                attr = target.attr
+                reads = {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
+                if not reads:
+                    continue
+                if grad_disabled(tree, node):
+                    continue  # (detect skips it)
+                if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in ast.walk(node.value)):
+                    return True  # the manual update `self.w = self.w - lr * self.w.grad`
+                if not may_hold_parameters(tree):
+                    continue
+                if stores is None:
+                    stores = _parameter_stores(tree)
+                # A registered Parameter: another binding of `self.w` in a module class is a
+                # Parameter (the leaf `bound` value of `_attribute`).
+                classes = {id(c) for c in _classes_around(tree, node)}
+                if any(store is not target and classes & around for store, around in stores.get(attr, ())):
                     return True
         return False
 

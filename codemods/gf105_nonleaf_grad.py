@@ -10,6 +10,8 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names
 from ._uses import assigned_values, used_as_leaf
 from ._values import Analysis, Graph, Kind, dotted
 
@@ -24,6 +26,50 @@ _FLOATING = {
     "float", "float32", "float64", "double", "half", "float16", "bfloat16", "FloatTensor", "DoubleTensor",
     "HalfTensor", "BFloat16Tensor", "complex64", "complex128", "cfloat", "cdouble",
 }
+
+
+_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
+_PARAMETER_ALIAS = re.compile(r"Parameter\s+as\s+(\w+)")  # `from torch.nn import Parameter as P`
+_CONVERSION_AFTER = re.compile(r"[\s)\\]*(?:[*/+\-#]|\.\s*(?:" + "|".join(sorted(_CONVERSIONS)) + r")\b)")
+
+
+def _converted_call(source: str, match: "re.Match[str]") -> bool:
+    """The call that ``match`` opens is the bottom of a chain: a conversion method or an
+    operator right after its closing bracket (past closing parentheses), or an operator before
+    it (before the dotted name it is called by: ``0.1 * nn.Parameter(x)``)."""
+    depth, pos, end = 1, match.end(), len(source)
+    while depth and pos < end:
+        char = source[pos]
+        if char in "\"'#":
+            return True  # a string or a comment may hide a bracket: maybe
+        depth += char in "([{"
+        depth -= char in ")]}"
+        pos += 1
+    if _CONVERSION_AFTER.match(source, pos):
+        return True
+    start = match.start()
+    while start and (source[start - 1].isalnum() or source[start - 1] in "_."):
+        start -= 1
+    before = source[max(0, start - 40):start].rstrip(" \t\n\\(")
+    return before.endswith(("*", "/", "+", "-"))
+
+
+def _chain_bottoms(value: ast.expr) -> "list[ast.expr]":
+    """What ``_conversion_chain`` may stop at below at least one step: the receivers of
+    conversion methods and both sides of ``* / + -``, down to a call or a name (a superset:
+    ``detect`` follows one side of an operator)."""
+    bottoms, stack = [], [(value, False)]
+    while stack:
+        node, stepped = stack.pop()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CONVERSIONS:
+            stack.append((node.func.value, True))
+            if stepped:
+                bottoms.append(node)  # (`_creation` is asked first: a conversion may be a creation)
+        elif isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            stack += [(node.left, True), (node.right, True)]
+        elif stepped and isinstance(node, (ast.Call, ast.Name)):
+            bottoms.append(node)
+    return bottoms
 
 
 class NonleafGrad(Rule):
@@ -69,7 +115,43 @@ class NonleafGrad(Rule):
     code = "GF105"
     name = "nonleaf-grad"
     summary = "a leaf that requires grad is converted (`.to`, `.double()`, `* s`) before use and is no leaf any more"
-    trigger = re.compile(r"requires_grad(?:\s*=\s*True|_\s*\()|Parameter\s*\(")
+    # detect reports a chain only when its target is used as a leaf (`used_as_leaf`: `.grad`, or
+    # a `torch.optim` optimizer, named with the word `optim`), or when it is `self.w =
+    # nn.Parameter(...)<conversion>` in a module (`_module_attribute`; see `text_check`).
+    requires = ((".grad", "optim", "Parameter"),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """``.grad`` or ``optim``; else (only a module attribute can be reported) a
+        ``Parameter(...)`` call that a conversion or an operator applies to."""
+        if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
+            return True
+        names = {"Parameter", *_PARAMETER_ALIAS.findall(source)}
+        return any(_converted_call(source, match) for name in names for match in re.finditer(rf"{name}\s*\(", source))
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """An assignment of a conversion chain (conversions and ``* / + -`` down to a name or a
+        call): to a name with a leaf use (``.grad``, an optimizer), or to ``self.w`` from an
+        ``nn.Parameter(...)``, the targets ``detect`` reports."""
+        if not imports_torch(tree):
+            return False
+        leafy = None
+        for stmt in nodes_of(tree, ast.Assign, ast.AnnAssign):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) != 1 or stmt.value is None:
+                continue
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            if isinstance(target, ast.Name):
+                if leafy is None:
+                    leafy = leaf_used_names(tree)
+                if target.id in leafy and _chain_bottoms(stmt.value) and not grad_disabled(tree, stmt):
+                    return True  # (every bottom is a possible creation or a leaf name)
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                imports = imports_of(tree)
+                if any(isinstance(b, ast.Call) and imports.qualify(b.func) == "torch.nn.Parameter" for b in _chain_bottoms(stmt.value)) and not grad_disabled(tree, stmt):
+                    return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -11,7 +11,8 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import calls
+from ._ast import calls, nodes_of
+from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph
 from ._flow_ast import COMPOUND, alone_on_its_lines, block_of, flows_into, names_read, names_written, statements, target_names, walk
 from ._names import kwarg, torch_module
 from ._values import Analysis, Graph, Kind, Value, dotted
@@ -20,6 +21,10 @@ from ._values import Analysis, Graph, Kind, Value, dotted
 _CUTS = {"detach", "item", "tolist", "numpy"}
 _LOSS_NAME = re.compile(r"loss|cost|elbo|objective|kl", re.I)
 _REPARAM_FUNCTION = re.compile(r"reparam", re.I)
+
+
+_NORMAL_TEXT, _SAMPLE_TEXT = re.compile(r"normal\s*\("), re.compile(r"\.sample\s*\(")
+_NORMAL_ALIAS = re.compile(r"normal\s+as\s")
 
 
 class NonReparamSample(Rule):
@@ -73,19 +78,47 @@ class NonReparamSample(Rule):
     code = "GF107"
     name = "nonreparam-sample"
     summary = "`torch.normal(mu, std)` / `dist.sample()` give no gradient to mu and std; reparameterise"
-    trigger = re.compile(r"normal\s*\(|\.sample\s*\(")
+    # detect needs torch imported and either `torch.normal(mean, std)` (qualified through the
+    # imports: the file spells `normal(`), or `d.sample()` of a distribution that has `rsample`,
+    # which the analysis makes only of a `torch.distributions` class (`distributions` is in the
+    # text, and so is the class's name: see `text_check`).
+    requires = (("normal", ".sample"),)
+    trigger = re.compile(r"torch")  # (a required string, searched first; `text_check` does the rest)
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """``normal(``, or ``.sample(`` with ``distributions`` and a distribution that has ``rsample``."""
+        if "normal" in source and (_NORMAL_TEXT.search(source) or _NORMAL_ALIAS.search(source)):
+            return True  # (`from torch import normal as N` too)
+        return (
+            ".sample" in source and "distributions" in source and _SAMPLE_TEXT.search(source) is not None
+            and any(name in source for name in _torch.RSAMPLE_DISTRIBUTIONS)
+        )
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """``x.sample(...)``, or ``normal(mean, std)`` with no size and a non-literal argument."""
+        """``torch.normal(mean, std)`` (through the imports, as ``detect`` qualifies it) with an
+        argument that is not a number, or ``x.sample(...)`` in a file that names a distribution
+        class that has ``rsample`` (the only way the analysis makes such a distribution)."""
+        if not imports_torch(tree):
+            return False
+        imports = imports_of(tree)
+        sampled = rsampled = False
+        normal = {"normal"} | {local for local, name in imports.aliases.items() if name == "torch.normal"}
         for node, name in calls(tree):
             if name == "sample" and isinstance(node.func, ast.Attribute):
-                return True
-            if name == "normal" and len(node.args) + len(node.keywords) == 2 and len(node.args) <= 2:
-                values = [*node.args, *(k.value for k in node.keywords if k.arg in ("mean", "std"))]
-                if len(values) == 2 and not all(isinstance(v, (ast.Constant, ast.UnaryOp)) for v in values):
+                sampled = sampled or not grad_disabled(tree, node)
+            elif name in normal and imports.qualify(node.func) == "torch.normal" and may_carry_graph(tree):
+                arguments = _normal_arguments(node)
+                if arguments is not None and not all(_is_number(arg) for _, arg in arguments) and not grad_disabled(tree, node):
                     return True
-        return False
+        if not sampled:
+            return False
+        # `Normal(...)`, `D.Normal`, `N = torch.distributions.Normal`, `import ... Normal as N`.
+        rsampled = any(n.attr in _torch.RSAMPLE_DISTRIBUTIONS for n in nodes_of(tree, ast.Attribute)) or any(
+            n.id in _torch.RSAMPLE_DISTRIBUTIONS for n in nodes_of(tree, ast.Name)
+        ) or any(q.rsplit(".", 1)[-1] in _torch.RSAMPLE_DISTRIBUTIONS for q in imports.aliases.values())
+        return rsampled
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -11,7 +11,8 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import calls
+from ._ast import called_name, calls
+from ._quick_leaves import grad_disabled, imports_of, imports_torch
 from ._flow_ast import names_read
 from ._names import torch_module
 from ._losspath import loss_path
@@ -112,12 +113,31 @@ class WhereNan(Rule):
     code = "GF112"
     name = "where-nan"
     summary = "`torch.where(c, f(x), y)` with `f` unsafe where `c` is false gives NaN gradients; mask the input first"
-    trigger = re.compile(r"where\s*\(")
+    requires = (("torch",),)  # detect: `imports_module("torch")`
+    trigger = re.compile(r"where(?:\s*\(|\s+as\s)")  # (`from torch import where as W` too)
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A ``where`` call with two or three arguments (not ``torch.where(c)``, the indices form)."""
-        return any(name == "where" and len(node.args) + len(node.keywords) in (2, 3) for node, name in calls(tree))
+        """A ``where`` that ``_where_branches`` takes (``torch.where(c, x, y)`` through the
+        imports, or ``t.where(c, y)`` on a receiver no import names) with an op ``_unsafe_ops``
+        may yield (a division, a power, an unsafe function) somewhere in a branch."""
+        if not imports_torch(tree):
+            return False
+        imports = imports_of(tree)
+        spelled = {"where"} | {local for local, name in imports.aliases.items() if name == "torch.where"}
+        for node, name in calls(tree):
+            if name not in spelled:
+                continue
+            qualified = imports.qualify(node.func)
+            if qualified == "torch.where":
+                branches = [*node.args[1:], *(k.value for k in node.keywords if k.arg in ("input", "other"))]
+            elif qualified is None and isinstance(node.func, ast.Attribute) and len(node.args) == 2 and not node.keywords:
+                branches = [node.func.value, node.args[1]]
+            else:
+                continue
+            if any(_may_be_unsafe(imports, n) for branch in branches for n in ast.walk(branch)) and not grad_disabled(tree, node):
+                return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -151,6 +171,19 @@ class WhereNan(Rule):
             fix = LazyFix(partial(_double_where, call=call, condition=condition, targets=targets), Applicability.SAFE,
                           "mask the input of the unsafe op with the same condition (double `where`)")
         return self.finding(call, message, fix)
+
+
+_MAY_BE_UNSAFE = {*_UNSAFE_FUNCTIONS, *_DIVISIONS, "pow"}
+
+
+def _may_be_unsafe(imports, node: ast.AST) -> bool:
+    """A node ``_unsafe_ops`` may yield: a division, a power, or a call of an unsafe op (by the
+    name ``_call_name`` gives it: the attribute, or the last part of what the imports qualify)."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Div, ast.Pow))
+    if not isinstance(node, ast.Call):
+        return False
+    return called_name(node) in _MAY_BE_UNSAFE or (imports.qualify(node.func) or "").rsplit(".", 1)[-1] in _MAY_BE_UNSAFE
 
 
 def _where_branches(analysis: Analysis, call: ast.Call):
