@@ -12,6 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
+from ._ast import nodes_of, parents_of
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
@@ -101,7 +102,15 @@ class InplaceOnSaved(Rule):
     code = "GF110"
     name = "inplace-on-saved"
     summary = "an in-place write into a tensor that autograd saved for backward (or a leaf)"
-    trigger = re.compile(r"inplace|ReLU\(\s*True|\w_\(|[-+*/]=|\]\s*=[^=]")
+    # detect needs torch imported (a file that never names it imports nothing of it); what
+    # else it needs is too spread out for the text (a write is `=`, `op=` or `.m_(`, a reason
+    # is any `*` or `/`): the quick check below looks at the tree.
+    trigger = re.compile(r"torch")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A write detect may judge: see `_quick_check`."""
+        return _quick_check(tree)
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -699,3 +708,381 @@ def _fix_construction(ctx, construction: ast.Call, flag: ast.AST) -> Fix | None:
     if arg is None:
         return None
     return Fix([(node, _without_flag(node, ctx, arg))], Applicability.SAFE, "construct the activation with `inplace=False`")
+
+
+# The filters (text, then tree) ---------------------------------------------------------------
+# detect's necessary conditions, each from the branch of detect that needs it:
+# - torch is imported (detect's first line);
+# - a write (`_writes`): `N op= ...`; `N[k] = v` with v not reading N; `N.m_(...)`; a torch
+#   function with N as first argument that is in place (`relu_`) or told so (`inplace=True`,
+#   a last positional True); a module call `act(N)` whose (first) torch.nn layer is
+#   constructed in place;
+# - `_reaching`: N is bound by a single-target `N = value` or is a function's parameter;
+# - a reason (`_judge`): `_why_breaks` on N's definition (a leaf, or an op that saves its
+#   output), a use of N (or of a view of it) by an op that saves its input, the same for the
+#   base N's definition is a view of, or (`_read_after`) an in-place activation whose result
+#   the code binds (its input read later).
+
+# Values that are no tensor (so a definition by one proves none).
+_NOT_TENSOR = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.JoinedStr, ast.Lambda,
+)
+_NOT_LEAF = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr, ast.Lambda,
+)
+# What gives a leaf tensor in the analysis (`_values`): nn.Parameter and its containers,
+# `requires_grad=True` / `.requires_grad = True` / `.requires_grad_()`, `.parameters()`,
+# `register_parameter`, a torch.nn module's `.weight` / `.bias` (also by getattr).
+# Calls whose result may be a leaf: nn.Parameter, `.requires_grad_()`, getattr of a module's
+# weight, max/min/abs of leaves, an element taken out of a list or dict of them.
+_LEAF_CALLS = {"Parameter", "requires_grad_", "getattr", "max", "min", "abs", "get", "pop", "popitem", "setdefault", "__getitem__"}
+# Attributes of a tensor that are no leaf: its views, `.data` and `.grad` (no graph), its metadata.
+_NOT_LEAF_ATTRIBUTES = {"T", "mT", "H", "mH", "real", "imag", "data", "grad", "shape", "dtype", "device", "ndim", "is_leaf", "requires_grad", "grad_fn"}
+_LEAF_ATTRIBUTES = {
+    "requires_grad", "requires_grad_", "parameters", "named_parameters", "register_parameter",
+    "Parameter", "ParameterList", "ParameterDict",
+}
+
+
+def _aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """Local name -> every qualified name an import binds it to (`Imports`, order aside)."""
+    aliases: dict[str, set[str]] = {}
+    for node in nodes_of(tree, ast.Import, ast.ImportFrom):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                aliases.setdefault(local, set()).add(alias.name if alias.asname else local)
+        elif node.module and not node.level:
+            for alias in node.names:
+                if alias.name != "*":
+                    aliases.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+    return aliases
+
+
+class _Tree:
+    """The tree's facts the filter needs, gathered once."""
+
+    def __init__(self, tree: ast.Module, aliases: dict[str, set[str]]) -> None:
+        self.tree = tree
+        self.aliases = aliases
+        self.parents = parents_of(tree)
+        # dotted target -> the calls assigned to it (`_construction`'s candidates)
+        self.constructed: dict[str, list[ast.Call]] = {}
+        # name -> the values of its single-target `name = value` (`_reaching`'s definitions)
+        self.definitions: dict[str, list[ast.expr]] = {}
+        for node in nodes_of(tree, ast.Assign):
+            for target in node.targets:
+                name = dotted(target)
+                if name is not None and isinstance(node.value, ast.Call):
+                    self.constructed.setdefault(name, []).append(node.value)
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.definitions.setdefault(node.targets[0].id, []).append(node.value)
+        self.bound_attributes: set[str] = set()  # x of every `a.x = ...`, and of class bodies' `x = ...`
+        self.bound_names: set[str] = set()  # every name some statement or parameter binds
+        for node in nodes_of(tree, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                self.bound_names.add(node.id)
+        for node in nodes_of(tree, ast.Attribute):
+            if not isinstance(node.ctx, ast.Load):
+                self.bound_attributes.add(node.attr)
+        self.bound_attributes |= self.bound_names
+        for node in nodes_of(tree, ast.arg):
+            self.bound_names.add(node.arg)
+        self.defined = {f.name for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef)}
+
+    def qualified(self, func: ast.AST) -> set[str]:
+        name = dotted(func)
+        if name is None:
+            return set()
+        head, _, rest = name.partition(".")
+        return {f"{base}.{rest}" if rest else base for base in self.aliases.get(head, ())}
+
+    def torch_last(self, func: ast.AST) -> set[str]:
+        """The last names of the torch functions ``func`` may be (`qualify`)."""
+        return {q.rsplit(".", 1)[-1] for q in self.qualified(func) if q.startswith("torch.")}
+
+    def layer(self, call: ast.AST) -> set[str]:
+        """`_torch_layer`: the torch.nn classes ``call`` may construct."""
+        if not isinstance(call, ast.Call):
+            return set()
+        return {q.rsplit(".", 1)[-1] for q in self.qualified(call.func) if q.startswith("torch.nn.")}
+
+    def layers(self, func: ast.expr) -> list[tuple[ast.Call, ast.Call]]:
+        """`_layers`: (first, last) layer constructions a module call of ``func`` may run."""
+        if (dotted(func) or "").count(".") > 1:
+            return []
+        constructions = [func] if isinstance(func, ast.Call) else self.constructed.get(dotted(func) or "", [])
+        ends = []
+        for construction in constructions:
+            kinds = self.layer(construction)
+            if kinds - {"Sequential"}:
+                ends.append((construction, construction))
+            if "Sequential" in kinds and construction.args and not construction.keywords:
+                first, last = construction.args[0], construction.args[-1]
+                if self.layer(first) - {"Sequential"} and self.layer(last) - {"Sequential"}:
+                    ends.append((first, last))  # type: ignore[arg-type]
+        return ends
+
+    def inplace_layer(self, call: ast.Call) -> bool:
+        return any(_inplace_flag(call, _torch.INPLACE_MODULE_ARGUMENT.get(k), 0) is not None for k in self.layer(call))
+
+
+def _torch_imported(aliases: dict[str, set[str]]) -> bool:
+    return any(q == "torch" or q.startswith("torch.") for qualified in aliases.values() for q in qualified)
+
+
+def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
+    """Name -> the nodes that may write it in place (`_writes`, without the analysis)."""
+    writes: dict[str, list[ast.AST]] = {}
+    tree = facts.tree
+    for stmt in nodes_of(tree, ast.AugAssign):
+        if isinstance(stmt.target, ast.Name):
+            writes.setdefault(stmt.target.id, []).append(stmt)
+    for stmt in nodes_of(tree, ast.Assign):
+        if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
+            if not reads(stmt.value, stmt.targets[0].value.id):
+                writes.setdefault(stmt.targets[0].value.id, []).append(stmt)
+    for call in nodes_of(tree, ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            method = func.attr
+            if method.endswith("_") and not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+                writes.setdefault(func.value.id, []).append(call)
+        if not call.args or not isinstance(call.args[0], ast.Name):
+            continue
+        if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
+            writes.setdefault(call.args[0].id, []).append(call)
+    return writes
+
+
+def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
+    """A torch function told `inplace=True`, or a module call of an in-place layer."""
+    for last in facts.torch_last(call.func):
+        if _inplace_flag(call, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), 0) is not None:
+            return True
+    if isinstance(call.func, (ast.Name, ast.Attribute)):
+        return any(facts.inplace_layer(first) for first, _ in facts.layers(call.func))
+    return False
+
+
+def _leaf_possible(facts: _Tree) -> bool:
+    """Whether anything in the file can make a leaf tensor (see `_LEAF_ATTRIBUTES`)."""
+    if any(q.rsplit(".", 1)[-1] in _LEAF_ATTRIBUTES for qualified in facts.aliases.values() for q in qualified):
+        return True
+    for node in nodes_of(facts.tree, ast.Attribute):
+        attr = node.attr
+        if attr in _LEAF_ATTRIBUTES or attr.startswith(("weight", "bias")):
+            return True
+    for node in nodes_of(facts.tree, ast.keyword):
+        if node.arg == "requires_grad":
+            return True
+    for call in nodes_of(facts.tree, ast.Call):
+        if isinstance(call.func, ast.Name) and call.func.id == "getattr" and len(call.args) >= 2:
+            name = call.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.startswith(("weight", "bias")):
+                return True
+    return False
+
+
+def _saves_output(facts: _Tree, expr: ast.expr) -> bool:
+    """`_saved_output`: ``expr`` (through views) may be made by an op that saves its output."""
+    while True:
+        if isinstance(expr, ast.Call) and _saving_output_call(facts, expr):
+            return True
+        if isinstance(expr, ast.Subscript):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VIEW_METHODS - {"detach"}:
+            expr = expr.func.value
+        else:
+            return False
+
+
+def _saving_output_call(facts: _Tree, call: ast.Call) -> bool:
+    func = call.func
+    for last in facts.torch_last(func):
+        if last in _torch.SAVES_OUTPUT:
+            return True
+        if last in _torch.INPLACE_SAVES_OUTPUT and _inplace_flag(call, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), 0) is not None:
+            return True
+    if isinstance(func, ast.Attribute) and func.attr in _torch.SAVES_OUTPUT:
+        return True
+    for _, last in facts.layers(func):
+        kinds = facts.layer(last)
+        if kinds & _torch.SAVES_OUTPUT_MODULES or (kinds & _torch.INPLACE_SAVES_OUTPUT and facts.inplace_layer(last)):
+            return True
+    return False
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant)
+
+
+def _saving_use(facts: _Tree, name: ast.Name) -> bool:
+    """`_saving_op`: the op reading ``name`` (or a view of it) may save it for backward."""
+    parents = facts.parents
+    node: ast.AST = name
+    parent = parents.get(id(node))
+    while True:
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            node, parent = parent, parents.get(id(parent))
+            continue
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            call = parents.get(id(parent))
+            if not isinstance(call, ast.Call) or call.func is not parent:
+                if parent.attr in ("T", "mT"):
+                    node, parent = parent, call
+                    continue
+                return False
+            if parent.attr in VIEW_METHODS - {"detach"}:
+                node, parent = call, parents.get(id(call))
+                continue
+            return parent.attr in _torch.SAVES_INPUT or parent.attr in _torch.SAVES_INPUT_FOR_OTHER
+        break
+    if isinstance(parent, ast.BinOp):
+        other = parent.right if parent.left is node else parent.left
+        if isinstance(parent.op, (ast.Mult, ast.MatMult, ast.Div)):
+            return not _constant(other)  # a number neither carries a graph nor is a tensor
+        return isinstance(parent.op, ast.Pow) and parent.left is node
+    if isinstance(parent, ast.Call) and any(a is node for a in parent.args):
+        lasts = facts.torch_last(parent.func)
+        if (lasts & _torch.SAVES_INPUT and parent.args[0] is node) or lasts & _torch.SAVES_INPUT_FOR_OTHER:
+            return "known"
+        if parent.args[0] is node and any(facts.layer(first) & _torch.SAVES_INPUT_MODULES for first, _ in facts.layers(parent.func)):
+            return "known"
+    return False
+
+
+def _scope(parents, node: ast.AST):
+    """The innermost function around ``node`` (None: the module), as `enclosing_function`."""
+    while True:
+        node = parents.get(id(node))
+        if node is None or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+
+
+def _may_be_leaf(facts: _Tree, value: ast.expr, leafy) -> bool:
+    """Whether the analysis may find ``value`` a leaf tensor (`_why_breaks`'s first test)."""
+    if isinstance(value, _NOT_LEAF):
+        return False  # literals, displays, arithmetic, comparisons: never a leaf
+    if isinstance(value, ast.IfExp):
+        return _may_be_leaf(facts, value.body, leafy) and _may_be_leaf(facts, value.orelse, leafy)  # a join
+    if isinstance(value, ast.BoolOp):
+        return all(_may_be_leaf(facts, v, leafy) for v in value.values)
+    if not leafy():
+        return False  # nothing in the file makes a leaf
+    if isinstance(value, ast.Attribute) and value.attr in _NOT_LEAF_ATTRIBUTES:
+        return False
+    if not isinstance(value, ast.Call):
+        return True  # a name, an attribute, an element: may hold one
+    if any(k.arg == "requires_grad" for k in value.keywords):
+        return True  # a creator or Variable with requires_grad=True
+    func = value.func
+    lasts = {q.rsplit(".", 1)[-1] for q in facts.qualified(func)}
+    if lasts:
+        return "Parameter" in lasts  # an imported function: of torch's only nn.Parameter makes a leaf
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+        return False  # a base class's method: not this file's code
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if last is not None and (last in _LEAF_CALLS or last in facts.defined or (last.endswith("_") and not last.startswith("_"))):
+        return True  # getattr/max/min/abs, a container's element, the file's own code, x.add_() on a leaf
+    # Else only a module call can give a leaf: a local class's forward's result (a torch.nn
+    # layer's output never is one); a method name no assignment binds is no module.
+    if "forward" not in facts.defined:
+        return False
+    if isinstance(func, ast.Attribute) and func.attr not in facts.bound_attributes:
+        return False
+    if isinstance(func, ast.Name) and func.id not in facts.bound_names:
+        return False  # a builtin (list(), len(), dict() ...): none gives a leaf but those above
+    constructions = [func] if isinstance(func, ast.Call) else facts.constructed.get(dotted(func) or "")
+    return not (constructions and all(facts.layer(c) - {"Sequential"} for c in constructions))
+
+
+def _quick_check(tree: ast.Module) -> bool:
+    """Whether some write may pass `detect`'s tests in ``tree`` (necessary, see above)."""
+    aliases = _aliases(tree)
+    if not _torch_imported(aliases):
+        return False
+    facts = _Tree(tree, aliases)
+    parents = facts.parents
+    written = _tree_writes(facts)
+    if not written:
+        return False
+    # (scope, name) of each write, and of each single-target `name = value` of a written name.
+    writes: dict[tuple, list[ast.AST]] = {}
+    for name, nodes in written.items():
+        for node in nodes:
+            writes.setdefault((id(_scope(parents, node)), name), []).append(node)
+    definitions: dict[tuple, list[ast.expr]] = {}
+    scopes = {}
+    for node in nodes_of(tree, ast.Assign):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            scope = _scope(parents, node)
+            scopes[id(scope)] = scope
+            definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
+    for function in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef):
+        scopes[id(function)] = function
+
+    def defined(key) -> bool:
+        scope = scopes.get(key[0])
+        return key in definitions or (scope is not None and key[1] in parameter_names(scope))
+
+    candidates = [key for key in writes if defined(key)]
+    if not candidates:
+        return False
+    # An in-place activation whose result is bound: `_read_after` needs no saving op.
+    for key in candidates:
+        for node in writes[key]:
+            if isinstance(node, ast.Call) and not isinstance(parents.get(id(node)), ast.Expr) and _flagged_write(facts, node):
+                return True
+    subjects = set(candidates)
+    for key in candidates:
+        for value in definitions.get(key, ()):
+            base = _view_base(value)
+            if base is not None and base.id != key[1] and defined((key[0], base.id)):
+                subjects.add((key[0], base.id))
+    found: list = []
+
+    def leafy() -> bool:
+        if not found:
+            found.append(_leaf_possible(facts))
+        return found[0]
+
+    for key in subjects:
+        for value in definitions.get(key, ()):
+            if _saves_output(facts, value) or _may_be_leaf(facts, value, leafy):
+                return True
+    # A use that saves the tensor, after its definition and before a write (`_why_breaks`'s
+    # loop; the write into a view's base counts as the view's write). A write with `op=` or
+    # `x[k] = ...` needs the tensor proven: by a definition that may be one (`x = <value>`,
+    # not a parameter) or by a torch function or module reading it.
+    spans: dict[tuple, tuple[int, int, bool]] = {}
+    def first_line(key) -> int:
+        scope = scopes.get(key[0])
+        if scope is not None and key[1] in parameter_names(scope):
+            return 0  # the caller's tensor, from the start
+        return min((v.lineno for v in definitions.get(key, ())), default=0)
+
+    for key in candidates:
+        first = first_line(key)
+        last = max(n.end_lineno or n.lineno for n in writes[key])
+        typed = any(isinstance(n, ast.Call) for n in writes[key]) or any(not isinstance(v, _NOT_TENSOR) for v in definitions.get(key, ()))
+        spans[key] = (first, last, typed)
+    for key in subjects:
+        if key not in spans:
+            first = first_line(key)
+            spans[key] = (first, max(spans[k][1] for k in candidates if k[0] == key[0]), True)
+    names = {name for _, name in subjects}
+    for node in nodes_of(tree, ast.Name):
+        if node.id not in names:
+            continue
+        key = (id(_scope(parents, node)), node.id)
+        span = spans.get(key)
+        if span is not None and span[0] <= node.lineno <= span[1]:
+            saving = _saving_use(facts, node)
+            if saving and (span[2] or saving == "known"):
+                return True
+    return False
