@@ -122,6 +122,8 @@ def _names_base_again(source: str, close: int, end: int) -> bool:
     name = source[k + 1 : j + 1]
     if not name.isidentifier():
         return False  # `f(x)[k] = ...`, `x[i][j] = ...`: no name (or attribute) is subscripted
+    if not _starts_statement(source, k):
+        return False  # `f(a: List[int] = x)`, `y: Dict[str, T] = {}`: no subscript is stored into
     depth, m, stop = 0, end, min(end + _REACH, len(source))
     while m < stop:  # forward to the statement's end: a newline outside brackets
         c = source[m]
@@ -136,6 +138,26 @@ def _names_base_again(source: str, close: int, end: int) -> bool:
         if m < len(source):
             return True  # a statement longer than this is no case to look at closely
     return re.search(rf"\b{re.escape(name)}\b", source[end:m]) is not None
+
+
+_COMPOUND = {"if", "elif", "else", "for", "while", "with", "try", "except", "finally", "def", "class", "case", "async"}
+
+
+def _starts_statement(source: str, k: int) -> bool:
+    """Whether the dotted name ending before ``k + 1`` can start a statement: after a line's
+    indentation (or a parenthesis), a `;`, or the `:` of a compound statement's header
+    (not the `:` of an annotation, `x: List[int] = ...`)."""
+    while k >= 0 and (source[k].isalnum() or source[k] in "_."):
+        k -= 1
+    while k >= 0 and source[k] in " \t(":
+        k -= 1
+    if k < 0 or source[k] in "\n;":
+        return True
+    if source[k] != ":":
+        return False
+    line = source[source.rfind("\n", 0, k) + 1 : k].strip()
+    head = line.replace(".", "")
+    return not (head.isidentifier() and line not in _COMPOUND)  # `x: T[...] = v` is an annotation
 
 
 def _fix(ctx, assign: ast.Assign, base: str, length: int | None) -> Fix | None:
