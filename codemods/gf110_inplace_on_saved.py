@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import libcst as cst
 
@@ -762,35 +762,47 @@ def _aliases(tree: ast.Module) -> dict[str, set[str]]:
 
 
 class _Tree:
-    """The tree's facts the filter needs, gathered once."""
+    """The tree's facts the filter needs, each gathered once when first asked for."""
 
     def __init__(self, tree: ast.Module, aliases: dict[str, set[str]]) -> None:
         self.tree = tree
         self.aliases = aliases
         self.parents = parents_of(tree)
-        # dotted target -> the calls assigned to it (`_construction`'s candidates)
-        self.constructed: dict[str, list[ast.Call]] = {}
-        # name -> the values of its single-target `name = value` (`_reaching`'s definitions)
-        self.definitions: dict[str, list[ast.expr]] = {}
-        for node in nodes_of(tree, ast.Assign):
-            for target in node.targets:
-                name = dotted(target)
-                if name is not None and isinstance(node.value, ast.Call):
-                    self.constructed.setdefault(name, []).append(node.value)
-            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                self.definitions.setdefault(node.targets[0].id, []).append(node.value)
-        self.bound_attributes: set[str] = set()  # x of every `a.x = ...`, and of class bodies' `x = ...`
-        self.bound_names: set[str] = set()  # every name some statement or parameter binds
-        for node in nodes_of(tree, ast.Name):
-            if not isinstance(node.ctx, ast.Load):
-                self.bound_names.add(node.id)
-        for node in nodes_of(tree, ast.Attribute):
-            if not isinstance(node.ctx, ast.Load):
-                self.bound_attributes.add(node.attr)
-        self.bound_attributes |= self.bound_names
-        for node in nodes_of(tree, ast.arg):
-            self.bound_names.add(node.arg)
         self.defined = {f.name for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef)}
+
+    @cached_property
+    def constructed(self) -> dict[str, list[ast.Call]]:
+        """Dotted target -> the calls assigned to it (`_construction`'s candidates)."""
+        table: dict[str, list[ast.Call]] = {}
+        for node in nodes_of(self.tree, ast.Assign):
+            if isinstance(node.value, ast.Call):
+                for target in node.targets:
+                    name = dotted(target)
+                    if name is not None:
+                        table.setdefault(name, []).append(node.value)
+        return table
+
+    @cached_property
+    def flagged_targets(self) -> set[str]:
+        """Dotted targets assigned a call told in place, or a Sequential whose first layer is."""
+        found = set()
+        for name, calls in self.constructed.items():
+            for call in calls:
+                if _true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0])):
+                    found.add(name)
+        return found
+
+    @cached_property
+    def bound_names(self) -> set[str]:
+        """Every name some statement or parameter binds."""
+        names = {node.id for node in nodes_of(self.tree, ast.Name) if not isinstance(node.ctx, ast.Load)}
+        return names | {node.arg for node in nodes_of(self.tree, ast.arg)}
+
+    @cached_property
+    def bound_attributes(self) -> set[str]:
+        """x of every `a.x = ...`, and every bound name (a class body's `x = ...`)."""
+        attributes = {node.attr for node in nodes_of(self.tree, ast.Attribute) if not isinstance(node.ctx, ast.Load)}
+        return attributes | self.bound_names
 
     def qualified(self, func: ast.AST) -> set[str]:
         name = dotted(func)
@@ -852,9 +864,21 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
                 writes.setdefault(func.value.id, []).append(call)
         if not call.args or not isinstance(call.args[0], ast.Name):
             continue
-        if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
+        # Cheap tests first: a flag on the call (a torch function told so), a name that ends
+        # in `_` or is imported (`relu_`, however imported), a module constructed in place.
+        if _true_flag(call) or (isinstance(func, ast.Attribute) and func.attr.endswith("_")) or (isinstance(func, ast.Name) and func.id in facts.aliases):
+            if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
+                writes.setdefault(call.args[0].id, []).append(call)
+        elif isinstance(func, (ast.Name, ast.Attribute)) and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
             writes.setdefault(call.args[0].id, []).append(call)
     return writes
+
+
+def _true_flag(call: ast.Call) -> bool:
+    """Whether ``call`` has an `inplace=True` or a last positional True (what `_inplace_flag` needs)."""
+    if call.args and _is_true(call.args[-1]):
+        return True
+    return any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
 
 
 def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
@@ -1019,7 +1043,7 @@ def _quick_check(tree: ast.Module) -> bool:
     definitions: dict[tuple, list[ast.expr]] = {}
     scopes = {}
     for node in nodes_of(tree, ast.Assign):
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id in written:
             scope = _scope(parents, node)
             scopes[id(scope)] = scope
             definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
