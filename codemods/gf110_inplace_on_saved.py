@@ -1042,8 +1042,15 @@ def _quick_check(tree: ast.Module) -> bool:
             writes.setdefault((id(_scope(parents, node)), name), []).append(node)
     definitions: dict[tuple, list[ast.expr]] = {}
     scopes = {}
-    for node in nodes_of(tree, ast.Assign):
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id in written:
+    singles = [n for n in nodes_of(tree, ast.Assign) if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)]
+    wanted = set(written)  # the written names, and the bases their definitions are views of
+    for node in singles:
+        if node.targets[0].id in written:
+            base = _view_base(node.value)
+            if base is not None:
+                wanted.add(base.id)
+    for node in singles:
+        if node.targets[0].id in wanted:
             scope = _scope(parents, node)
             scopes[id(scope)] = scope
             definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
