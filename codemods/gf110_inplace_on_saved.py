@@ -738,8 +738,7 @@ _NOT_LEAF = (
 # Calls whose result may be a leaf: nn.Parameter, `.requires_grad_()`, getattr of a module's
 # weight, max/min/abs of leaves, an element taken out of a list or dict of them.
 _LEAF_CALLS = {"Parameter", "requires_grad_", "getattr", "max", "min", "abs", "get", "pop", "popitem", "setdefault", "__getitem__"}
-# Attributes of a tensor that are no leaf: its views, `.data` and `.grad` (no graph), its metadata.
-_NOT_LEAF_ATTRIBUTES = {"T", "mT", "H", "mH", "real", "imag", "data", "grad", "shape", "dtype", "device", "ndim", "is_leaf", "requires_grad", "grad_fn"}
+_LEAF_ATTRIBUTES = {"T", "mT", "H", "mH", "real", "imag", "data", "grad", "shape", "dtype", "device", "ndim", "is_leaf", "requires_grad", "grad_fn"}
 _LEAF_ATTRIBUTES = {
     "requires_grad", "requires_grad_", "parameters", "named_parameters", "register_parameter",
     "Parameter", "ParameterList", "ParameterDict",
@@ -800,9 +799,32 @@ class _Tree:
 
     @cached_property
     def bound_attributes(self) -> set[str]:
-        """x of every `a.x = ...`, and every bound name (a class body's `x = ...`)."""
-        attributes = {node.attr for node in nodes_of(self.tree, ast.Attribute) if not isinstance(node.ctx, ast.Load)}
+        """The attributes the analysis may bind: x of every `a.x = ...`, of `a.x.requires_grad
+        = ...` and `a.x.m_(...)` (`_set` on `a.x`), of `register_parameter("x", ...)`,
+        `register_buffer`, `add_module`, and every bound name (a class body's `x = ...`)."""
+        attributes = set()
+        for node in nodes_of(self.tree, ast.Attribute):
+            if not isinstance(node.ctx, ast.Load):
+                attributes.add(node.attr)
+                if node.attr == "requires_grad" and isinstance(node.value, ast.Attribute):
+                    attributes.add(node.value.attr)
+            elif node.attr.endswith("_") and isinstance(node.value, ast.Attribute):
+                attributes.add(node.value.attr)
+            elif node.attr in ("register_parameter", "register_buffer", "add_module"):
+                call = self.parents.get(id(node))
+                if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+                    attributes.add(call.args[0].value)
         return attributes | self.bound_names
+
+    @cached_property
+    def returns(self) -> dict[str, list[ast.expr]]:
+        """Function name -> the values its `return`s give (None for a bare `return`)."""
+        table: dict[str, list[ast.expr]] = {}
+        for node in nodes_of(self.tree, ast.Return):
+            function = _scope(self.parents, node)
+            if function is not None and node.value is not None:
+                table.setdefault(function.name, []).append(node.value)
+        return table
 
     def qualified(self, func: ast.AST) -> set[str]:
         name = dotted(func)
@@ -988,20 +1010,22 @@ def _scope(parents, node: ast.AST):
             return node
 
 
-def _may_be_leaf(facts: _Tree, value: ast.expr, leafy) -> bool:
+def _may_be_leaf(facts: _Tree, value: ast.expr, leafy, depth: int = 0) -> bool:
     """Whether the analysis may find ``value`` a leaf tensor (`_why_breaks`'s first test)."""
     if isinstance(value, _NOT_LEAF):
         return False  # literals, displays, arithmetic, comparisons: never a leaf
+    if depth > 4:
+        return True
     if isinstance(value, ast.IfExp):
-        return _may_be_leaf(facts, value.body, leafy) and _may_be_leaf(facts, value.orelse, leafy)  # a join
+        return _may_be_leaf(facts, value.body, leafy, depth + 1) and _may_be_leaf(facts, value.orelse, leafy, depth + 1)  # a join
     if isinstance(value, ast.BoolOp):
-        return all(_may_be_leaf(facts, v, leafy) for v in value.values)
+        return all(_may_be_leaf(facts, v, leafy, depth + 1) for v in value.values)
     if not leafy():
         return False  # nothing in the file makes a leaf
-    if isinstance(value, ast.Attribute) and value.attr in _NOT_LEAF_ATTRIBUTES:
-        return False
+    if isinstance(value, ast.Attribute):
+        return _may_be_leaf_attribute(facts, value.attr, leafy, depth)
     if not isinstance(value, ast.Call):
-        return True  # a name, an attribute, an element: may hold one
+        return True  # a name, an element: may hold one
     if any(k.arg == "requires_grad" for k in value.keywords):
         return True  # a creator or Variable with requires_grad=True
     func = value.func
@@ -1011,8 +1035,19 @@ def _may_be_leaf(facts: _Tree, value: ast.expr, leafy) -> bool:
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
         return False  # a base class's method: not this file's code
     last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if last is not None and (last in _LEAF_CALLS or last in facts.defined or (last.endswith("_") and not last.startswith("_"))):
-        return True  # getattr/max/min/abs, a container's element, the file's own code, x.add_() on a leaf
+    if last is not None and last in facts.defined:
+        return _returns_leaf(facts, last, leafy, depth)  # the file's own function or method
+    if isinstance(func, ast.Name) and func.id not in facts.bound_names:
+        # A builtin: max/min of several values join them, abs gives its argument back,
+        # getattr reads an attribute (`_builtin`).
+        if func.id in ("max", "min") and len(value.args) > 1 and not value.keywords:
+            return all(_may_be_leaf(facts, a, leafy, depth + 1) for a in value.args)
+        if func.id == "abs" and len(value.args) == 1:
+            return _may_be_leaf(facts, value.args[0], leafy, depth + 1)
+        if func.id == "getattr" and len(value.args) >= 2 and isinstance(value.args[1], ast.Constant) and isinstance(value.args[1].value, str):
+            return _may_be_leaf_attribute(facts, value.args[1].value, leafy, depth)
+    if last is not None and (last in _LEAF_CALLS or (last.endswith("_") and not last.startswith("_"))):
+        return True  # max/min of a container, a container's element, x.add_() on a leaf
     # Else only a module call can give a leaf: a local class's forward's result (a torch.nn
     # layer's output never is one); a method name no assignment binds is no module.
     if "forward" not in facts.defined:
@@ -1023,6 +1058,20 @@ def _may_be_leaf(facts: _Tree, value: ast.expr, leafy) -> bool:
         return False  # a builtin (list(), len(), dict() ...): none gives a leaf but those above
     constructions = [func] if isinstance(func, ast.Call) else facts.constructed.get(dotted(func) or "")
     return not (constructions and all(facts.layer(c) - {"Sequential"} for c in constructions))
+
+
+def _may_be_leaf_attribute(facts: _Tree, attr: str, leafy, depth: int) -> bool:
+    """`x.attr`: a torch.nn module's weight or bias, an attribute some code binds (`self.w =
+    nn.Parameter(...)`), or a property of the file's classes. (A tensor's own attributes,
+    `.T`, `.data`, `.grad`, are no leaf; an unbound attribute of an object is unknown.)"""
+    if attr.startswith(("weight", "bias")) or attr in facts.bound_attributes:
+        return True
+    return attr in facts.defined and _returns_leaf(facts, attr, leafy, depth)
+
+
+def _returns_leaf(facts: _Tree, name: str, leafy, depth: int) -> bool:
+    """Whether a function or method of the file called ``name`` may return a leaf."""
+    return any(_may_be_leaf(facts, value, leafy, depth + 1) for value in facts.returns.get(name, ()))
 
 
 def _quick_check(tree: ast.Module) -> bool:
@@ -1069,12 +1118,15 @@ def _quick_check(tree: ast.Module) -> bool:
         for node in writes[key]:
             if isinstance(node, ast.Call) and not isinstance(parents.get(id(node)), ast.Expr) and _flagged_write(facts, node):
                 return True
-    subjects = set(candidates)
+    # The bases of views the candidates are defined as (`_judge` judges a view's write on
+    # its base too, as a tensor).
+    bases = set()
     for key in candidates:
         for value in definitions.get(key, ()):
             base = _view_base(value)
             if base is not None and base.id != key[1] and defined((key[0], base.id)):
-                subjects.add((key[0], base.id))
+                bases.add((key[0], base.id))
+    subjects = set(candidates) | bases
     found: list = []
 
     def leafy() -> bool:
@@ -1087,31 +1139,31 @@ def _quick_check(tree: ast.Module) -> bool:
             if _saves_output(facts, value) or _may_be_leaf(facts, value, leafy):
                 return True
     # A use that saves the tensor, after its definition and before a write (`_why_breaks`'s
-    # loop; the write into a view's base counts as the view's write). A write with `op=` or
-    # `x[k] = ...` needs the tensor proven: by a definition that may be one (`x = <value>`,
-    # not a parameter) or by a torch function or module reading it.
-    spans: dict[tuple, tuple[int, int, bool]] = {}
+    # loop; a view's base is read up to the view's write). A write with `op=` or `x[k] = ...`
+    # needs the tensor proven: by a definition that may be one (`x = <value>`, not a
+    # parameter), by being a view's base, or by a torch function or module reading it.
     def first_line(key) -> int:
         scope = scopes.get(key[0])
         if scope is not None and key[1] in parameter_names(scope):
             return 0  # the caller's tensor, from the start
         return min((v.lineno for v in definitions.get(key, ())), default=0)
 
+    last_write: dict[int, int] = {}  # scope -> the line where its last write ends
     for key in candidates:
-        first = first_line(key)
-        last = max(n.end_lineno or n.lineno for n in writes[key])
-        typed = any(isinstance(n, ast.Call) for n in writes[key]) or any(not isinstance(v, _NOT_TENSOR) for v in definitions.get(key, ()))
-        spans[key] = (first, last, typed)
+        for node in writes[key]:
+            last_write[key[0]] = max(last_write.get(key[0], 0), node.end_lineno or node.lineno)
+    spans: dict[tuple, tuple[int, int, bool]] = {}
     for key in subjects:
-        if key not in spans:
-            first = first_line(key)
-            spans[key] = (first, max(spans[k][1] for k in candidates if k[0] == key[0]), True)
+        if key in bases:
+            spans[key] = (first_line(key), last_write[key[0]], True)
+        else:
+            typed = any(isinstance(n, ast.Call) for n in writes[key]) or any(not isinstance(v, _NOT_TENSOR) for v in definitions.get(key, ()))
+            spans[key] = (first_line(key), max(n.end_lineno or n.lineno for n in writes[key]), typed)
     names = {name for _, name in subjects}
     for node in nodes_of(tree, ast.Name):
         if node.id not in names:
             continue
-        key = (id(_scope(parents, node)), node.id)
-        span = spans.get(key)
+        span = spans.get((id(_scope(parents, node)), node.id))
         if span is not None and span[0] <= node.lineno <= span[1]:
             saving = _saving_use(facts, node)
             if saving and (span[2] or saving == "known"):
