@@ -817,14 +817,56 @@ class _Tree:
         return attributes | self.bound_names
 
     @cached_property
-    def returns(self) -> dict[str, list[ast.expr]]:
-        """Function name -> the values its `return`s give (None for a bare `return`)."""
-        table: dict[str, list[ast.expr]] = {}
+    def returns(self) -> dict[str, list[tuple[ast.AST, ast.expr]]]:
+        """Function name -> (the function, a value one of its `return`s gives)."""
+        table: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
         for node in nodes_of(self.tree, ast.Return):
             function = _scope(self.parents, node)
             if function is not None and node.value is not None:
-                table.setdefault(function.name, []).append(node.value)
+                table.setdefault(function.name, []).append((function, node.value))
         return table
+
+    @cached_property
+    def stores(self) -> dict[tuple[int, str], list[ast.expr | None]]:
+        """(scope, name) -> the value of each single-target `name = value`, None for any other
+        binding (a loop target, unpacking, `with ... as`, a walrus); `name op= ...` makes no leaf."""
+        table: dict[tuple[int, str], list[ast.expr | None]] = {}
+        for node in nodes_of(self.tree, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                continue
+            parent = self.parents.get(id(node))
+            if isinstance(parent, ast.AugAssign):
+                continue
+            single = isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node
+            table.setdefault((id(_scope(self.parents, node)), node.id), []).append(parent.value if single else None)
+        return table
+
+    @cached_property
+    def leaf_names(self) -> dict[tuple[int, str], bool]:
+        return {}
+
+    @cached_property
+    def calls_by_name(self) -> dict[str, list[ast.Call]]:
+        """Last name called (`f(...)`, `x.f(...)`) -> the calls; "" for the other calls."""
+        table: dict[str, list[ast.Call]] = {}
+        for call in nodes_of(self.tree, ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            table.setdefault(name, []).append(call)
+        return table
+
+    def callers(self, name: str) -> list[ast.Call]:
+        """The calls that may run the file's function or method ``name``: by that name, by a
+        name some statement binds (`f = helper`), through a computed callee (`getattr(m,
+        "f")(...)`, `fns[i](...)`); any call for a forward or a constructor."""
+        if name in ("forward", "__init__"):
+            return nodes_of(self.tree, ast.Call)  # type: ignore[return-value]
+        table = self.calls_by_name
+        found = list(table.get(name, ())) + list(table.get("", ()))
+        for called, calls in table.items():
+            if called and called != name and called in self.bound_names:
+                found.extend(c for c in calls if isinstance(c.func, ast.Name))
+        return found
 
     def qualified(self, func: ast.AST) -> set[str]:
         name = dotted(func)
@@ -1010,22 +1052,25 @@ def _scope(parents, node: ast.AST):
             return node
 
 
-def _may_be_leaf(facts: _Tree, value: ast.expr, leafy, depth: int = 0) -> bool:
-    """Whether the analysis may find ``value`` a leaf tensor (`_why_breaks`'s first test)."""
+def _may_be_leaf(facts: _Tree, value: ast.expr, leafy, depth: int, scope) -> bool:
+    """Whether the analysis may find ``value`` (in the function ``scope``, None for the
+    module) a leaf tensor (`_why_breaks`'s first test)."""
     if isinstance(value, _NOT_LEAF):
         return False  # literals, displays, arithmetic, comparisons: never a leaf
     if depth > 4:
         return True
     if isinstance(value, ast.IfExp):
-        return _may_be_leaf(facts, value.body, leafy, depth + 1) and _may_be_leaf(facts, value.orelse, leafy, depth + 1)  # a join
+        return _may_be_leaf(facts, value.body, leafy, depth + 1, scope) and _may_be_leaf(facts, value.orelse, leafy, depth + 1, scope)  # a join
     if isinstance(value, ast.BoolOp):
-        return all(_may_be_leaf(facts, v, leafy, depth + 1) for v in value.values)
+        return all(_may_be_leaf(facts, v, leafy, depth + 1, scope) for v in value.values)
     if not leafy():
         return False  # nothing in the file makes a leaf
     if isinstance(value, ast.Attribute):
         return _may_be_leaf_attribute(facts, value.attr, leafy, depth)
+    if isinstance(value, ast.Name):
+        return _name_may_be_leaf(facts, scope, value.id, leafy, depth)
     if not isinstance(value, ast.Call):
-        return True  # a name, an element: may hold one
+        return True  # an element of a container, an await ...: may be one
     if any(k.arg == "requires_grad" for k in value.keywords):
         return True  # a creator or Variable with requires_grad=True
     func = value.func
@@ -1041,23 +1086,23 @@ def _may_be_leaf(facts: _Tree, value: ast.expr, leafy, depth: int = 0) -> bool:
         # A builtin: max/min of several values join them, abs gives its argument back,
         # getattr reads an attribute (`_builtin`).
         if func.id in ("max", "min") and len(value.args) > 1 and not value.keywords:
-            return all(_may_be_leaf(facts, a, leafy, depth + 1) for a in value.args)
+            return all(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in value.args)
         if func.id == "abs" and len(value.args) == 1:
-            return _may_be_leaf(facts, value.args[0], leafy, depth + 1)
+            return _may_be_leaf(facts, value.args[0], leafy, depth + 1, scope)
         if func.id == "getattr" and len(value.args) >= 2 and isinstance(value.args[1], ast.Constant) and isinstance(value.args[1].value, str):
             return _may_be_leaf_attribute(facts, value.args[1].value, leafy, depth)
     if last is not None and (last in _LEAF_CALLS or (last.endswith("_") and not last.startswith("_"))):
         return True  # max/min of a container, a container's element, x.add_() on a leaf
     # Else only a module call can give a leaf: a local class's forward's result (a torch.nn
     # layer's output never is one); a method name no assignment binds is no module.
-    if "forward" not in facts.defined:
-        return False
     if isinstance(func, ast.Attribute) and func.attr not in facts.bound_attributes:
         return False
     if isinstance(func, ast.Name) and func.id not in facts.bound_names:
         return False  # a builtin (list(), len(), dict() ...): none gives a leaf but those above
     constructions = [func] if isinstance(func, ast.Call) else facts.constructed.get(dotted(func) or "")
-    return not (constructions and all(facts.layer(c) - {"Sequential"} for c in constructions))
+    if constructions and all(facts.layer(c) - {"Sequential"} for c in constructions):
+        return False
+    return _returns_leaf(facts, "forward", leafy, depth)
 
 
 def _may_be_leaf_attribute(facts: _Tree, attr: str, leafy, depth: int) -> bool:
@@ -1066,12 +1111,49 @@ def _may_be_leaf_attribute(facts: _Tree, attr: str, leafy, depth: int) -> bool:
     `.T`, `.data`, `.grad`, are no leaf; an unbound attribute of an object is unknown.)"""
     if attr.startswith(("weight", "bias")) or attr in facts.bound_attributes:
         return True
-    return attr in facts.defined and _returns_leaf(facts, attr, leafy, depth)
+    return attr in facts.defined and _returns_leaf(facts, attr, leafy, depth)  # a property
 
 
 def _returns_leaf(facts: _Tree, name: str, leafy, depth: int) -> bool:
     """Whether a function or method of the file called ``name`` may return a leaf."""
-    return any(_may_be_leaf(facts, value, leafy, depth + 1) for value in facts.returns.get(name, ()))
+    return any(_may_be_leaf(facts, value, leafy, depth + 1, function) for function, value in facts.returns.get(name, ()))
+
+
+def _name_may_be_leaf(facts: _Tree, scope, name: str, leafy, depth: int) -> bool:
+    """Whether the name ``name`` read in ``scope`` may hold a leaf: what its bindings there
+    give (any binding but `name = value` and `name op= value` may), what callers pass for a
+    parameter, and for a name bound only elsewhere (a global), yes. Memoized; a name being
+    worked out counts as a leaf (a cycle makes none, so this only errs towards yes)."""
+    key = (id(scope), name)
+    memo = facts.leaf_names
+    if key in memo:
+        return memo[key]
+    if depth > 8:
+        return True
+    memo[key] = True
+    found = False
+    values = facts.stores.get(key)
+    if scope is not None and name in parameter_names(scope):
+        found = _parameter_may_be_leaf(facts, scope, leafy, depth)
+    if not found and values is not None:
+        found = any(v is None or _may_be_leaf(facts, v, leafy, depth + 1, scope) for v in values)
+    elif not found and values is None and not (scope is not None and name in parameter_names(scope)):
+        found = name in facts.bound_names  # a global or a closure's (a builtin, an import, a def: no leaf)
+    memo[key] = found
+    return found
+
+
+def _parameter_may_be_leaf(facts: _Tree, function, leafy, depth: int) -> bool:
+    """Whether a call in the file may pass ``function`` a leaf (`_pass_arguments`: a
+    function or method by its name, a module's forward by a module call, a constructor by
+    the class; a call with `*args` or `**kwargs` passes nothing), any argument taken."""
+    for call in facts.callers(function.name):
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            continue
+        scope = _scope(facts.parents, call)
+        if any(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in [*call.args, *(k.value for k in call.keywords)]):
+            return True
+    return False
 
 
 def _quick_check(tree: ast.Module) -> bool:
@@ -1136,7 +1218,7 @@ def _quick_check(tree: ast.Module) -> bool:
 
     for key in subjects:
         for value in definitions.get(key, ()):
-            if _saves_output(facts, value) or _may_be_leaf(facts, value, leafy):
+            if _saves_output(facts, value) or _may_be_leaf(facts, value, leafy, 0, scopes.get(key[0])):
                 return True
     # A use that saves the tensor, after its definition and before a write (`_why_breaks`'s
     # loop; a view's base is read up to the view's write). A write with `op=` or `x[k] = ...`
