@@ -785,10 +785,10 @@ class _Tree:
     def flagged_targets(self) -> set[str]:
         """Dotted targets assigned a call told in place, or a Sequential whose first layer is."""
         found = set()
-        for name, calls in self.constructed.items():
-            for call in calls:
-                if _true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0])):
-                    found.add(name)
+        for node in nodes_of(self.tree, ast.Assign):
+            call = node.value
+            if isinstance(call, ast.Call) and (_true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0]))):
+                found.update(name for name in map(dotted, node.targets) if name is not None)
         return found
 
     @cached_property
@@ -933,7 +933,7 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
         if _true_flag(call) or (isinstance(func, ast.Attribute) and func.attr.endswith("_")) or (isinstance(func, ast.Name) and func.id in facts.aliases):
             if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
                 writes.setdefault(call.args[0].id, []).append(call)
-        elif isinstance(func, (ast.Name, ast.Attribute)) and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
+        elif facts.flagged_targets and isinstance(func, (ast.Name, ast.Attribute)) and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
             writes.setdefault(call.args[0].id, []).append(call)
     return writes
 
