@@ -920,21 +920,25 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if not reads(stmt.value, stmt.targets[0].value.id):
                 writes.setdefault(stmt.targets[0].value.id, []).append(stmt)
-    for call in nodes_of(tree, ast.Call):
+    Attribute, Name = ast.Attribute, ast.Name
+    aliases = facts.aliases
+    for call in nodes_of(tree, ast.Call):  # the hot loop: every call of the file
         func = call.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        kind = type(func)
+        if kind is Attribute and func.attr[-1] == "_" and type(func.value) is Name:
             method = func.attr
-            if method.endswith("_") and not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+            if not method.startswith("_") and method not in _NOT_VALUE_WRITES:
                 writes.setdefault(func.value.id, []).append(call)
-        if not call.args or not isinstance(call.args[0], ast.Name):
+        args = call.args
+        if not args or type(args[0]) is not Name:
             continue
         # Cheap tests first: a flag on the call (a torch function told so), a name that ends
         # in `_` or is imported (`relu_`, however imported), a module constructed in place.
-        if _true_flag(call) or (isinstance(func, ast.Attribute) and func.attr.endswith("_")) or (isinstance(func, ast.Name) and func.id in facts.aliases):
+        if (kind is Attribute and func.attr[-1] == "_") or (kind is Name and func.id in aliases) or _true_flag(call):
             if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
-                writes.setdefault(call.args[0].id, []).append(call)
-        elif facts.flagged_targets and isinstance(func, (ast.Name, ast.Attribute)) and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
-            writes.setdefault(call.args[0].id, []).append(call)
+                writes.setdefault(args[0].id, []).append(call)
+        elif (kind is Name or kind is Attribute) and facts.flagged_targets and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
+            writes.setdefault(args[0].id, []).append(call)
     return writes
 
 
@@ -942,7 +946,7 @@ def _true_flag(call: ast.Call) -> bool:
     """Whether ``call`` has an `inplace=True` or a last positional True (what `_inplace_flag` needs)."""
     if call.args and _is_true(call.args[-1]):
         return True
-    return any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
+    return bool(call.keywords) and any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
 
 
 def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
