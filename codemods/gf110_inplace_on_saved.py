@@ -710,7 +710,7 @@ def _fix_construction(ctx, construction: ast.Call, flag: ast.AST) -> Fix | None:
     return Fix([(node, _without_flag(node, ctx, arg))], Applicability.SAFE, "construct the activation with `inplace=False`")
 
 
-# The filters (text, then tree) ---------------------------------------------------------------
+# The quick check ---------------------------------------------------------------------------
 # detect's necessary conditions, each from the branch of detect that needs it:
 # - torch is imported (detect's first line);
 # - a write (`_writes`): `N op= ...`; `N[k] = v` with v not reading N; `N.m_(...)`; a torch
@@ -732,13 +732,12 @@ _NOT_LEAF = (
     ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
     ast.GeneratorExp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr, ast.Lambda,
 )
-# What gives a leaf tensor in the analysis (`_values`): nn.Parameter and its containers,
-# `requires_grad=True` / `.requires_grad = True` / `.requires_grad_()`, `.parameters()`,
-# `register_parameter`, a torch.nn module's `.weight` / `.bias` (also by getattr).
 # Calls whose result may be a leaf: nn.Parameter, `.requires_grad_()`, getattr of a module's
 # weight, max/min/abs of leaves, an element taken out of a list or dict of them.
 _LEAF_CALLS = {"Parameter", "requires_grad_", "getattr", "max", "min", "abs", "get", "pop", "popitem", "setdefault", "__getitem__"}
-_LEAF_ATTRIBUTES = {"T", "mT", "H", "mH", "real", "imag", "data", "grad", "shape", "dtype", "device", "ndim", "is_leaf", "requires_grad", "grad_fn"}
+# What gives a leaf tensor in the analysis (`_values`): nn.Parameter and its containers,
+# `requires_grad=True` / `.requires_grad = True` / `.requires_grad_()`, `.parameters()`,
+# `register_parameter`, a torch.nn module's `.weight` / `.bias` (also by getattr).
 _LEAF_ATTRIBUTES = {
     "requires_grad", "requires_grad_", "parameters", "named_parameters", "register_parameter",
     "Parameter", "ParameterList", "ParameterDict",
