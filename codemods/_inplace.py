@@ -53,7 +53,22 @@ def self_write(analysis: Analysis, assign: ast.Assign) -> str | None:
         # A bare argument may carry a graph, but this rule needs to know it does.
         return analysis.value(operand).carries and not (isinstance(operand, ast.Name) and operand.id in parameters)
 
-    return base if _saves_a_view(assign.value, base, requires_grad) else None
+    return base if saves_a_view(assign.value, base, requires_grad) else None
+
+
+def imports_torch(tree: ast.Module) -> bool:
+    """``Imports(tree).imports_module("torch")`` without the analysis: an import of torch or
+    of a name from it (``from torch import *`` binds no name the analysis knows)."""
+    from ._ast import nodes_of
+
+    for node in nodes_of(tree, ast.Import, ast.ImportFrom):
+        if isinstance(node, ast.Import):
+            if any(a.name == "torch" or a.name.startswith("torch.") for a in node.names):
+                return True
+        elif not node.level and node.module and (node.module == "torch" or node.module.startswith("torch.")):
+            if any(a.name != "*" for a in node.names):
+                return True
+    return False
 
 
 def parameter_names(function) -> set[str]:
@@ -79,7 +94,7 @@ def reads(expr: ast.AST, name: str) -> bool:
     return False
 
 
-def _saves_a_view(expr: ast.expr, base: str, requires_grad) -> bool:
+def saves_a_view(expr: ast.expr, base: str, requires_grad) -> bool:
     """Whether computing ``expr`` saves (a view of) ``base`` for the backward pass.
 
     ``requires_grad(operand)`` says whether an operand not read from ``base`` carries a
@@ -90,10 +105,10 @@ def _saves_a_view(expr: ast.expr, base: str, requires_grad) -> bool:
     if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
         return False
     if isinstance(expr, ast.UnaryOp):
-        return _saves_a_view(expr.operand, base, requires_grad)
+        return saves_a_view(expr.operand, base, requires_grad)
     if isinstance(expr, ast.BinOp):
         left, right = expr.left, expr.right
-        if _saves_a_view(left, base, requires_grad) or _saves_a_view(right, base, requires_grad):
+        if saves_a_view(left, base, requires_grad) or saves_a_view(right, base, requires_grad):
             return True
         if isinstance(expr.op, (ast.Add, ast.Sub)):
             return False
@@ -116,12 +131,12 @@ def _saves_a_view(expr: ast.expr, base: str, requires_grad) -> bool:
         if (name or "").endswith("_like"):
             return False  # zeros_like(x): only x's shape and dtype are read
         if receiver is not None and name in _SHAPE_ONLY_METHODS:
-            return _saves_a_view(receiver, base, requires_grad)  # w.expand_as(x[0]): x's shape only
+            return saves_a_view(receiver, base, requires_grad)  # w.expand_as(x[0]): x's shape only
         if name in _SAVE_OUTPUT_ONLY:
             arguments = list(expr.args)
             if receiver is not None and reads(receiver, base) and not arguments:
-                return _saves_a_view(receiver, base, requires_grad)
-            return any(_saves_a_view(a, base, requires_grad) for a in arguments)
+                return saves_a_view(receiver, base, requires_grad)
+            return any(saves_a_view(a, base, requires_grad) for a in arguments)
         return True
     return True
 

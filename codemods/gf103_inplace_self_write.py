@@ -11,7 +11,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of
-from ._inplace import clone_write, reads, self_write, why_not_rewritable
+from ._inplace import clone_write, imports_torch, reads, saves_a_view, self_write, why_not_rewritable
 from ._names import torch_module
 from ._values import Analysis, dotted, int_literal
 
@@ -53,15 +53,26 @@ class InplaceSelfWrite(Rule):
     code = "GF103"
     name = "inplace-self-write"
     summary = "`x[k] = f(x)` modifies a tensor its own value was computed from; backward raises"
-    trigger = re.compile(r"^[ \t]*([A-Za-z_][\w.]*)\[[^\n=]*\][ \t]*=(?!=)[^\n]*\b\1\b", re.M)
+    # detect needs torch imported and an `x[k] = value` (an `]` then `=`, maybe across a
+    # backslash or a parenthesis) whose value reads x: `text_check` finds x's name after `=`.
+    requires = (("torch",),)
+    trigger = re.compile(r"\][\s\\)]*=(?!=)")
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """Some ``...x[k] = ...`` whose statement names ``x`` again after the ``=``."""
+        return any(_names_base_again(source, match.start(), match.end()) for match in InplaceSelfWrite.trigger.finditer(source))
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """Some ``x[k] = <expression reading the values of x>`` (what detect starts from)."""
+        """torch imported, and some ``x[k] = <expression reading x that saves a view of it>``
+        (`self_write` with every other operand taken to require grad)."""
+        if not imports_torch(tree):
+            return False
         for assign in nodes_of(tree, ast.Assign):
             if len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Subscript):
                 base = dotted(assign.targets[0].value)
-                if base is not None and reads(assign.value, base):
+                if base is not None and reads(assign.value, base) and saves_a_view(assign.value, base, lambda operand: True):
                     return True
         return False
 
@@ -82,6 +93,71 @@ class InplaceSelfWrite(Rule):
             message = f"`{written} = ...` writes into `{base}` while its value was computed from `{base}`; backward will raise"
             message += f" (not rewritten: {reason})" if reason else "; build a new tensor instead"
             yield self.finding(assign, message, fix)
+
+
+_REACH = 20_000  # characters a subscript or a statement may span before the check gives up (True)
+
+
+def _names_base_again(source: str, close: int, end: int) -> bool:
+    """Whether the statement of the ``]`` at ``close`` (its ``=`` ends at ``end``) names the
+    subscripted name after the ``=``. Lenient where the text is unclear: True."""
+    depth, i, stop = 0, close, max(close - _REACH, -1)
+    while i > stop:  # back to the matching `[`
+        c = source[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            depth -= 1
+            if depth == 0:
+                break
+        i -= 1
+    if i <= stop or source[i] != "[":
+        return True
+    j = i - 1
+    while j >= 0 and source[j] in " \t\n\\)":
+        j -= 1
+    k = j
+    while k >= 0 and (source[k].isalnum() or source[k] == "_"):
+        k -= 1
+    name = source[k + 1 : j + 1]
+    if not name.isidentifier():
+        return False  # `f(x)[k] = ...`, `x[i][j] = ...`: no name (or attribute) is subscripted
+    if not _starts_statement(source, k):
+        return False  # `f(a: List[int] = x)`, `y: Dict[str, T] = {}`: no subscript is stored into
+    depth, m, stop = 0, end, min(end + _REACH, len(source))
+    while m < stop:  # forward to the statement's end: a newline outside brackets
+        c = source[m]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+        elif c == "\n" and depth == 0 and source[m - 1] != "\\":
+            break
+        m += 1
+    else:
+        if m < len(source):
+            return True  # a statement longer than this is no case to look at closely
+    return re.search(rf"\b{re.escape(name)}\b", source[end:m]) is not None
+
+
+_COMPOUND = {"if", "elif", "else", "for", "while", "with", "try", "except", "finally", "def", "class", "case", "async"}
+
+
+def _starts_statement(source: str, k: int) -> bool:
+    """Whether the dotted name ending before ``k + 1`` can start a statement: after a line's
+    indentation (or a parenthesis), a `;`, or the `:` of a compound statement's header
+    (not the `:` of an annotation, `x: List[int] = ...`)."""
+    while k >= 0 and (source[k].isalnum() or source[k] in "_."):
+        k -= 1
+    while k >= 0 and source[k] in " \t(":
+        k -= 1
+    if k < 0 or source[k] in "\n;":
+        return True
+    if source[k] != ":":
+        return False
+    line = source[source.rfind("\n", 0, k) + 1 : k].strip()
+    head = line.replace(".", "")
+    return not (head.isidentifier() and line not in _COMPOUND)  # `x: T[...] = v` is an annotation
 
 
 def _fix(ctx, assign: ast.Assign, base: str, length: int | None) -> Fix | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
+from ._ast import nodes_of, parents_of
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
@@ -101,7 +102,15 @@ class InplaceOnSaved(Rule):
     code = "GF110"
     name = "inplace-on-saved"
     summary = "an in-place write into a tensor that autograd saved for backward (or a leaf)"
-    trigger = re.compile(r"inplace|ReLU\(\s*True|\w_\(|[-+*/]=|\]\s*=[^=]")
+    # detect needs torch imported (a file that never names it imports nothing of it); what
+    # else it needs is too spread out for the text (a write is `=`, `op=` or `.m_(`, a reason
+    # is any `*` or `/`): the quick check below looks at the tree.
+    trigger = re.compile(r"torch")
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A write detect may judge: see `_quick_check`."""
+        return _quick_check(tree)
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -714,3 +723,549 @@ def _fix_construction(ctx, construction: ast.Call, flag: ast.AST) -> Fix | None:
     if arg is None:
         return None
     return Fix([(node, _without_flag(node, ctx, arg))], Applicability.SAFE, "construct the activation with `inplace=False`")
+
+
+# The quick check ---------------------------------------------------------------------------
+# detect's necessary conditions, each from the branch of detect that needs it:
+# - torch is imported (detect's first line);
+# - a write (`_writes`): `N op= ...`; `N[k] = v` with v not reading N; `N.m_(...)`; a torch
+#   function with N as first argument that is in place (`relu_`) or told so (`inplace=True`,
+#   a last positional True); a module call `act(N)` whose (first) torch.nn layer is
+#   constructed in place;
+# - `_reaching`: N is bound by a single-target `N = value` or is a function's parameter;
+# - a reason (`_judge`): `_why_breaks` on N's definition (a leaf, or an op that saves its
+#   output), a use of N (or of a view of it) by an op that saves its input, the same for the
+#   base N's definition is a view of, or (`_read_after`) an in-place activation whose result
+#   the code binds (its input read later).
+
+# Values that are no tensor (so a definition by one proves none).
+_NOT_TENSOR = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.JoinedStr, ast.Lambda,
+)
+_NOT_LEAF = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr, ast.Lambda,
+)
+# Calls whose result may be a leaf: nn.Parameter, `.requires_grad_()`, getattr of a module's
+# weight, max/min/abs of leaves, an element taken out of a list or dict of them.
+_LEAF_CALLS = {"Parameter", "requires_grad_", "getattr", "max", "min", "abs", "get", "pop", "popitem", "setdefault", "__getitem__"}
+# What gives a leaf tensor in the analysis (`_values`): nn.Parameter and its containers,
+# `requires_grad=True` / `.requires_grad = True` / `.requires_grad_()`, `.parameters()`,
+# `register_parameter`, a torch.nn module's `.weight` / `.bias` (also by getattr).
+_LEAF_ATTRIBUTES = {
+    "requires_grad", "requires_grad_", "parameters", "named_parameters", "register_parameter",
+    "Parameter", "ParameterList", "ParameterDict",
+}
+
+
+def _aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """Local name -> every qualified name an import binds it to (`Imports`, order aside)."""
+    aliases: dict[str, set[str]] = {}
+    for node in nodes_of(tree, ast.Import, ast.ImportFrom):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                aliases.setdefault(local, set()).add(alias.name if alias.asname else local)
+        elif node.module and not node.level:
+            for alias in node.names:
+                if alias.name != "*":
+                    aliases.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+    return aliases
+
+
+class _Tree:
+    """The tree's facts the filter needs, each gathered once when first asked for."""
+
+    def __init__(self, tree: ast.Module, aliases: dict[str, set[str]]) -> None:
+        self.tree = tree
+        self.aliases = aliases
+        self.parents = parents_of(tree)
+        self.defined = {f.name for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef)}
+
+    @cached_property
+    def constructed(self) -> dict[str, list[ast.Call]]:
+        """Dotted target -> the calls assigned to it (`_construction`'s candidates)."""
+        table: dict[str, list[ast.Call]] = {}
+        for node in nodes_of(self.tree, ast.Assign):
+            if isinstance(node.value, ast.Call):
+                for target in node.targets:
+                    name = dotted(target)
+                    if name is not None:
+                        table.setdefault(name, []).append(node.value)
+        return table
+
+    @cached_property
+    def flagged_targets(self) -> set[str]:
+        """Dotted targets assigned a call told in place, or a Sequential whose first layer is."""
+        found = set()
+        for node in nodes_of(self.tree, ast.Assign):
+            call = node.value
+            if isinstance(call, ast.Call) and (_true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0]))):
+                found.update(name for name in map(dotted, node.targets) if name is not None)
+        return found
+
+    @cached_property
+    def bound_names(self) -> set[str]:
+        """Every name some statement or parameter binds."""
+        names = {node.id for node in nodes_of(self.tree, ast.Name) if not isinstance(node.ctx, ast.Load)}
+        return names | {node.arg for node in nodes_of(self.tree, ast.arg)}
+
+    @cached_property
+    def bound_attributes(self) -> set[str]:
+        """The attributes the analysis may bind: x of every `a.x = ...`, of `a.x.requires_grad
+        = ...` and `a.x.m_(...)` (`_set` on `a.x`), of `register_parameter("x", ...)`,
+        `register_buffer`, `add_module`, and every bound name (a class body's `x = ...`)."""
+        attributes = set()
+        for node in nodes_of(self.tree, ast.Attribute):
+            if not isinstance(node.ctx, ast.Load):
+                attributes.add(node.attr)
+                if node.attr == "requires_grad" and isinstance(node.value, ast.Attribute):
+                    attributes.add(node.value.attr)
+            elif node.attr.endswith("_") and isinstance(node.value, ast.Attribute):
+                attributes.add(node.value.attr)
+            elif node.attr in ("register_parameter", "register_buffer", "add_module"):
+                call = self.parents.get(id(node))
+                if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+                    attributes.add(call.args[0].value)
+        return attributes | self.bound_names
+
+    @cached_property
+    def returns(self) -> dict[str, list[tuple[ast.AST, ast.expr]]]:
+        """Function name -> (the function, a value one of its `return`s gives)."""
+        table: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
+        for node in nodes_of(self.tree, ast.Return):
+            function = _scope(self.parents, node)
+            if function is not None and node.value is not None:
+                table.setdefault(function.name, []).append((function, node.value))
+        return table
+
+    @cached_property
+    def stores(self) -> dict[tuple[int, str], list[ast.expr | None]]:
+        """(scope, name) -> the value of each single-target `name = value`, None for any other
+        binding (a loop target, unpacking, `with ... as`, a walrus); `name op= ...` makes no leaf."""
+        table: dict[tuple[int, str], list[ast.expr | None]] = {}
+        for node in nodes_of(self.tree, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                continue
+            parent = self.parents.get(id(node))
+            if isinstance(parent, ast.AugAssign):
+                continue
+            single = isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node
+            table.setdefault((id(_scope(self.parents, node)), node.id), []).append(parent.value if single else None)
+        return table
+
+    @cached_property
+    def leaf_names(self) -> dict[tuple[int, str], bool]:
+        return {}
+
+    @cached_property
+    def calls_by_name(self) -> dict[str, list[ast.Call]]:
+        """Last name called (`f(...)`, `x.f(...)`) -> the calls; "" for the other calls."""
+        table: dict[str, list[ast.Call]] = {}
+        for call in nodes_of(self.tree, ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            table.setdefault(name, []).append(call)
+        return table
+
+    def callers(self, name: str) -> list[ast.Call]:
+        """The calls that may run the file's function or method ``name``: by that name, by a
+        name some statement binds (`f = helper`), through a computed callee (`getattr(m,
+        "f")(...)`, `fns[i](...)`); any call for a forward or a constructor."""
+        if name in ("forward", "__init__"):
+            return nodes_of(self.tree, ast.Call)  # type: ignore[return-value]
+        table = self.calls_by_name
+        found = list(table.get(name, ())) + list(table.get("", ()))
+        for called, calls in table.items():
+            if called and called != name and called in self.bound_names:
+                found.extend(c for c in calls if isinstance(c.func, ast.Name))
+        return found
+
+    def qualified(self, func: ast.AST) -> set[str]:
+        name = dotted(func)
+        if name is None:
+            return set()
+        head, _, rest = name.partition(".")
+        return {f"{base}.{rest}" if rest else base for base in self.aliases.get(head, ())}
+
+    def torch_last(self, func: ast.AST) -> set[str]:
+        """The last names of the torch functions ``func`` may be (`qualify`)."""
+        return {q.rsplit(".", 1)[-1] for q in self.qualified(func) if q.startswith("torch.")}
+
+    def layer(self, call: ast.AST) -> set[str]:
+        """`_torch_layer`: the torch.nn classes ``call`` may construct."""
+        if not isinstance(call, ast.Call):
+            return set()
+        return {q.rsplit(".", 1)[-1] for q in self.qualified(call.func) if q.startswith("torch.nn.")}
+
+    def layers(self, func: ast.expr) -> list[tuple[ast.Call, ast.Call]]:
+        """`_layers`: (first, last) layer constructions a module call of ``func`` may run."""
+        if (dotted(func) or "").count(".") > 1:
+            return []
+        constructions = [func] if isinstance(func, ast.Call) else self.constructed.get(dotted(func) or "", [])
+        ends = []
+        for construction in constructions:
+            kinds = self.layer(construction)
+            if kinds - {"Sequential"}:
+                ends.append((construction, construction))
+            if "Sequential" in kinds and construction.args and not construction.keywords:
+                first, last = construction.args[0], construction.args[-1]
+                if self.layer(first) - {"Sequential"} and self.layer(last) - {"Sequential"}:
+                    ends.append((first, last))  # type: ignore[arg-type]
+        return ends
+
+    def inplace_layer(self, call: ast.Call) -> bool:
+        return any(_inplace_flag(call, _torch.INPLACE_MODULE_ARGUMENT.get(k), 0) is not None for k in self.layer(call))
+
+
+def _torch_imported(aliases: dict[str, set[str]]) -> bool:
+    return any(q == "torch" or q.startswith("torch.") for qualified in aliases.values() for q in qualified)
+
+
+def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
+    """Name -> the nodes that may write it in place (`_writes`, without the analysis)."""
+    writes: dict[str, list[ast.AST]] = {}
+    tree = facts.tree
+    for stmt in nodes_of(tree, ast.AugAssign):
+        if isinstance(stmt.target, ast.Name):
+            writes.setdefault(stmt.target.id, []).append(stmt)
+    for stmt in nodes_of(tree, ast.Assign):
+        if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
+            if not reads(stmt.value, stmt.targets[0].value.id):
+                writes.setdefault(stmt.targets[0].value.id, []).append(stmt)
+    Attribute, Name = ast.Attribute, ast.Name
+    aliases = facts.aliases
+    for call in nodes_of(tree, ast.Call):  # the hot loop: every call of the file
+        func = call.func
+        kind = type(func)
+        if kind is Attribute and func.attr[-1] == "_" and type(func.value) is Name:
+            method = func.attr
+            if not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+                writes.setdefault(func.value.id, []).append(call)
+        args = call.args
+        if not args or type(args[0]) is not Name:
+            continue
+        # Cheap tests first: a flag on the call (a torch function told so), a name that ends
+        # in `_` or is imported (`relu_`, however imported), a module constructed in place.
+        if (kind is Attribute and func.attr[-1] == "_") or (kind is Name and func.id in aliases) or _true_flag(call):
+            if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
+                writes.setdefault(args[0].id, []).append(call)
+        elif (kind is Name or kind is Attribute) and facts.flagged_targets and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
+            writes.setdefault(args[0].id, []).append(call)
+    return writes
+
+
+def _true_flag(call: ast.Call) -> bool:
+    """Whether ``call`` has an `inplace=True` or a last positional True (what `_inplace_flag` needs)."""
+    if call.args and _is_true(call.args[-1]):
+        return True
+    return bool(call.keywords) and any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
+
+
+def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
+    """A torch function told `inplace=True`, or a module call of an in-place layer."""
+    for last in facts.torch_last(call.func):
+        if _inplace_flag(call, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), 0) is not None:
+            return True
+    if isinstance(call.func, (ast.Name, ast.Attribute)):
+        return any(facts.inplace_layer(first) for first, _ in facts.layers(call.func))
+    return False
+
+
+def _leaf_possible(facts: _Tree) -> bool:
+    """Whether anything in the file can make a leaf tensor (see `_LEAF_ATTRIBUTES`)."""
+    if any(q.rsplit(".", 1)[-1] in _LEAF_ATTRIBUTES for qualified in facts.aliases.values() for q in qualified):
+        return True
+    for node in nodes_of(facts.tree, ast.Attribute):
+        attr = node.attr
+        if attr in _LEAF_ATTRIBUTES or attr.startswith(("weight", "bias")):
+            return True
+    for node in nodes_of(facts.tree, ast.keyword):
+        if node.arg == "requires_grad":
+            return True
+    for call in nodes_of(facts.tree, ast.Call):
+        if isinstance(call.func, ast.Name) and call.func.id == "getattr" and len(call.args) >= 2:
+            name = call.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.startswith(("weight", "bias")):
+                return True
+    return False
+
+
+def _saves_output(facts: _Tree, expr: ast.expr) -> bool:
+    """`_saved_output`: ``expr`` (through views) may be made by an op that saves its output."""
+    while True:
+        if isinstance(expr, ast.Call) and _saving_output_call(facts, expr):
+            return True
+        if isinstance(expr, ast.Subscript):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VIEW_METHODS - {"detach"}:
+            expr = expr.func.value
+        else:
+            return False
+
+
+def _saving_output_call(facts: _Tree, call: ast.Call) -> bool:
+    func = call.func
+    for last in facts.torch_last(func):
+        if last in _torch.SAVES_OUTPUT:
+            return True
+        if last in _torch.INPLACE_SAVES_OUTPUT and _inplace_flag(call, _torch.INPLACE_FUNCTION_ARGUMENT.get(last), 0) is not None:
+            return True
+    if isinstance(func, ast.Attribute) and func.attr in _torch.SAVES_OUTPUT:
+        return True
+    for _, last in facts.layers(func):
+        kinds = facts.layer(last)
+        if kinds & _torch.SAVES_OUTPUT_MODULES or (kinds & _torch.INPLACE_SAVES_OUTPUT and facts.inplace_layer(last)):
+            return True
+    return False
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant)
+
+
+def _saving_use(facts: _Tree, name: ast.Name) -> bool:
+    """`_saving_op`: the op reading ``name`` (or a view of it) may save it for backward."""
+    parents = facts.parents
+    node: ast.AST = name
+    parent = parents.get(id(node))
+    while True:
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            node, parent = parent, parents.get(id(parent))
+            continue
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            call = parents.get(id(parent))
+            if not isinstance(call, ast.Call) or call.func is not parent:
+                if parent.attr in ("T", "mT"):
+                    node, parent = parent, call
+                    continue
+                return False
+            if parent.attr in VIEW_METHODS - {"detach"}:
+                node, parent = call, parents.get(id(call))
+                continue
+            return parent.attr in _torch.SAVES_INPUT or parent.attr in _torch.SAVES_INPUT_FOR_OTHER
+        break
+    if isinstance(parent, ast.BinOp):
+        other = parent.right if parent.left is node else parent.left
+        if isinstance(parent.op, (ast.Mult, ast.MatMult, ast.Div)):
+            return not _constant(other)  # a number neither carries a graph nor is a tensor
+        return isinstance(parent.op, ast.Pow) and parent.left is node
+    if isinstance(parent, ast.Call) and any(a is node for a in parent.args):
+        lasts = facts.torch_last(parent.func)
+        if (lasts & _torch.SAVES_INPUT and parent.args[0] is node) or lasts & _torch.SAVES_INPUT_FOR_OTHER:
+            return "known"
+        if parent.args[0] is node and any(facts.layer(first) & _torch.SAVES_INPUT_MODULES for first, _ in facts.layers(parent.func)):
+            return "known"
+    return False
+
+
+def _scope(parents, node: ast.AST):
+    """The innermost function around ``node`` (None: the module), as `enclosing_function`."""
+    while True:
+        node = parents.get(id(node))
+        if node is None or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+
+
+def _may_be_leaf(facts: _Tree, value: ast.expr, leafy, depth: int, scope) -> bool:
+    """Whether the analysis may find ``value`` (in the function ``scope``, None for the
+    module) a leaf tensor (`_why_breaks`'s first test)."""
+    if isinstance(value, _NOT_LEAF):
+        return False  # literals, displays, arithmetic, comparisons: never a leaf
+    if depth > 4:
+        return True
+    if isinstance(value, ast.IfExp):
+        return _may_be_leaf(facts, value.body, leafy, depth + 1, scope) and _may_be_leaf(facts, value.orelse, leafy, depth + 1, scope)  # a join
+    if isinstance(value, ast.BoolOp):
+        return all(_may_be_leaf(facts, v, leafy, depth + 1, scope) for v in value.values)
+    if not leafy():
+        return False  # nothing in the file makes a leaf
+    if isinstance(value, ast.Attribute):
+        return _may_be_leaf_attribute(facts, value.attr, leafy, depth)
+    if isinstance(value, ast.Name):
+        return _name_may_be_leaf(facts, scope, value.id, leafy, depth)
+    if not isinstance(value, ast.Call):
+        return True  # an element of a container, an await ...: may be one
+    if any(k.arg == "requires_grad" for k in value.keywords):
+        return True  # a creator or Variable with requires_grad=True
+    func = value.func
+    lasts = {q.rsplit(".", 1)[-1] for q in facts.qualified(func)}
+    if lasts:
+        return "Parameter" in lasts  # an imported function: of torch's only nn.Parameter makes a leaf
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+        return False  # a base class's method: not this file's code
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if last is not None and last in facts.defined:
+        return _returns_leaf(facts, last, leafy, depth)  # the file's own function or method
+    if isinstance(func, ast.Name) and func.id not in facts.bound_names:
+        # A builtin: max/min of several values join them, abs gives its argument back,
+        # getattr reads an attribute (`_builtin`).
+        if func.id in ("max", "min") and len(value.args) > 1 and not value.keywords:
+            return all(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in value.args)
+        if func.id == "abs" and len(value.args) == 1:
+            return _may_be_leaf(facts, value.args[0], leafy, depth + 1, scope)
+        if func.id == "getattr" and len(value.args) >= 2 and isinstance(value.args[1], ast.Constant) and isinstance(value.args[1].value, str):
+            return _may_be_leaf_attribute(facts, value.args[1].value, leafy, depth)
+    if last is not None and (last in _LEAF_CALLS or (last.endswith("_") and not last.startswith("_"))):
+        return True  # max/min of a container, a container's element, x.add_() on a leaf
+    # Else only a module call can give a leaf: a local class's forward's result (a torch.nn
+    # layer's output never is one); a method name no assignment binds is no module.
+    if isinstance(func, ast.Attribute) and func.attr not in facts.bound_attributes:
+        return False
+    if isinstance(func, ast.Name) and func.id not in facts.bound_names:
+        return False  # a builtin (list(), len(), dict() ...): none gives a leaf but those above
+    constructions = [func] if isinstance(func, ast.Call) else facts.constructed.get(dotted(func) or "")
+    if constructions and all(facts.layer(c) - {"Sequential"} for c in constructions):
+        return False
+    return _returns_leaf(facts, "forward", leafy, depth)
+
+
+def _may_be_leaf_attribute(facts: _Tree, attr: str, leafy, depth: int) -> bool:
+    """`x.attr`: a torch.nn module's weight or bias, an attribute some code binds (`self.w =
+    nn.Parameter(...)`), or a property of the file's classes. (A tensor's own attributes,
+    `.T`, `.data`, `.grad`, are no leaf; an unbound attribute of an object is unknown.)"""
+    if attr.startswith(("weight", "bias")) or attr in facts.bound_attributes:
+        return True
+    return attr in facts.defined and _returns_leaf(facts, attr, leafy, depth)  # a property
+
+
+def _returns_leaf(facts: _Tree, name: str, leafy, depth: int) -> bool:
+    """Whether a function or method of the file called ``name`` may return a leaf."""
+    return any(_may_be_leaf(facts, value, leafy, depth + 1, function) for function, value in facts.returns.get(name, ()))
+
+
+def _name_may_be_leaf(facts: _Tree, scope, name: str, leafy, depth: int) -> bool:
+    """Whether the name ``name`` read in ``scope`` may hold a leaf: what its bindings there
+    give (any binding but `name = value` and `name op= value` may), what callers pass for a
+    parameter, and for a name bound only elsewhere (a global), yes. Memoized; a name being
+    worked out counts as a leaf (a cycle makes none, so this only errs towards yes)."""
+    key = (id(scope), name)
+    memo = facts.leaf_names
+    if key in memo:
+        return memo[key]
+    if depth > 8:
+        return True
+    memo[key] = True
+    found = False
+    values = facts.stores.get(key)
+    if scope is not None and name in parameter_names(scope):
+        found = _parameter_may_be_leaf(facts, scope, leafy, depth)
+    if not found and values is not None:
+        found = any(v is None or _may_be_leaf(facts, v, leafy, depth + 1, scope) for v in values)
+    elif not found and values is None and not (scope is not None and name in parameter_names(scope)):
+        found = name in facts.bound_names  # a global or a closure's (a builtin, an import, a def: no leaf)
+    memo[key] = found
+    return found
+
+
+def _parameter_may_be_leaf(facts: _Tree, function, leafy, depth: int) -> bool:
+    """Whether a call in the file may pass ``function`` a leaf (`_pass_arguments`: a
+    function or method by its name, a module's forward by a module call, a constructor by
+    the class; a call with `*args` or `**kwargs` passes nothing), any argument taken."""
+    for call in facts.callers(function.name):
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            continue
+        scope = _scope(facts.parents, call)
+        if any(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in [*call.args, *(k.value for k in call.keywords)]):
+            return True
+    return False
+
+
+def _quick_check(tree: ast.Module) -> bool:
+    """Whether some write may pass `detect`'s tests in ``tree`` (necessary, see above)."""
+    aliases = _aliases(tree)
+    if not _torch_imported(aliases):
+        return False
+    facts = _Tree(tree, aliases)
+    parents = facts.parents
+    written = _tree_writes(facts)
+    if not written:
+        return False
+    # (scope, name) of each write, and of each single-target `name = value` of a written name.
+    writes: dict[tuple, list[ast.AST]] = {}
+    for name, nodes in written.items():
+        for node in nodes:
+            writes.setdefault((id(_scope(parents, node)), name), []).append(node)
+    definitions: dict[tuple, list[ast.expr]] = {}
+    scopes = {}
+    singles = [n for n in nodes_of(tree, ast.Assign) if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)]
+    wanted = set(written)  # the written names, and the bases their definitions are views of
+    for node in singles:
+        if node.targets[0].id in written:
+            base = _view_base(node.value)
+            if base is not None:
+                wanted.add(base.id)
+    for node in singles:
+        if node.targets[0].id in wanted:
+            scope = _scope(parents, node)
+            scopes[id(scope)] = scope
+            definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
+    for function in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef):
+        scopes[id(function)] = function
+
+    def defined(key) -> bool:
+        scope = scopes.get(key[0])
+        return key in definitions or (scope is not None and key[1] in parameter_names(scope))
+
+    candidates = [key for key in writes if defined(key)]
+    if not candidates:
+        return False
+    # An in-place activation whose result is bound: `_read_after` needs no saving op.
+    for key in candidates:
+        for node in writes[key]:
+            if isinstance(node, ast.Call) and not isinstance(parents.get(id(node)), ast.Expr) and _flagged_write(facts, node):
+                return True
+    # The bases of views the candidates are defined as (`_judge` judges a view's write on
+    # its base too, as a tensor).
+    bases = set()
+    for key in candidates:
+        for value in definitions.get(key, ()):
+            base = _view_base(value)
+            if base is not None and base.id != key[1] and defined((key[0], base.id)):
+                bases.add((key[0], base.id))
+    subjects = set(candidates) | bases
+    found: list = []
+
+    def leafy() -> bool:
+        if not found:
+            found.append(_leaf_possible(facts))
+        return found[0]
+
+    for key in subjects:
+        for value in definitions.get(key, ()):
+            if _saves_output(facts, value) or _may_be_leaf(facts, value, leafy, 0, scopes.get(key[0])):
+                return True
+    # A use that saves the tensor, after its definition and before a write (`_why_breaks`'s
+    # loop; a view's base is read up to the view's write). A write with `op=` or `x[k] = ...`
+    # needs the tensor proven: by a definition that may be one (`x = <value>`, not a
+    # parameter), by being a view's base, or by a torch function or module reading it.
+    def first_line(key) -> int:
+        scope = scopes.get(key[0])
+        if scope is not None and key[1] in parameter_names(scope):
+            return 0  # the caller's tensor, from the start
+        return min((v.lineno for v in definitions.get(key, ())), default=0)
+
+    last_write: dict[int, int] = {}  # scope -> the line where its last write ends
+    for key in candidates:
+        for node in writes[key]:
+            last_write[key[0]] = max(last_write.get(key[0], 0), node.end_lineno or node.lineno)
+    spans: dict[tuple, tuple[int, int, bool]] = {}
+    for key in subjects:
+        if key in bases:
+            spans[key] = (first_line(key), last_write[key[0]], True)
+        else:
+            typed = any(isinstance(n, ast.Call) for n in writes[key]) or any(not isinstance(v, _NOT_TENSOR) for v in definitions.get(key, ()))
+            spans[key] = (first_line(key), max(n.end_lineno or n.lineno for n in writes[key]), typed)
+    names = {name for _, name in subjects}
+    for node in nodes_of(tree, ast.Name):
+        if node.id not in names:
+            continue
+        span = spans.get((id(_scope(parents, node)), node.id))
+        if span is not None and span[0] <= node.lineno <= span[1]:
+            saving = _saving_use(facts, node)
+            if saving and (span[2] or saving == "known"):
+                return True
+    return False
