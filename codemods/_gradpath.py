@@ -32,7 +32,7 @@ from typing import Iterable
 
 from . import _torch
 from ._flow_ast import is_backward_call, walk
-from ._losspath import arguments_for, loss_path
+from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
 
 Key = tuple
@@ -64,6 +64,8 @@ class GradPath:
         self._busy: set[int] = set()
         self._cuts: dict[int, str] = {}
         self.nodes: dict[int, ast.AST] = {}
+        self._returns: dict[int, list[ast.AST]] = {}  # callee id -> its return values
+        self._method_classes: dict[int, object] | None = None  # method id -> its class
         self.root_flows: list[tuple[ast.AST, Flow]] = []
         if self.path.has_losses:
             for root in self.path.roots:
@@ -362,8 +364,12 @@ class GradPath:
 
     def _substitute(self, call: ast.Call, callee) -> Flow:
         """What a call of a function or module of this file returns, its parameters replaced by the arguments."""
-        returns = [n.value for n in ast.walk(callee) if isinstance(n, ast.Return) and n.value is not None
-                   and self.a.enclosing_function(n) is callee]
+        returns = self._returns.get(id(callee))
+        if returns is None:
+            returns = self._returns[id(callee)] = [
+                n.value for n in ast.walk(callee) if isinstance(n, ast.Return) and n.value is not None
+                and self.a.enclosing_function(n) is callee
+            ]
         inner = _join(self.flow(r) for r in returns)
         result: Flow = {}
         for key, status in inner.items():
@@ -373,13 +379,24 @@ class GradPath:
             else:
                 result = _join([result, {key: status}])
         called = self._called_source(call.func)
-        cls = next((info for info in self.a.classes.values() if callee in info.methods.values()), None)
+        cls = self._class_of_method(callee)
         if called is not None and cls is not None:
             # The instance (`model`) stands for its class's own sources (`self.head`, ...).
             own = [status for key, status in result.items() if key[0] == "attr" and key[1] == cls.node.name]
             if own:
                 result = _join([result, {called: LIVE if LIVE in own else frozenset().union(*own)}])
         return result
+
+    def _class_of_method(self, callee):
+        """The first class (in the analysis's order) that has ``callee`` among its methods, from
+        a table built once (a scan of every class per call is quadratic in large files)."""
+        if self._method_classes is None:
+            table: dict[int, object] = {}
+            for info in self.a.classes.values():
+                for method in info.methods.values():
+                    table.setdefault(id(method), info)
+            self._method_classes = table
+        return self._method_classes.get(id(callee))
 
     # Optimizers ----------------------------------------------------------------------
     def _stepped_coverage(self, root: ast.AST) -> set | None:
@@ -392,7 +409,7 @@ class GradPath:
         scope = self.a.enclosing_function(backward)
         step = self._next_step(scope or self.a.tree, backward)
         if step is None and scope is not None:
-            callers = [c for c in self.a.calls() if self.a.callee(c) is scope]
+            callers = calls_of(self.a, scope)
             steps = [self._next_step(self.a.enclosing_function(c) or self.a.tree, c) for c in callers]
             if steps and all(s is not None for s in steps):
                 covered: set = set()

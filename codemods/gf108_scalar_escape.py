@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _torch
 from ._ast import calls
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
-from ._losspath import loss_path
+from ._losspath import calls_of, loss_path
 from ._names import kwarg, torch_module
 from ._uses import LEAF, uses
 from ._values import Analysis, Graph, Kind, dotted
@@ -606,7 +606,7 @@ class _Trace:
                 if id(function) in root_functions or id(function) in checked:
                     continue
                 checked.add(id(function))
-                calls = [c for c in self.a.calls() if self.a.callee(c) is function]
+                calls = calls_of(self.a, function)
                 if not calls or any(not path.on_path(c) and not self.a.grad_disabled(c) for c in calls):
                     return False
         return True
@@ -649,14 +649,29 @@ def _used_as_leaf(analysis: Analysis, scope: ast.AST, key: str) -> bool:
     """An optimizer is given ``key`` (a name or ``self.x``), or its ``.grad`` is read."""
     if "." not in key:
         return any(u.kind == LEAF for u in uses(analysis, scope).of(key))
-    for node in analysis.nodes(ast.Attribute):
-        if node.attr == "grad" and dotted(node.value) == key:
-            return True
-    for call in analysis.calls():
-        if (analysis.qualify(call.func) or "").startswith("torch.optim."):
-            if any(dotted(n) == key for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Attribute)):
-                return True
-    return False
+    return key in _leaf_attributes(analysis)
+
+
+def _leaf_attributes(analysis: Analysis) -> set[str]:
+    """The dotted names whose ``.grad`` the file reads, and the dotted attributes inside the
+    arguments of ``torch.optim.*`` calls: one table per file, not a scan of it per name."""
+    found: set[str] | None = analysis.memo.get("GF108 leaf attributes")  # type: ignore[assignment]
+    if found is None:
+        found = analysis.memo["GF108 leaf attributes"] = set()
+        for node in analysis.nodes(ast.Attribute):
+            if node.attr == "grad":
+                name = dotted(node.value)
+                if name is not None:
+                    found.add(name)
+        for call in analysis.calls():
+            if (analysis.qualify(call.func) or "").startswith("torch.optim."):
+                for arg in call.args:
+                    for n in ast.walk(arg):
+                        if isinstance(n, ast.Attribute):
+                            name = dotted(n)
+                            if name is not None:
+                                found.add(name)
+    return found
 
 
 def _bound_kind(analysis: Analysis, binding: ast.AST, name: str, value: ast.AST) -> Kind:
