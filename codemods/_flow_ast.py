@@ -392,13 +392,71 @@ def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
 
 
 def _backward_calls_of(analysis, node: ast.AST) -> list[ast.Call]:
-    """:func:`backward_calls` of one node, once per file (several rules ask it of each loop)."""
-    table: dict[int, list[ast.Call]] = analysis.memo.setdefault("backward calls", {})
+    """:func:`backward_calls` of one node, from a table of the file's backward calls by the
+    nodes they are under (no walk of each loop that several rules ask about)."""
+    table: dict[int, list[ast.Call]] | None = analysis.memo.get("backward calls under")
+    if table is None:
+        table = analysis.memo["backward calls under"] = _backward_table(analysis)
     found = table.get(id(node))
-    if found is None:
-        Call = ast.Call
-        found = table[id(node)] = [n for n in walk(node) if type(n) is Call and is_backward_call(analysis, n)]  # type: ignore[misc]
-    return found
+    if found is not None:
+        return found
+    if node is analysis.tree or analysis.parent(node) is not None:
+        return []  # a node of the file without a backward call under it
+    return [n for n in walk(node) if type(n) is ast.Call and is_backward_call(analysis, n)]  # type: ignore[misc]
+
+
+def _backward_table(analysis) -> dict[int, list[ast.Call]]:
+    """Node id -> the backward calls ``walk(node)`` yields, in its order.
+
+    A call is under each ancestor up to and including the nearest ``def``/``class``/``lambda``
+    (a walk enters its root even when the root is a scope, and no scope below it). The
+    calls are sorted by their path from the root (the position of each node among its
+    parent's children, in ``walk``'s order), which is ``walk``'s depth-first order.
+    """
+    parent_of = analysis.parent
+    calls = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    if not calls:
+        return {}
+    chains: list[tuple[tuple[int, ...], ast.Call, list[ast.AST]]] = []
+    for call in calls:
+        path: list[int] = []
+        ancestors: list[ast.AST] = []
+        child: ast.AST = call
+        parent = parent_of(child)
+        while parent is not None:
+            path.append(_child_position(parent, child))
+            ancestors.append(parent)
+            child, parent = parent, parent_of(parent)
+        path.reverse()
+        chains.append((tuple(path), call, ancestors))
+    chains.sort(key=lambda chain: chain[0])
+    table: dict[int, list[ast.Call]] = {}
+    for _, call, ancestors in chains:
+        table.setdefault(id(call), []).append(call)
+        for ancestor in ancestors:
+            table.setdefault(id(ancestor), []).append(call)
+            if type(ancestor) in _OTHER_SCOPE_TYPES:
+                break  # further up, the walk would have to enter this scope
+    return table
+
+
+def _child_position(parent: ast.AST, child: ast.AST) -> int:
+    """The index of ``child`` among the children :func:`walk` visits under ``parent``."""
+    position = 0
+    AST = ast.AST
+    for name in child_fields(type(parent)):
+        value = getattr(parent, name, None)
+        if type(value) is list:
+            for item in value:
+                if item is child:
+                    return position
+                if isinstance(item, AST):
+                    position += 1
+        elif isinstance(value, AST):
+            if value is child:
+                return position
+            position += 1
+    return position
 
 
 def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:

@@ -177,7 +177,7 @@ class LossPath:
         scope (a loop met outside any is walked by a call of its own with its end)."""
         scope_of, loop_ends, fields_of = self._scope_of, self._loop_end, _CHILD_FIELDS
         in_function = isinstance(scope.node, _SCOPES)
-        Name, Attribute = ast.Name, ast.Attribute
+        Name, Attribute, Call = ast.Name, ast.Attribute, ast.Call
         pop, push = stack.pop, stack.append
         while stack:
             node = pop()
@@ -189,6 +189,18 @@ class LossPath:
                     loop_ends[id(node)] = loop_end
                 if kind is Name:
                     continue  # no children to visit
+            elif kind is Call:
+                # The two things a call may be here: a storing or in-place method (a definition
+                # of its receiver), a backward call (this function runs backward itself).
+                func = node.func
+                if type(func) is Attribute:
+                    method = func.attr
+                    if method in _STORING or (method[-1:] == "_" and method[:1] != "_"):
+                        self._bind(scope, func.value, _end(node), [*node.args, *(k.value for k in node.keywords)])
+                    if in_function and (method == "backward" or method == "grad") and is_backward_call(self.analysis, node):
+                        self._calls_backward.add(id(scope.node))
+                elif in_function and type(func) is Name and is_backward_call(self.analysis, node):
+                    self._calls_backward.add(id(scope.node))  # `grad(...)` imported from torch.autograd
             elif kind in _SPECIAL:
                 if kind is ast.ClassDef:
                     for stmt in node.body:  # methods are scopes; the class body's own statements are not followed
@@ -202,11 +214,9 @@ class LossPath:
                     continue
                 if kind in _DEFINING:
                     self._definition(scope, node)
-                if kind is ast.Return:
+                elif kind is ast.Return:
                     if node.value is not None and in_function:
                         self._returns.setdefault(id(scope.node), []).append(node.value)
-                elif kind is ast.Call and in_function and is_backward_call(self.analysis, node):
-                    self._calls_backward.add(id(scope.node))
                 if loop_end is None and kind in _LOOP_TYPES:
                     self._walk_nodes(scope, _children(node), _end(node), nested)
                     continue
@@ -435,8 +445,8 @@ AST = ast.AST
 _DEFINING = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.Call})
 _SCOPE_TYPES = frozenset(_SCOPES)
 _LOOP_TYPES = frozenset(LOOPS)
-# The node types `_walk_scope` does more for than record their scope and go down.
-_SPECIAL = _DEFINING | _SCOPE_TYPES | _LOOP_TYPES | {ast.ClassDef, ast.Return}
+# The node types `_walk_nodes` does more for than record their scope and go down (calls: apart).
+_SPECIAL = (_DEFINING - {ast.Call}) | _SCOPE_TYPES | _LOOP_TYPES | {ast.ClassDef, ast.Return}
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
