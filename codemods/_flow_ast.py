@@ -378,11 +378,18 @@ def _assignment_reads(stmt: ast.stmt) -> set[str]:
 # Backward calls ----------------------------------------------------------------------------
 def is_backward_call(analysis, node: ast.AST) -> bool:
     """``loss.backward(...)``, ``torch.autograd.backward(...)`` or ``torch.autograd.grad(...)``."""
-    if not isinstance(node, ast.Call):
+    if type(node) is not ast.Call:
         return False
-    if isinstance(node.func, ast.Attribute) and node.func.attr == "backward":
-        return True
-    return analysis.qualify(node.func) in _AUTOGRAD
+    func = node.func
+    kind = type(func)
+    if kind is ast.Attribute:
+        if func.attr == "backward":
+            return True
+        if func.attr != "grad":
+            return False  # `x.y.z(...)` qualifies to a name ending in `z`: not one of _AUTOGRAD
+    elif kind is not ast.Name:
+        return False  # only a dotted name qualifies
+    return analysis.qualify(func) in _AUTOGRAD
 
 
 def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
@@ -417,6 +424,7 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
     calls = [c for c in analysis.calls() if is_backward_call(analysis, c)]
     if not calls:
         return {}
+    positions: dict[int, dict[int, int]] = {}  # parent id -> child id -> its position
     chains: list[tuple[tuple[int, ...], ast.Call, list[ast.AST]]] = []
     for call in calls:
         path: list[int] = []
@@ -424,7 +432,10 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
         child: ast.AST = call
         parent = parent_of(child)
         while parent is not None:
-            path.append(_child_position(parent, child))
+            where = positions.get(id(parent))
+            if where is None:
+                where = positions[id(parent)] = _child_positions(parent)
+            path.append(where.get(id(child), 0))
             ancestors.append(parent)
             child, parent = parent, parent_of(parent)
         path.reverse()
@@ -440,23 +451,19 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
     return table
 
 
-def _child_position(parent: ast.AST, child: ast.AST) -> int:
-    """The index of ``child`` among the children :func:`walk` visits under ``parent``."""
-    position = 0
+def _child_positions(parent: ast.AST) -> dict[int, int]:
+    """Child id -> its index among the children :func:`walk` visits under ``parent``."""
+    found: dict[int, int] = {}
     AST = ast.AST
     for name in child_fields(type(parent)):
         value = getattr(parent, name, None)
         if type(value) is list:
             for item in value:
-                if item is child:
-                    return position
                 if isinstance(item, AST):
-                    position += 1
+                    found[id(item)] = len(found)
         elif isinstance(value, AST):
-            if value is child:
-                return position
-            position += 1
-    return position
+            found[id(value)] = len(found)
+    return found
 
 
 def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:

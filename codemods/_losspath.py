@@ -189,6 +189,8 @@ class LossPath:
                     loop_ends[id(node)] = loop_end
                 if kind is Name:
                     continue  # no children to visit
+                push(node.value)  # an attribute's one child
+                continue
             elif kind is Call:
                 # The two things a call may be here: a storing or in-place method (a definition
                 # of its receiver), a backward call (this function runs backward itself).
@@ -201,6 +203,14 @@ class LossPath:
                         self._calls_backward.add(id(scope.node))
                 elif in_function and type(func) is Name and is_backward_call(self.analysis, node):
                     self._calls_backward.add(id(scope.node))  # `grad(...)` imported from torch.autograd
+                # Its children, in walk order: the function, the arguments, the keywords.
+                keywords, args = node.keywords, node.args
+                if keywords:
+                    stack.extend(reversed(keywords))
+                if args:
+                    stack.extend(reversed(args))
+                push(func)
+                continue
             elif kind in _SPECIAL:
                 if kind is ast.ClassDef:
                     for stmt in node.body:  # methods are scopes; the class body's own statements are not followed
