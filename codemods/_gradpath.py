@@ -31,7 +31,7 @@ import re
 from typing import Iterable
 
 from . import _torch
-from ._flow_ast import is_backward_call, walk
+from ._flow_ast import child_fields, is_backward_call, walk
 from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
 
@@ -181,7 +181,7 @@ class GradPath:
         return self._generic(node)
 
     def _generic(self, node: ast.AST) -> Flow:
-        return _join(self.flow(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        return _join(self.flow(child) for child in _expression_children(node))
 
     def _source(self, node: ast.AST) -> Key | None:
         """The key of the module or Parameter a Name/Attribute names."""
@@ -366,10 +366,7 @@ class GradPath:
         """What a call of a function or module of this file returns, its parameters replaced by the arguments."""
         returns = self._returns.get(id(callee))
         if returns is None:
-            returns = self._returns[id(callee)] = [
-                n.value for n in ast.walk(callee) if isinstance(n, ast.Return) and n.value is not None
-                and self.a.enclosing_function(n) is callee
-            ]
+            returns = self._returns[id(callee)] = _own_returns(callee)
         inner = _join(self.flow(r) for r in returns)
         result: Flow = {}
         for key, status in inner.items():
@@ -475,6 +472,43 @@ class GradPath:
         if key in covered:
             return True
         return key[0] == "attr" and ("class", key[1]) in covered
+
+
+def _expression_children(node: ast.AST) -> list[ast.expr]:
+    """The expression children of ``node``, in ``ast.iter_child_nodes`` order (without its
+    generators, and without the contexts and operators it yields)."""
+    found = []
+    expr = ast.expr
+    for name in child_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend([item for item in value if isinstance(item, expr)])
+        elif isinstance(value, expr):
+            found.append(value)
+    return found
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _own_returns(function: ast.AST) -> list[ast.expr]:
+    """The values of ``function``'s own ``return`` statements, in ``ast.walk`` (breadth-first)
+    order: a walk that skips nested scopes (their returns are theirs) keeps the order of the rest."""
+    found: list[ast.expr] = []
+    queue = [function]
+    AST, Return = ast.AST, ast.Return
+    for node in queue:  # the list grows as it is read
+        if type(node) is Return and node.value is not None:
+            found.append(node.value)
+        if node is not function and isinstance(node, _NESTED_SCOPES):
+            continue
+        for name in child_fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                queue.extend([item for item in value if isinstance(item, AST)])
+            elif isinstance(value, AST):
+                queue.append(value)
+    return found
 
 
 def _comprehension_binding(analysis: Analysis, name: ast.AST) -> ast.comprehension | None:

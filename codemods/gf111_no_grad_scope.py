@@ -696,20 +696,26 @@ def _reads(node: ast.AST | list) -> set[str]:
     found: set[str] = set()
     methods: set[int] = set()  # `x.float` of `x.float()`: not a name, its receiver is
     inner: set[int] = set()  # `self.fc` of `self.fc.weight`
+    Call, Attribute, Name, Load = ast.Call, ast.Attribute, ast.Name, ast.Load
     for current in walk(node):
-        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute) and dotted(current.func) is not None and current.func.attr in _TENSOR_METHOD_NAMES:
-            methods.add(id(current.func))
-        elif isinstance(current, ast.Call) and dotted(current.func) is not None:
-            # `model(x)`, `self.encoder(x)`, `model.encode(x)`: the called object is no value
-            # of the loss; its parameters are judged at the call.
-            inner.add(id(current.func))
-        elif isinstance(current, ast.Attribute):
+        kind = type(current)
+        if kind is Call:
+            if dotted(current.func) is not None:
+                if type(current.func) is Attribute and current.func.attr in _TENSOR_METHOD_NAMES:
+                    methods.add(id(current.func))
+                else:
+                    # `model(x)`, `self.encoder(x)`, `model.encode(x)`: the called object is no value
+                    # of the loss; its parameters are judged at the call.
+                    inner.add(id(current.func))
+        elif kind is Attribute:
             if id(current) in inner:
                 inner.add(id(current.value))
-            elif id(current) not in methods and isinstance(current.ctx, ast.Load) and dotted(current) is not None:
-                found.add(dotted(current))  # type: ignore[arg-type]
-                inner.add(id(current.value))
-        elif isinstance(current, ast.Name) and id(current) not in inner and isinstance(current.ctx, ast.Load):
+            elif id(current) not in methods and type(current.ctx) is Load:
+                name = dotted(current)
+                if name is not None:
+                    found.add(name)
+                    inner.add(id(current.value))
+        elif kind is Name and id(current) not in inner and type(current.ctx) is Load:
             found.add(current.id)
     return found
 
