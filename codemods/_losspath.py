@@ -328,9 +328,8 @@ class LossPath:
     def _propagate(self) -> None:
         while self._work:
             node = self._work.pop()
-            for child in ast.iter_child_nodes(node):
-                if not isinstance(child, (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)):
-                    self._mark(child)
+            for child in reversed(_children(node)):  # every child but contexts and operators
+                self._mark(child)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 self._name(node, node.id)
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
