@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 from ._values import dotted
 
 _OTHER_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_OTHER_SCOPE_TYPES = frozenset(_OTHER_SCOPES)
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
 COMPOUND = (
     ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
@@ -28,21 +29,47 @@ _AUTOGRAD = {"torch.autograd.backward", "torch.autograd.grad"}
 _STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault"}
 
 
+# Fields that never hold a node worth visiting: names, flags, and the expression contexts and
+# operators (shared singletons no rule looks at through a walk).
+_LEAF_FIELDS = frozenset({
+    "ctx", "op", "ops", "id", "attr", "arg", "name", "kind", "type_comment", "level", "module",
+    "is_async", "conversion", "simple",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes (computed once per type)."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
 def walk(node: ast.AST | list) -> Iterator[ast.AST]:
-    """``node`` and everything under it, in source order, not entering nested scopes."""
+    """``node`` and everything under it, in source order, not entering nested scopes.
+
+    Expression contexts and operators (``Load``, ``Add``) are not yielded."""
     stack = list(reversed(node)) if isinstance(node, list) else [node]
     roots = {id(n) for n in stack}
     AST = ast.AST
+    fields_of = _CHILD_FIELDS
     while stack:
         current = stack.pop()
         yield current
-        if id(current) not in roots and isinstance(current, _OTHER_SCOPES):
+        kind = type(current)
+        if kind in _OTHER_SCOPE_TYPES and id(current) not in roots:
+            continue
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        if not fields:
             continue
         # ast.iter_child_nodes, written out (its generator costs more than this walk's own work)
         children = []
-        for name in current._fields:
+        for name in fields:
             child = getattr(current, name, None)
-            if isinstance(child, list):
+            if type(child) is list:
                 children.extend(item for item in child if isinstance(item, AST))
             elif isinstance(child, AST):
                 children.append(child)
@@ -118,14 +145,31 @@ def names_read(node: ast.AST | list) -> set[str]:
     Attribute names (the ``exp`` of ``x.exp()``) and keyword names (``dim=``) are not reads;
     assignment targets are not either (but the ``x`` of ``x[i] = v`` and ``x.a = v`` is).
     """
-    found: set[str] = set()
-    for current in walk(node):
-        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
-            found.add(current.id)
-        elif isinstance(current, ast.Attribute) and isinstance(current.ctx, ast.Load):
-            name = dotted(current)
-            if name is not None:
-                found.add(name)
+    if type(node) is list:
+        found: set[str] = set()
+        for item in node:  # a list's reads are its items' (each walked as a root)
+            found |= _reads_of(item)
+        return found
+    return set(_reads_of(node))
+
+
+def _reads_of(node: ast.AST) -> frozenset[str]:
+    """:func:`names_read` of one node, kept on the node: the rules ask it of the same
+    statements and loops again and again (the names a subtree reads never change)."""
+    found = node.__dict__.get("_gradfix_reads")
+    if found is None:
+        names: set[str] = set()
+        Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
+        for current in walk(node):
+            kind = type(current)
+            if kind is Name:
+                if type(current.ctx) is Load:
+                    names.add(current.id)
+            elif kind is Attribute and type(current.ctx) is Load:
+                name = dotted(current)
+                if name is not None:
+                    names.add(name)
+        found = node._gradfix_reads = frozenset(names)  # type: ignore[attr-defined]
     return found
 
 
@@ -172,29 +216,57 @@ def names_written(node: ast.AST | list) -> set[str]:
     such as ``x.add_(...)`` or ``x.data.copy_(...)``. For ``x.data`` and ``x.attr`` writes
     the base ``x`` counts too.
     """
+    if type(node) is list:
+        out: set[str] = set()
+        for item in node:  # a list's writes are its items' (each walked as a root)
+            out |= _writes_of(item)
+        return out
+    return set(_writes_of(node))
+
+
+_TARGET_FIELD = {ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.NamedExpr}
+_DEFINITIONS = {ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
+
+
+def _writes_of(root: ast.AST) -> frozenset[str]:
+    """:func:`names_written` of one node, kept on the node (see :func:`_reads_of`)."""
+    found = root.__dict__.get("_gradfix_writes")
+    if found is not None:
+        return found
     out: set[str] = set()
-    roots = node if isinstance(node, list) else [node]
-    for current in walk(node):
-        targets: list[ast.AST] = []
-        if isinstance(current, ast.Assign):
-            targets = list(current.targets)
-        elif isinstance(current, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.NamedExpr)):
+    Assign, Call, Attribute = ast.Assign, ast.Call, ast.Attribute
+    for current in walk(root):
+        kind = type(current)
+        if kind is Assign:
+            targets = current.targets
+        elif kind in _TARGET_FIELD:
             targets = [current.target]
-        elif isinstance(current, ast.withitem) and current.optional_vars is not None:
+        elif kind is ast.withitem:
+            if current.optional_vars is None:
+                continue
             targets = [current.optional_vars]
-        elif isinstance(current, ast.Delete):
-            targets = list(current.targets)
-        elif isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not any(current is r for r in roots):
-            out.add(current.name)
-        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        elif kind is ast.Delete:
+            targets = current.targets
+        elif kind in _DEFINITIONS:
+            if current is not root:
+                out.add(current.name)
+            continue
+        elif kind is Call and type(current.func) is Attribute:
             method = current.func.attr
-            if method.endswith("_") and not method.startswith("_"):
-                targets = [current.func.value]
+            if not (method.endswith("_") and not method.startswith("_")):
+                continue
+            targets = [current.func.value]
+        else:
+            continue
         for target in targets:
             for name in target_names(target):
-                parts = name.split(".")
-                out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-    return out
+                if "." in name:
+                    parts = name.split(".")
+                    out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+                else:
+                    out.add(name)
+    found = root._gradfix_writes = frozenset(out)  # type: ignore[attr-defined]
+    return found
 
 
 def flows_into(body: Iterable[ast.AST], seeds: set[str], mentions=mentions) -> set[str]:
@@ -306,15 +378,92 @@ def _assignment_reads(stmt: ast.stmt) -> set[str]:
 # Backward calls ----------------------------------------------------------------------------
 def is_backward_call(analysis, node: ast.AST) -> bool:
     """``loss.backward(...)``, ``torch.autograd.backward(...)`` or ``torch.autograd.grad(...)``."""
-    if not isinstance(node, ast.Call):
+    if type(node) is not ast.Call:
         return False
-    if isinstance(node.func, ast.Attribute) and node.func.attr == "backward":
-        return True
-    return analysis.qualify(node.func) in _AUTOGRAD
+    func = node.func
+    kind = type(func)
+    if kind is ast.Attribute:
+        if func.attr == "backward":
+            return True
+        if func.attr != "grad":
+            return False  # `x.y.z(...)` qualifies to a name ending in `z`: not one of _AUTOGRAD
+    elif kind is not ast.Name:
+        return False  # only a dotted name qualifies
+    return analysis.qualify(func) in _AUTOGRAD
 
 
 def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
-    return [n for n in walk(node) if is_backward_call(analysis, n)]  # type: ignore[misc]
+    if type(node) is list:
+        return [call for item in node for call in _backward_calls_of(analysis, item)]
+    return list(_backward_calls_of(analysis, node))
+
+
+def _backward_calls_of(analysis, node: ast.AST) -> list[ast.Call]:
+    """:func:`backward_calls` of one node, from a table of the file's backward calls by the
+    nodes they are under (no walk of each loop that several rules ask about)."""
+    table: dict[int, list[ast.Call]] | None = analysis.memo.get("backward calls under")
+    if table is None:
+        table = analysis.memo["backward calls under"] = _backward_table(analysis)
+    found = table.get(id(node))
+    if found is not None:
+        return found
+    if node is analysis.tree or analysis.parent(node) is not None:
+        return []  # a node of the file without a backward call under it
+    return [n for n in walk(node) if type(n) is ast.Call and is_backward_call(analysis, n)]  # type: ignore[misc]
+
+
+def _backward_table(analysis) -> dict[int, list[ast.Call]]:
+    """Node id -> the backward calls ``walk(node)`` yields, in its order.
+
+    A call is under each ancestor up to and including the nearest ``def``/``class``/``lambda``
+    (a walk enters its root even when the root is a scope, and no scope below it). The
+    calls are sorted by their path from the root (the position of each node among its
+    parent's children, in ``walk``'s order), which is ``walk``'s depth-first order.
+    """
+    parent_of = analysis.parent
+    calls = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    if not calls:
+        return {}
+    positions: dict[int, dict[int, int]] = {}  # parent id -> child id -> its position
+    chains: list[tuple[tuple[int, ...], ast.Call, list[ast.AST]]] = []
+    for call in calls:
+        path: list[int] = []
+        ancestors: list[ast.AST] = []
+        child: ast.AST = call
+        parent = parent_of(child)
+        while parent is not None:
+            where = positions.get(id(parent))
+            if where is None:
+                where = positions[id(parent)] = _child_positions(parent)
+            path.append(where.get(id(child), 0))
+            ancestors.append(parent)
+            child, parent = parent, parent_of(parent)
+        path.reverse()
+        chains.append((tuple(path), call, ancestors))
+    chains.sort(key=lambda chain: chain[0])
+    table: dict[int, list[ast.Call]] = {}
+    for _, call, ancestors in chains:
+        table.setdefault(id(call), []).append(call)
+        for ancestor in ancestors:
+            table.setdefault(id(ancestor), []).append(call)
+            if type(ancestor) in _OTHER_SCOPE_TYPES:
+                break  # further up, the walk would have to enter this scope
+    return table
+
+
+def _child_positions(parent: ast.AST) -> dict[int, int]:
+    """Child id -> its index among the children :func:`walk` visits under ``parent``."""
+    found: dict[int, int] = {}
+    AST = ast.AST
+    for name in child_fields(type(parent)):
+        value = getattr(parent, name, None)
+        if type(value) is list:
+            for item in value:
+                if isinstance(item, AST):
+                    found[id(item)] = len(found)
+        elif isinstance(value, AST):
+            found[id(value)] = len(found)
+    return found
 
 
 def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:

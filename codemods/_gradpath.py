@@ -31,8 +31,8 @@ import re
 from typing import Iterable
 
 from . import _torch
-from ._flow_ast import is_backward_call, walk
-from ._losspath import arguments_for, loss_path
+from ._flow_ast import child_fields, is_backward_call, walk
+from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
 
 Key = tuple
@@ -64,6 +64,8 @@ class GradPath:
         self._busy: set[int] = set()
         self._cuts: dict[int, str] = {}
         self.nodes: dict[int, ast.AST] = {}
+        self._returns: dict[int, list[ast.AST]] = {}  # callee id -> its return values
+        self._method_classes: dict[int, object] | None = None  # method id -> its class
         self.root_flows: list[tuple[ast.AST, Flow]] = []
         if self.path.has_losses:
             for root in self.path.roots:
@@ -179,7 +181,7 @@ class GradPath:
         return self._generic(node)
 
     def _generic(self, node: ast.AST) -> Flow:
-        return _join(self.flow(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        return _join(self.flow(child) for child in _expression_children(node))
 
     def _source(self, node: ast.AST) -> Key | None:
         """The key of the module or Parameter a Name/Attribute names."""
@@ -362,8 +364,9 @@ class GradPath:
 
     def _substitute(self, call: ast.Call, callee) -> Flow:
         """What a call of a function or module of this file returns, its parameters replaced by the arguments."""
-        returns = [n.value for n in ast.walk(callee) if isinstance(n, ast.Return) and n.value is not None
-                   and self.a.enclosing_function(n) is callee]
+        returns = self._returns.get(id(callee))
+        if returns is None:
+            returns = self._returns[id(callee)] = _own_returns(callee)
         inner = _join(self.flow(r) for r in returns)
         result: Flow = {}
         for key, status in inner.items():
@@ -373,13 +376,24 @@ class GradPath:
             else:
                 result = _join([result, {key: status}])
         called = self._called_source(call.func)
-        cls = next((info for info in self.a.classes.values() if callee in info.methods.values()), None)
+        cls = self._class_of_method(callee)
         if called is not None and cls is not None:
             # The instance (`model`) stands for its class's own sources (`self.head`, ...).
             own = [status for key, status in result.items() if key[0] == "attr" and key[1] == cls.node.name]
             if own:
                 result = _join([result, {called: LIVE if LIVE in own else frozenset().union(*own)}])
         return result
+
+    def _class_of_method(self, callee):
+        """The first class (in the analysis's order) that has ``callee`` among its methods, from
+        a table built once (a scan of every class per call is quadratic in large files)."""
+        if self._method_classes is None:
+            table: dict[int, object] = {}
+            for info in self.a.classes.values():
+                for method in info.methods.values():
+                    table.setdefault(id(method), info)
+            self._method_classes = table
+        return self._method_classes.get(id(callee))
 
     # Optimizers ----------------------------------------------------------------------
     def _stepped_coverage(self, root: ast.AST) -> set | None:
@@ -392,7 +406,7 @@ class GradPath:
         scope = self.a.enclosing_function(backward)
         step = self._next_step(scope or self.a.tree, backward)
         if step is None and scope is not None:
-            callers = [c for c in self.a.calls() if self.a.callee(c) is scope]
+            callers = calls_of(self.a, scope)
             steps = [self._next_step(self.a.enclosing_function(c) or self.a.tree, c) for c in callers]
             if steps and all(s is not None for s in steps):
                 covered: set = set()
@@ -458,6 +472,43 @@ class GradPath:
         if key in covered:
             return True
         return key[0] == "attr" and ("class", key[1]) in covered
+
+
+def _expression_children(node: ast.AST) -> list[ast.expr]:
+    """The expression children of ``node``, in ``ast.iter_child_nodes`` order (without its
+    generators, and without the contexts and operators it yields)."""
+    found = []
+    expr = ast.expr
+    for name in child_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend([item for item in value if isinstance(item, expr)])
+        elif isinstance(value, expr):
+            found.append(value)
+    return found
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _own_returns(function: ast.AST) -> list[ast.expr]:
+    """The values of ``function``'s own ``return`` statements, in ``ast.walk`` (breadth-first)
+    order: a walk that skips nested scopes (their returns are theirs) keeps the order of the rest."""
+    found: list[ast.expr] = []
+    queue = [function]
+    AST, Return = ast.AST, ast.Return
+    for node in queue:  # the list grows as it is read
+        if type(node) is Return and node.value is not None:
+            found.append(node.value)
+        if node is not function and isinstance(node, _NESTED_SCOPES):
+            continue
+        for name in child_fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                queue.extend([item for item in value if isinstance(item, AST)])
+            elif isinstance(value, AST):
+                queue.append(value)
+    return found
 
 
 def _comprehension_binding(analysis: Analysis, name: ast.AST) -> ast.comprehension | None:

@@ -34,7 +34,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._flow_ast import LOOPS, backward_roots, is_backward_call, walk
+from ._flow_ast import _CHILD_FIELDS, LOOPS, backward_roots, child_fields, is_backward_call, walk
 from ._values import Analysis, Function, Kind, dotted
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -157,50 +157,12 @@ class LossPath:
         module = _Scope(tree, None, set())
         self._scopes[id(tree)] = module
         self._walk_scope(module, tree.body)
-        for call in self.analysis.calls():
-            callee = self.analysis.callee(call)
-            if callee is not None:
-                self._calls_of.setdefault(id(callee), []).append(call)
+        calls_of(self.analysis, tree)  # builds the file's table of calls by callee
+        self._calls_of = self.analysis.memo["calls by callee"]  # type: ignore[assignment]
 
     def _walk_scope(self, scope: _Scope, body: list[ast.stmt]) -> None:
-        # (node, end of the outermost loop around it within this scope)
-        stack: list[tuple[ast.AST, Position | None]] = [(stmt, None) for stmt in reversed(body)]
         nested: list[tuple[ast.AST, _Scope, str | None]] = []
-        while stack:
-            node, loop_end = stack.pop()
-            self._scope_of[id(node)] = scope
-            if loop_end is not None:
-                self._loop_end[id(node)] = loop_end
-            if isinstance(node, _SCOPES):
-                nested.append((node, scope, scope.cls))  # a closure in a method sees its self
-                for decorator in node.decorator_list:
-                    stack.append((decorator, loop_end))
-                continue
-            if isinstance(node, ast.ClassDef):
-                for stmt in node.body:  # methods are scopes; the class body's own statements are not followed
-                    if isinstance(stmt, _SCOPES):
-                        nested.append((stmt, scope, node.name))
-                continue
-            kind = type(node)
-            if kind in _DEFINING:
-                self._definition(scope, node)
-            if kind is ast.Return and node.value is not None and isinstance(scope.node, _SCOPES):
-                self._returns.setdefault(id(scope.node), []).append(node.value)
-            elif kind is ast.Call and isinstance(scope.node, _SCOPES) and is_backward_call(self.analysis, node):
-                self._calls_backward.add(id(scope.node))
-            inner_end = loop_end
-            if isinstance(node, LOOPS) and loop_end is None:
-                inner_end = _end(node)
-            # ast.iter_child_nodes, written out (its generators cost more than this loop's work)
-            children = []
-            for field in node._fields:
-                child = getattr(node, field, None)
-                if isinstance(child, list):
-                    children.extend(item for item in child if isinstance(item, AST))
-                elif isinstance(child, AST):
-                    children.append(child)
-            for child in reversed(children):
-                stack.append((child, inner_end))
+        self._walk_nodes(scope, list(reversed(body)), None, nested)
         for function, outer, cls in nested:
             arguments = function.args  # type: ignore[attr-defined]
             parameters = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
@@ -208,6 +170,82 @@ class LossPath:
             inner = _Scope(function, outer, parameters, cls)
             self._scopes[id(function)] = inner
             self._walk_scope(inner, function.body)  # type: ignore[attr-defined]
+
+    def _walk_nodes(self, scope: _Scope, stack: list[ast.AST], loop_end: Position | None, nested: list) -> None:
+        """The nodes of ``stack`` (reversed) and under them, depth first in source order, not
+        entering nested scopes; ``loop_end``: the end of the outermost loop around them in this
+        scope (a loop met outside any is walked by a call of its own with its end)."""
+        scope_of, loop_ends, fields_of = self._scope_of, self._loop_end, _CHILD_FIELDS
+        in_function = isinstance(scope.node, _SCOPES)
+        Name, Attribute, Call = ast.Name, ast.Attribute, ast.Call
+        pop, push = stack.pop, stack.append
+        while stack:
+            node = pop()
+            kind = type(node)
+            if kind is Name or kind is Attribute:
+                # Only names and attributes are looked up by their scope (`_name`, `reaching`).
+                scope_of[id(node)] = scope
+                if loop_end is not None:
+                    loop_ends[id(node)] = loop_end
+                if kind is Name:
+                    continue  # no children to visit
+                push(node.value)  # an attribute's one child
+                continue
+            elif kind is Call:
+                # The two things a call may be here: a storing or in-place method (a definition
+                # of its receiver), a backward call (this function runs backward itself).
+                func = node.func
+                if type(func) is Attribute:
+                    method = func.attr
+                    if method in _STORING or (method[-1:] == "_" and method[:1] != "_"):
+                        self._bind(scope, func.value, _end(node), [*node.args, *(k.value for k in node.keywords)])
+                    if in_function and (method == "backward" or method == "grad") and is_backward_call(self.analysis, node):
+                        self._calls_backward.add(id(scope.node))
+                elif in_function and type(func) is Name and is_backward_call(self.analysis, node):
+                    self._calls_backward.add(id(scope.node))  # `grad(...)` imported from torch.autograd
+                # Its children, in walk order: the function, the arguments, the keywords.
+                keywords, args = node.keywords, node.args
+                if keywords:
+                    stack.extend(reversed(keywords))
+                if args:
+                    stack.extend(reversed(args))
+                push(func)
+                continue
+            elif kind in _SPECIAL:
+                if kind is ast.ClassDef:
+                    for stmt in node.body:  # methods are scopes; the class body's own statements are not followed
+                        if isinstance(stmt, _SCOPES):
+                            nested.append((stmt, scope, node.name))
+                    continue
+                if kind in _SCOPE_TYPES:
+                    nested.append((node, scope, scope.cls))  # a closure in a method sees its self
+                    for decorator in node.decorator_list:
+                        push(decorator)
+                    continue
+                if kind in _DEFINING:
+                    self._definition(scope, node)
+                elif kind is ast.Return:
+                    if node.value is not None and in_function:
+                        self._returns.setdefault(id(scope.node), []).append(node.value)
+                if loop_end is None and kind in _LOOP_TYPES:
+                    self._walk_nodes(scope, _children(node), _end(node), nested)
+                    continue
+            fields = fields_of.get(kind)
+            if fields is None:
+                fields = child_fields(kind)
+            if not fields:
+                continue
+            # ast.iter_child_nodes, written out (its generators cost more than this loop's work);
+            # expression contexts and operators are no part of the path (nor looked up in it)
+            children = []
+            for name in fields:
+                child = getattr(node, name, None)
+                if type(child) is list:
+                    children.extend(item for item in child if isinstance(item, AST))
+                elif isinstance(child, AST):
+                    children.append(child)
+            children.reverse()
+            stack.extend(children)
 
     def _definition(self, scope: _Scope, node: ast.AST) -> None:  # for the types of _DEFINING
         if isinstance(node, ast.Assign):
@@ -290,9 +328,8 @@ class LossPath:
     def _propagate(self) -> None:
         while self._work:
             node = self._work.pop()
-            for child in ast.iter_child_nodes(node):
-                if not isinstance(child, (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)):
-                    self._mark(child)
+            for child in reversed(_children(node)):  # every child but contexts and operators
+                self._mark(child)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 self._name(node, node.id)
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -415,6 +452,23 @@ def arguments_for(function: Function, call: ast.Call, name: str) -> list[ast.AST
 AST = ast.AST
 # The node types `_definition` binds names for (the rest of a scope's nodes skip it).
 _DEFINING = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.Call})
+_SCOPE_TYPES = frozenset(_SCOPES)
+_LOOP_TYPES = frozenset(LOOPS)
+# The node types `_walk_nodes` does more for than record their scope and go down (calls: apart).
+_SPECIAL = (_DEFINING - {ast.Call}) | _SCOPE_TYPES | _LOOP_TYPES | {ast.ClassDef, ast.Return}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes of ``node`` that :func:`walk` visits, last first (a stack to pop)."""
+    children = []
+    for name in child_fields(type(node)):
+        child = getattr(node, name, None)
+        if type(child) is list:
+            children.extend(item for item in child if isinstance(item, AST))
+        elif isinstance(child, AST):
+            children.append(child)
+    children.reverse()
+    return children
 
 
 def _is_method(function: Function) -> bool:
@@ -428,6 +482,19 @@ def loss_path(analysis: Analysis) -> LossPath:
     if path is None:
         path = analysis.memo["loss_path"] = LossPath(analysis)
     return path  # type: ignore[return-value]
+
+
+def calls_of(analysis: Analysis, function: ast.AST) -> list[ast.Call]:
+    """Every call of this file whose callee is ``function``, in ``analysis.calls()`` order (one
+    table per file instead of a scan of every call per function)."""
+    table: dict[int, list[ast.Call]] | None = analysis.memo.get("calls by callee")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["calls by callee"] = {}
+        for call in analysis.calls():
+            callee = analysis.callee(call)
+            if callee is not None:
+                table.setdefault(id(callee), []).append(call)
+    return table.get(id(function), [])
 
 
 def on_loss_path(analysis: Analysis, node: ast.AST) -> bool:

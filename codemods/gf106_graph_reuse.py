@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass
 from functools import partial
 
@@ -151,19 +152,23 @@ class GraphReuse(Rule):
             return None
         loop_writes = names_written(loop)
         needed = names_read(loop) - loop_writes
-        rebound = _rebound(loop)
+        rebound: set[str] | None = None
+        table = _block_table(analysis, body)
         chosen: list[_Candidate] = []
-        for position in range(index - 1, -1, -1):
-            candidate = _candidate(analysis, body[position], body)
-            if candidate is None or candidate.target not in needed or candidate.target in loop_writes:
+        # The candidates before the loop, nearest first (from the block's table: no look at
+        # every earlier statement per loop).
+        for position, target, pure in reversed(table.candidates[: bisect.bisect_left(table.positions, index)]):
+            if target not in needed or target in loop_writes:
                 continue
-            later_writes = names_written(body[position + 1 : index])
-            if candidate.target in later_writes:
+            if table.written_between(target, position, index):
                 continue  # rebound on the way: not the value the loop sees
+            candidate = _Candidate(body[position], target, pure)  # type: ignore[arg-type]
             inputs = names_read(candidate.assign.value)
             if candidate.target in inputs:
                 continue  # `w = w * 0.01` rebinds a leaf's name (GF104), recomputing it would compound
-            if inputs & (later_writes | rebound):
+            if rebound is None:
+                rebound = _rebound(loop)
+            if inputs & rebound or any(table.written_between(name, position, index) for name in inputs):
                 candidate.fixable = False
             chosen.append(candidate)
             needed |= inputs
@@ -226,16 +231,59 @@ def _is_true(expr: ast.AST | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
-def _candidate(analysis: Analysis, stmt: ast.stmt, body: list[ast.stmt]) -> _Candidate | None:
-    """``name = <value derived from a graph>`` alone on its line."""
+@dataclass
+class _BlockTable:
+    """Per statement list: its candidates (position, target, pure) in source order, and for
+    each name the positions of the statements that write it (built once per block)."""
+
+    candidates: list[tuple[int, str, bool]]
+    positions: list[int]
+    writers: dict[str, list[int]]
+
+    def written_between(self, name: str, start: int, end: int) -> bool:
+        """A statement strictly between positions ``start`` and ``end`` writes ``name``
+        (``name in names_written(body[start + 1 : end])``)."""
+        positions = self.writers.get(name)
+        if not positions:
+            return False
+        i = bisect.bisect_right(positions, start)
+        return i < len(positions) and positions[i] < end
+
+
+def _block_table(analysis: Analysis, body: list[ast.stmt]) -> _BlockTable:
+    tables: dict[int, _BlockTable] = analysis.memo.setdefault("GF106 blocks", {})  # type: ignore[assignment]
+    table = tables.get(id(body))
+    if table is None:
+        candidates: list[tuple[int, str, bool]] = []
+        writers: dict[str, list[int]] = {}
+        for position, stmt in enumerate(body):
+            for name in names_written(stmt):
+                writers.setdefault(name, []).append(position)
+            candidate = _candidate(analysis, stmt, body, position)
+            if candidate is not None:
+                candidates.append((position, candidate.target, candidate.fixable))
+        table = tables[id(body)] = _BlockTable(candidates, [c[0] for c in candidates], writers)
+    return table
+
+
+def _candidate(analysis: Analysis, stmt: ast.stmt, body: list[ast.stmt], index: int | None = None) -> _Candidate | None:
+    """``name = <value derived from a graph>`` alone on its line (``index``: its position in ``body``)."""
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
         return None
-    if not alone_on_its_lines(stmt, body):
+    if not (alone_on_its_lines(stmt, body) if index is None else _alone_at(body, index)):
         return None
     value = stmt.value
     if not _derived(analysis, value) or not analysis.value(value).carries:
         return None
     return _Candidate(stmt, stmt.targets[0].id, _pure(analysis, value))
+
+
+def _alone_at(block: list[ast.stmt], index: int) -> bool:
+    """:func:`alone_on_its_lines` of ``block[index]``, without looking for its position."""
+    stmt = block[index]
+    if index and block[index - 1].end_lineno == stmt.lineno:
+        return False
+    return not (index + 1 < len(block) and block[index + 1].lineno == stmt.end_lineno)
 
 
 def _closure(chosen: list[_Candidate], direct: set[str]) -> list[_Candidate]:
@@ -359,8 +407,10 @@ def _insertion_loop(loop, backwards, targets: set[str]):
     uses = [n for n in walk(loop) if isinstance(n, (ast.Name, ast.Attribute)) and names_read(n) & targets]
     best = None
     for node in walk(loop):
-        if isinstance(node, LOOPS) and all(_contains(node, c) for c in backwards) and all(_contains(node, u) for u in uses):
-            best = node
+        if isinstance(node, LOOPS):
+            inside = {id(n) for n in ast.walk(node)}  # once per loop, not one walk per call and use
+            if all(id(c) in inside for c in backwards) and all(id(u) in inside for u in uses):
+                best = node
     if best is None or not has_indented_body(best):
         return None
     return best

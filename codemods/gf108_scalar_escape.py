@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _torch
 from ._ast import calls, has_loss_root, nodes_of
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
-from ._losspath import loss_path
+from ._losspath import calls_of, loss_path
 from ._names import kwarg, torch_module
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._uses import LEAF, uses
@@ -623,7 +623,7 @@ class _Trace:
                 if id(function) in root_functions or id(function) in checked:
                     continue
                 checked.add(id(function))
-                calls = [c for c in self.a.calls() if self.a.callee(c) is function]
+                calls = calls_of(self.a, function)
                 if not calls or any(not path.on_path(c) and not self.a.grad_disabled(c) for c in calls):
                     return False
         return True
@@ -666,14 +666,29 @@ def _used_as_leaf(analysis: Analysis, scope: ast.AST, key: str) -> bool:
     """An optimizer is given ``key`` (a name or ``self.x``), or its ``.grad`` is read."""
     if "." not in key:
         return any(u.kind == LEAF for u in uses(analysis, scope).of(key))
-    for node in analysis.nodes(ast.Attribute):
-        if node.attr == "grad" and dotted(node.value) == key:
-            return True
-    for call in analysis.calls():
-        if (analysis.qualify(call.func) or "").startswith("torch.optim."):
-            if any(dotted(n) == key for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Attribute)):
-                return True
-    return False
+    return key in _leaf_attributes(analysis)
+
+
+def _leaf_attributes(analysis: Analysis) -> set[str]:
+    """The dotted names whose ``.grad`` the file reads, and the dotted attributes inside the
+    arguments of ``torch.optim.*`` calls: one table per file, not a scan of it per name."""
+    found: set[str] | None = analysis.memo.get("GF108 leaf attributes")  # type: ignore[assignment]
+    if found is None:
+        found = analysis.memo["GF108 leaf attributes"] = set()
+        for node in analysis.nodes(ast.Attribute):
+            if node.attr == "grad":
+                name = dotted(node.value)
+                if name is not None:
+                    found.add(name)
+        for call in analysis.calls():
+            if (analysis.qualify(call.func) or "").startswith("torch.optim."):
+                for arg in call.args:
+                    for n in ast.walk(arg):
+                        if isinstance(n, ast.Attribute):
+                            name = dotted(n)
+                            if name is not None:
+                                found.add(name)
+    return found
 
 
 def _bound_kind(analysis: Analysis, binding: ast.AST, name: str, value: ast.AST) -> Kind:
@@ -783,8 +798,12 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
         elif isinstance(target, ast.Starred):
             add(target.value, stmt, value, False)
 
+    Assign, Call, Attribute = ast.Assign, ast.Call, ast.Attribute
     for node in walk(scope.body):  # type: ignore[attr-defined]
-        if isinstance(node, ast.Assign):
+        kind = type(node)
+        if kind not in _SCOPE_INDEX_TYPES:
+            continue  # most nodes (names, constants, operators' operands) bind nothing
+        if kind is Assign:
             for target in node.targets:
                 if isinstance(target, ast.Attribute) and target.attr == "requires_grad" and dotted(target.value) is not None:
                     if isinstance(node.value, ast.Constant) and node.value.value is True:
@@ -793,26 +812,36 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
                     index.bindings.setdefault(target.value.id, []).append((node, node.value, False))
                 else:
                     add(target, node, node.value, True)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
-            add(node.target, node, node.value, isinstance(node, ast.AnnAssign))
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
+        elif kind is Call:
+            if type(node.func) is Attribute and dotted(node.func.value) is not None:
+                name, stmt = dotted(node.func.value), _statement_of(analysis, node)
+                if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
+                    index.bindings.setdefault(name, []).append((stmt, node.args[-1], False))
+                elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
+                    index.hacks.setdefault(name, []).append(stmt)
+        elif kind is ast.AugAssign or kind is ast.AnnAssign:
+            if node.value is not None:
+                add(node.target, node, node.value, kind is ast.AnnAssign)
+        elif kind is ast.For or kind is ast.AsyncFor:
             add(node.target, node, node.iter, False)
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            add(node.optional_vars, _statement_of(analysis, node), None, False)
-        elif isinstance(node, ast.NamedExpr):
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:
+                add(node.optional_vars, _statement_of(analysis, node), None, False)
+        elif kind is ast.NamedExpr:
             add(node.target, _statement_of(analysis, node), node.value, False)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and dotted(node.func.value) is not None:
-            name, stmt = dotted(node.func.value), _statement_of(analysis, node)
-            if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
-                index.bindings.setdefault(name, []).append((stmt, node.args[-1], False))
-            elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
-                index.hacks.setdefault(name, []).append(stmt)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif kind is ast.Import or kind is ast.ImportFrom:
             for alias in node.names:
                 index.bindings.setdefault(alias.asname or alias.name.split(".")[0], []).append((node, None, True))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not scope:
+        elif node is not scope:  # a def or class
             index.bindings.setdefault(node.name, []).append((node, None, True))
     return index
+
+
+# The node types `_scope_index` binds names for.
+_SCOPE_INDEX_TYPES = frozenset({
+    ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.withitem, ast.NamedExpr, ast.Call,
+    ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+})
 
 
 def _position(stmt: ast.AST) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _torch
 from ._ast import has_loss_root, nodes_of
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
-from ._losspath import arguments_for, loss_path
+from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
 
@@ -247,16 +247,26 @@ class _Study:
         self._units: dict[int, list[_Unit]] = {}
 
     def _qualified_name(self, function: Function) -> str:
-        info = next((c for c in self.a.classes.values() if c.methods.get(function.name) is function), None)
+        info = self._class_of(function)
         return f"{info.node.name}.{function.name}" if info is not None else function.name
+
+    def _class_of(self, function: Function):
+        """The first class whose method of that name is ``function``, from a table built once
+        (a scan of every class per function is quadratic in the number of classes)."""
+        table = self.a.memo.get("GF111 class of method")
+        if table is None:
+            table = self.a.memo["GF111 class of method"] = {}
+            for info in self.a.classes.values():
+                for method in info.methods.values():
+                    if info.methods.get(method.name) is method:
+                        table.setdefault(id(method), info)
+        return table.get(id(function))
 
     # The loss path ---------------------------------------------------------------------------
     def _passed_a_graph(self, function: Function, parameter: str) -> bool:
         """Some caller of ``function`` in this file passes, for ``parameter``, a value that may
         carry a graph from the parameters (a model output computed outside no_grad)."""
-        for call in self.a.calls():
-            if self.a.callee(call) is not function:
-                continue
+        for call in calls_of(self.a, function):
             for argument in arguments_for(function, call, parameter):
                 if self.a.value(argument).kind in _OBJECTS:
                     continue  # the model or optimizer itself, not a value computed from it
@@ -442,33 +452,54 @@ class _Study:
             return True
         return isinstance(call.func, ast.Attribute) and self.a.value(call.func.value).kind is Kind.OPTIMIZER
 
+    def _base_names(self) -> set[str | None]:
+        """The dotted base of every class of the file (once per file)."""
+        found = self.a.memo.get("GF111 base names")
+        if found is None:
+            found = self.a.memo["GF111 base names"] = {dotted(b) for c in self.a.classes.values() for b in c.node.bases}
+        return found  # type: ignore[return-value]
+
+    def _module_calls(self, info) -> list[ast.Call]:
+        """The calls of instances of ``info``'s class (a module value of that name, or ``self(...)``
+        in the class), in ``analysis.calls()`` order, from one table per file."""
+        table = self.a.memo.get("GF111 module calls")
+        if table is None:
+            table = self.a.memo["GF111 module calls"] = {}
+            for index, call in enumerate(self.a.calls()):
+                func = self.a.value(call.func)
+                if func.kind is Kind.MODULE:
+                    table.setdefault(("module", func.name), []).append((index, call))
+                if isinstance(call.func, ast.Name) and call.func.id == "self":
+                    owner = self.a.enclosing_class(call)
+                    if owner is not None:
+                        table.setdefault(("self", id(owner)), []).append((index, call))
+        found = dict(table.get(("module", info.node.name), []))
+        found.update(table.get(("self", id(info)), []))
+        return [found[index] for index in sorted(found)]
+
     def only_training_callers(self, function: Function, training: set[int]) -> bool:
         """Every use of ``function`` in the file is a call on a loss path or under no_grad."""
-        info = next((c for c in self.a.classes.values() if c.methods.get(function.name) is function), None)
+        info = self._class_of(function)
         if self.a.enclosing_function(function) is not None:
             return False
         calls: list[ast.Call] = []
         if info is None:
-            for node in self.a.nodes(ast.Name):
-                if node.id == function.name and isinstance(node.ctx, ast.Load):
+            for node in _names_by_id(self.a).get(function.name, ()):
+                if isinstance(node.ctx, ast.Load):
                     parent = self.a.parent(node)
                     if not (isinstance(parent, ast.Call) and parent.func is node):
                         return False
                     calls.append(parent)
         else:
-            if any(dotted(b) == info.node.name for c in self.a.classes.values() for b in c.node.bases):
+            if info.node.name in self._base_names():
                 return False  # a subclass may call it too
-            for node in self.a.nodes(ast.Attribute):
-                if node.attr == function.name:
-                    parent = self.a.parent(node)
-                    if not (isinstance(parent, ast.Call) and parent.func is node):
-                        return False
-                    calls.append(parent)
+            for node in self.a.attributes_named(function.name):
+                parent = self.a.parent(node)
+                if not (isinstance(parent, ast.Call) and parent.func is node):
+                    return False
+                calls.append(parent)
             if function.name == "forward":
-                for call in self.a.calls():
-                    func = self.a.value(call.func)
-                    if (func.kind is Kind.MODULE and func.name == info.node.name) or (isinstance(call.func, ast.Name) and call.func.id == "self" and self.a.enclosing_class(call) is info):
-                        calls.append(call)
+                calls.extend(self._module_calls(info))
         if not calls:
             return False
         for call in calls:
@@ -650,6 +681,17 @@ def _is_local_object(expr: ast.AST) -> bool:
     return name is not None
 
 
+def _names_by_id(analysis: Analysis) -> dict[str, list[ast.Name]]:
+    """Every Name node of the file by its identifier, in ``analysis.nodes`` order (one table
+    per file instead of a scan of every name per function)."""
+    table = analysis.memo.get("GF111 names by id")
+    if table is None:
+        table = analysis.memo["GF111 names by id"] = {}
+        for node in analysis.nodes(ast.Name):
+            table.setdefault(node.id, []).append(node)
+    return table  # type: ignore[return-value]
+
+
 def _same(read: str, written: str) -> bool:
     """Whether writing ``written`` changes what reading ``read`` gives."""
     if read == written or read.startswith(written + "."):
@@ -664,20 +706,26 @@ def _reads(node: ast.AST | list) -> set[str]:
     found: set[str] = set()
     methods: set[int] = set()  # `x.float` of `x.float()`: not a name, its receiver is
     inner: set[int] = set()  # `self.fc` of `self.fc.weight`
+    Call, Attribute, Name, Load = ast.Call, ast.Attribute, ast.Name, ast.Load
     for current in walk(node):
-        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute) and dotted(current.func) is not None and current.func.attr in _TENSOR_METHOD_NAMES:
-            methods.add(id(current.func))
-        elif isinstance(current, ast.Call) and dotted(current.func) is not None:
-            # `model(x)`, `self.encoder(x)`, `model.encode(x)`: the called object is no value
-            # of the loss; its parameters are judged at the call.
-            inner.add(id(current.func))
-        elif isinstance(current, ast.Attribute):
+        kind = type(current)
+        if kind is Call:
+            if dotted(current.func) is not None:
+                if type(current.func) is Attribute and current.func.attr in _TENSOR_METHOD_NAMES:
+                    methods.add(id(current.func))
+                else:
+                    # `model(x)`, `self.encoder(x)`, `model.encode(x)`: the called object is no value
+                    # of the loss; its parameters are judged at the call.
+                    inner.add(id(current.func))
+        elif kind is Attribute:
             if id(current) in inner:
                 inner.add(id(current.value))
-            elif id(current) not in methods and isinstance(current.ctx, ast.Load) and dotted(current) is not None:
-                found.add(dotted(current))  # type: ignore[arg-type]
-                inner.add(id(current.value))
-        elif isinstance(current, ast.Name) and id(current) not in inner and isinstance(current.ctx, ast.Load):
+            elif id(current) not in methods and type(current.ctx) is Load:
+                name = dotted(current)
+                if name is not None:
+                    found.add(name)
+                    inner.add(id(current.value))
+        elif kind is Name and id(current) not in inner and type(current.ctx) is Load:
             found.add(current.id)
     return found
 

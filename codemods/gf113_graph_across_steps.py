@@ -136,10 +136,8 @@ class GraphAcrossSteps(Rule):
         loops = sorted(analysis.nodes(*LOOPS), key=lambda loop: -sum(1 for _ in analysis.ancestors(loop)))
         seen_stores: set[int] = set()
         for loop in loops:
-            if analysis.grad_disabled(loop):
-                continue
-            backwards = backward_calls(analysis, loop)
-            if not backwards:
+            backwards = backward_calls(analysis, loop)  # a table lookup: before the look up the ancestors
+            if not backwards or analysis.grad_disabled(loop):
                 continue
             yield from self._carries(analysis, loop, backwards, seen_stores)
             yield from self._pairs(analysis, loop)
@@ -601,10 +599,8 @@ def _training_loop_calling(analysis: Analysis, class_name: str, names: list[str]
         isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and n.attr in attributes
         and isinstance(n.value, ast.Name) and n.value.id == "self" for n in ast.walk(fn))}
     for loop in analysis.nodes(*LOOPS):
-        if analysis.grad_disabled(loop):
-            continue
         backwards = backward_calls(analysis, loop)
-        if not backwards:
+        if not backwards or analysis.grad_disabled(loop):
             continue
         calls = [
             node for node in walk(loop.body)
