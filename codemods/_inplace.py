@@ -15,7 +15,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix
 
-from ._values import Analysis, dotted
+from ._values import Analysis, Kind, dotted
 
 # Functions whose backward needs only their own result, so reading `x[i]` into them saves
 # nothing of `x`: `x[2] = torch.exp(x[0])` is harmless (checked in torch 2.13).
@@ -53,7 +53,44 @@ def self_write(analysis: Analysis, assign: ast.Assign) -> str | None:
         # A bare argument may carry a graph, but this rule needs to know it does.
         return analysis.value(operand).carries and not (isinstance(operand, ast.Name) and operand.id in parameters)
 
+    def integer(index: ast.expr) -> bool:
+        return analysis.value(index).kind in (Kind.NUMBER, Kind.BOOL)
+
+    if only_copies_read(assign.value, base, integer):
+        return None  # `x[idx]` with a tensor or list index is a copy: nothing of x is saved
     return base if saves_a_view(assign.value, base, requires_grad) else None
+
+
+def only_copies_read(expr: ast.expr, base: str, integer) -> bool:
+    """Whether ``expr`` reads ``base`` only through indexing that copies (advanced indexing:
+    ``x[idx]`` with an index not known to be an int, a slice, ``...`` or ``None``), so that
+    nothing ``expr`` computes can save ``base`` or a view of it. ``integer(index)`` says
+    whether an index expression is known to be a Python int."""
+    found_copy = False
+    stack: list[ast.AST] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Subscript) and _is_view(node.value, base):
+            if not _basic_index(node.slice, integer):
+                found_copy = True
+                stack.append(node.slice)  # the index itself may read base (x[x > 0])
+                continue
+        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) == base:
+            return False  # base itself, or a view through basic indexing, is read
+        stack.extend(ast.iter_child_nodes(node))
+    return found_copy
+
+
+def _basic_index(index: ast.expr, integer) -> bool:
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    for part in parts:
+        if isinstance(part, ast.Slice) or (isinstance(part, ast.Constant) and (part.value is None or part.value is Ellipsis or type(part.value) is int)):
+            continue
+        if isinstance(part, ast.UnaryOp) and isinstance(part.operand, ast.Constant) and type(part.operand.value) is int:
+            continue
+        if not integer(part):
+            return False
+    return True
 
 
 def imports_torch(tree: ast.Module) -> bool:
