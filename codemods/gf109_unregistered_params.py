@@ -66,7 +66,8 @@ _RESERVED_KEYS = {
 #   (`.append`, `.insert`, `x[k] = m`). The searches start at an `=`, a `)` or a name: a
 #   search that starts at `self.` is tried at every attribute of the file.
 # (`self.x` is taken as written so, without spaces around the dot.)
-_CALL = r"[\s(]*[A-Za-z_][\w.]*(?:\[[^\]\n]*\])*\s*\("  # the start of a call: `nn.Linear(`, `blocks[0](`
+_GAP = r"(?:[\s(]|#[^\n]*)*"  # blanks, comments and opening parentheses before an element
+_CALL = _GAP + r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])*\s*\("  # the start of a call: `nn.Linear(`, `blocks[0](`
 # `=` and an opening bracket (or `list`/`tuple`): cheap to find; then `_CONTAINER` at that `=`.
 _OPENING = re.compile(
     r"=[ \t]*(?:\\\n\s*)?(?:([\[({]|list|tuple)"
@@ -76,8 +77,9 @@ _CONTAINER = re.compile(
     r"=[ \t]*(?:\\\n\s*)?(?:"
     # a literal, comprehension or list(...)/tuple(...) of one: its first element is a call, or a
     # name followed by more elements or by `for`, or it is empty
-    r"(?:([\[({])|(?:list|tuple)[ \t]*\(\s*\[?)(?:" + _CALL + r"|[\s(]*([A-Za-z_]\w*)\s*(?:,|for\b)|\s*([\]})]))"
-    r"|\{[^{}()\[\]:\n]*:(?:" + _CALL + r"|\s*([A-Za-z_]\w*)\s*(?:,|for\b))"  # a dict: its first value
+    r"(?:([\[({])|(?:list|tuple)[ \t]*\(" + _GAP + r"\[?)(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b)|" + _GAP + r"([\]})]))"
+    # a dict: its first value (after a key that may hold strings, over several lines)
+    r"|\{(?:\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|[^{}()\[\]:'\"#])*:(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b))"
     r")"
 )
 # A tuple without parentheses that starts with a call, `= nn.Linear(..), nn.Linear(..)`: found
@@ -91,6 +93,7 @@ _OPERAND = r"(?:[\w.]+|\d[\w.]*)[ \t]*(?:\*\*?|//?|[+\-@%])"
 _RANDOM_VALUE = r"[ \t]*=(?!=)(?:[\s\\(]|" + _OPERAND + r")*?[\w.]*?(?:rand|empty|Tensor|normal)\w*[ \t]*\("
 _RANDOM = re.compile(r"self\.(\w+)" + _RANDOM_VALUE)
 _RANDOM_AFTER = re.compile(_RANDOM_VALUE)
+_FACTORY_ALIAS = re.compile(r"(?:rand|empty|Tensor|normal)\w*\s+as\s")
 _TARGET = re.compile(r"(?:^|[\s;(])self\.(\w+)[ \t]*$")
 _CALLED_AFTER = re.compile(r"[ \t]*=(?!=)" + _CALL)
 _END = re.compile(r"[ \t]*\)?[ \t]*(?:[;#\r\n]|$)")
@@ -151,6 +154,10 @@ def _text_check(source: str) -> bool:
         for match in _RANDOM.finditer(source):  # `_optimized_classes` and `on_loss_path`
             if _read_again(source, match.group(1)):
                 return True
+        if _FACTORY_ALIAS.search(source):
+            return True  # `from torch import randn as r`: a draw the patterns above do not spell
+    elif _FACTORY_ALIAS.search(source) and ("init." in source or "nn.init" in source or re.search(r"init\s+as\b", source)):
+        return True
     bound: dict[str, bool] = {}
     local: list[tuple[list[str], str | None, bool]] = []
     for opening in _OPENING.finditer(source):
@@ -830,7 +837,8 @@ def _quick_check(tree: ast.Module) -> bool:
         if not cls.bases:  # type: ignore[attr-defined]
             continue  # not a module (`ClassInfo.is_module` needs a base)
         methods = {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}  # type: ignore[attr-defined]
-        init = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"), None)  # type: ignore[attr-defined]
+        inits = [s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"]  # type: ignore[attr-defined]
+        init = inits[-1] if inits else None  # the one `ClassInfo.methods` keeps
         if init is None:
             continue
         bindings: dict[str, list[ast.expr]] | None = None
@@ -909,7 +917,7 @@ def _may_hold(tree: ast.Module, attr: str, value: ast.expr, bindings, local: boo
         return False
     if isinstance(value, ast.Call) and _flagged(value):
         return True  # requires_grad=True or .requires_grad_() (maybe under conversions)
-    draw = _random_draw_shape(value)
+    draw = _random_draw_shape(tree, value)
     return draw is not None and _learning_evidence(tree, attr)
 
 
@@ -929,15 +937,19 @@ def _flagged(call: ast.Call) -> bool:
     return False
 
 
-def _random_draw_shape(value: ast.expr) -> ast.Call | None:
-    """``_random_draw`` by the called name only (its qualified name needs the analysis)."""
+def _random_draw_shape(tree: ast.Module, value: ast.expr) -> ast.Call | None:
+    """``_random_draw`` by the called name only (its qualified name needs the analysis): a
+    factory's name, or a name a factory is imported as."""
+    factories = _RANDOM_FACTORIES | {
+        a.asname for n in nodes_of(tree, ast.ImportFrom) for a in n.names if a.asname and a.name in _RANDOM_FACTORIES  # type: ignore[attr-defined]
+    }
     node = value
     while True:
         if isinstance(node, ast.BinOp):
             node = node.left if isinstance(node.left, (ast.Call, ast.BinOp)) else node.right
             continue
         if isinstance(node, ast.Call):
-            if called_name(node) in _RANDOM_FACTORIES:
+            if called_name(node) in factories:
                 return node
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("to", "cuda", "float", "double", "contiguous"):
                 node = node.func.value
