@@ -16,7 +16,7 @@ from ._flow_ast import walk
 from ._losspath import on_loss_path
 from ._text import backpropagates
 from ._uses import _is_optimizer, used_as_leaf
-from ._values import Analysis, ClassInfo, Graph, Kind, Value
+from ._values import Analysis, ClassInfo, Graph, Kind, Value, dotted
 
 # What a plain list/dict of modules is turned into, and the methods the container supports
 # the way the plain one did (anything else used on the attribute: report without a fix).
@@ -830,12 +830,23 @@ _CONTAINER_NODES = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.GeneratorEx
 
 
 def _quick_check(tree: ast.Module) -> bool:
-    if not _imports_torch(tree):
-        return False
+    aliases = _aliases(tree)
+    if not any(_is_torch(q) for names in aliases.values() for q in names):
+        return False  # `imports_module("torch")`
+    defined = {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
+
+    def foreign(call: ast.expr) -> bool:
+        """A call of something imported from outside torch: the analysis does not know what it
+        returns (`_library_call`), so it is no module or parameter for `_container`."""
+        name = dotted(call.func) if isinstance(call, ast.Call) else None  # type: ignore[attr-defined]
+        head = name.split(".")[0] if name else None
+        return head is not None and head not in defined and head in aliases and not any(_is_torch(q) for q in aliases[head])
+
+    modules = _module_classes(tree, aliases)
     loads = None
     for cls in nodes_of(tree, ast.ClassDef):
-        if not cls.bases:  # type: ignore[attr-defined]
-            continue  # not a module (`ClassInfo.is_module` needs a base)
+        if cls.name not in modules:  # type: ignore[attr-defined]
+            continue  # `ClassInfo.is_module`
         methods = {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}  # type: ignore[attr-defined]
         inits = [s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"]  # type: ignore[attr-defined]
         init = inits[-1] if inits else None  # the one `ClassInfo.methods` keeps
@@ -849,7 +860,7 @@ def _quick_check(tree: ast.Module) -> bool:
                 continue
             if isinstance(stmt.value, ast.Name) and bindings is None:
                 bindings = _local_bindings(init)
-            if _may_hold(tree, attr, stmt.value, bindings):
+            if _may_hold(tree, attr, stmt.value, bindings, foreign):
                 candidates.append(stmt)
         if not candidates:
             continue
@@ -861,16 +872,48 @@ def _quick_check(tree: ast.Module) -> bool:
     return False
 
 
-def _imports_torch(tree: ast.Module) -> bool:
-    """What ``imports_module("torch")`` says, from the import statements."""
+def _is_torch(qualified: str) -> bool:
+    return qualified == "torch" or qualified.startswith("torch.")
+
+
+def _aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """``Imports.aliases``, with every binding of a name (the quick check does not know which wins)."""
+    found: dict[str, set[str]] = {}
     for node in nodes_of(tree, ast.Import):
-        if any(a.name == "torch" or a.name.startswith("torch.") for a in node.names):  # type: ignore[attr-defined]
-            return True
+        for alias in node.names:  # type: ignore[attr-defined]
+            local, name = (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+            found.setdefault(local, set()).add(name)
     for node in nodes_of(tree, ast.ImportFrom):
-        module = node.module or ""  # type: ignore[attr-defined]
-        if not node.level and (module == "torch" or module.startswith("torch.")) and any(a.name != "*" for a in node.names):  # type: ignore[attr-defined]
-            return True
-    return False
+        if node.module and not node.level:  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")  # type: ignore[attr-defined]
+    return found
+
+
+def _module_classes(tree: ast.Module, aliases: dict[str, set[str]]) -> set[str]:
+    """Names of the classes ``Analysis`` may take as modules (``ClassInfo.is_module``)."""
+    classes = nodes_of(tree, ast.ClassDef)
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for cls in classes:
+            if cls.name in names:  # type: ignore[attr-defined]
+                continue
+            for base in cls.bases:  # type: ignore[attr-defined]
+                local = dotted(base) or ""
+                head, _, rest = local.partition(".")
+                qualified = {f"{q}.{rest}" if rest else q for q in aliases.get(head, ())}
+                if (
+                    any(q.startswith(("torch.nn.Module", "torch.nn.")) for q in qualified)
+                    or local in names
+                    or local.rsplit(".", 1)[-1] in ("LightningModule", "PreTrainedModel", "ModelMixin")
+                ):
+                    names.add(cls.name)  # type: ignore[attr-defined]
+                    changed = True
+                    break
+    return names
 
 
 def _attribute_loads(nodes) -> dict[str, int]:
@@ -893,27 +936,28 @@ def _local_bindings(init) -> dict[str, list[ast.expr]]:
     return found
 
 
-def _may_hold(tree: ast.Module, attr: str, value: ast.expr, bindings, local: bool = False) -> bool:
-    """``value`` is a container ``_element_sources`` takes (elements that are calls or names),
-    or a tensor ``_learnable_creation``/``_random_draw`` takes."""
-    if isinstance(value, (ast.List, ast.Tuple)):
-        return len(value.elts) != 1 and all(isinstance(e, (ast.Call, ast.Name)) for e in value.elts)
-    if isinstance(value, ast.Dict):
-        return len(value.values) != 1 and None not in value.keys and all(isinstance(v, (ast.Call, ast.Name)) for v in value.values)
-    if isinstance(value, (ast.ListComp, ast.GeneratorExp)):
-        return isinstance(value.elt, (ast.Call, ast.Name))
-    if isinstance(value, ast.DictComp):
-        return isinstance(value.value, (ast.Call, ast.Name))
+def _may_hold(tree: ast.Module, attr: str, value: ast.expr, bindings, foreign, local: bool = False) -> bool:
+    """``value`` is a container ``_element_sources`` takes (elements that are calls or names,
+    not all calls of something imported from outside torch), or a tensor
+    ``_learnable_creation``/``_random_draw`` takes."""
+    if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+        elements = value.values if isinstance(value, ast.Dict) else value.elts
+        if isinstance(value, ast.Dict) and None in value.keys:
+            return False
+        return not elements or (
+            len(elements) != 1 and all(isinstance(e, (ast.Call, ast.Name)) for e in elements) and not all(foreign(e) for e in elements)
+        )
+    if isinstance(value, (ast.ListComp, ast.GeneratorExp, ast.DictComp)):
+        element = value.value if isinstance(value, ast.DictComp) else value.elt
+        return isinstance(element, (ast.Call, ast.Name)) and not foreign(element)
     if isinstance(value, ast.Name):
         if local:
             return False
         bound = bindings.get(value.id, [])
-        return len(bound) == 1 and _may_hold(tree, attr, bound[0], bindings, local=True)
-    if local:
-        return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in ("list", "tuple") and _listed(value)
+        return len(bound) == 1 and _may_hold(tree, attr, bound[0], bindings, foreign, local=True)
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in ("list", "tuple") and _listed(value):
-        return True
-    if not isinstance(value, (ast.Call, ast.BinOp)):
+        return not foreign(value.args[0].elt)  # type: ignore[attr-defined]
+    if local or not isinstance(value, (ast.Call, ast.BinOp)):
         return False
     if isinstance(value, ast.Call) and _flagged(value):
         return True  # requires_grad=True or .requires_grad_() (maybe under conversions)

@@ -19,6 +19,8 @@ _TORCH_CHECKPOINTS = {
     "torch.utils.checkpoint.checkpoint": "checkpoint",
     "torch.utils.checkpoint.checkpoint_sequential": "checkpoint_sequential",
 }
+_TORCH_IMPORT = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint")
+_DEEPSPEED_MODULE = re.compile(r"(?<!\w)checkpointing")
 # The last names of those functions (what a call of one is spelled with, unless imported as another name).
 _CALLED_NAMES = {"checkpoint", "checkpoint_sequential"}
 # DeepSpeed's activation checkpoint is always reentrant (it has no `use_reentrant`).
@@ -92,9 +94,14 @@ class ReentrantCheckpoint(Rule):
     requires = (("checkpoint",),)
     # torch.utils.checkpoint.checkpoint(...), import torch.utils.checkpoint as cp,
     # from torch.utils import (data, checkpoint), deepspeed.checkpointing: not "save a
-    # checkpoint". Each branch starts with literal text (the old `...|deepspeed` alternation
-    # was tried at every character).
-    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint|checkpointing")
+    # checkpoint". The strings above keep it from files that cannot match.
+    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint|deepspeed")
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """torch's checkpoint, or DeepSpeed's: its qualified names go through a module
+        `checkpointing` (not transformers' `gradient_checkpointing`)."""
+        return _TORCH_IMPORT.search(source) is not None or _DEEPSPEED_MODULE.search(source) is not None
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
