@@ -89,7 +89,9 @@ _TUPLE_HEAD = re.compile(r"[ \t]*(?:self\.(\w+)|([A-Za-z_]\w*))[ \t]*=(?!=)[ \t]
 _INIT_ARG = re.compile(r"\(\s*self\.(\w+)\s*[,)]")
 # `_random_draw`: the factory call is the value, or reached through `.to()`-like receivers and
 # the operands of arithmetic (the left one when it is a call or an operation).
-_OPERAND = r"(?:[\w.]+|\d[\w.]*)[ \t]*(?:\*\*?|//?|[+\-@%])"
+# A left operand `_random_draw` steps over (not a call, not an operation): a name, a number, an
+# attribute, a subscript, a sign.
+_OPERAND = r"[-+~]?[\w.]+(?:\[[^\]\n]*\])*[ \t]*(?:\*\*?|//?|[+\-@%])"
 _RANDOM_VALUE = r"[ \t]*=(?!=)(?:[\s\\(]|" + _OPERAND + r")*?[\w.]*?(?:rand|empty|Tensor|normal)\w*[ \t]*\("
 _RANDOM = re.compile(r"self\.(\w+)" + _RANDOM_VALUE)
 _RANDOM_AFTER = re.compile(_RANDOM_VALUE)
