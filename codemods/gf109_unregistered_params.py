@@ -66,7 +66,9 @@ _RESERVED_KEYS = {
 #   (`.append`, `.insert`, `x[k] = m`). The searches start at an `=`, a `)` or a name: a
 #   search that starts at `self.` is tried at every attribute of the file.
 # (`self.x` is taken as written so, without spaces around the dot.)
-_GAP = r"(?:[\s(]|#[^\n]*)*"  # blanks, comments and opening parentheses before an element
+# Blanks, comments and opening brackets before an element. A comment runs to its newline (with
+# `#[^\n]*` alone the engine would try every split of it with the other branches: exponential).
+_GAP = r"(?:[\s(\[]|#[^\n]*(?:\n|$))*"
 _CALL = _GAP + r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])*\s*\("  # the start of a call: `nn.Linear(`, `blocks[0](`
 # `=` and an opening bracket (or `list`/`tuple`): cheap to find; then `_CONTAINER` at that `=`.
 _OPENING = re.compile(
@@ -77,9 +79,9 @@ _CONTAINER = re.compile(
     r"=[ \t]*(?:\\\n\s*)?(?:"
     # a literal, comprehension or list(...)/tuple(...) of one: its first element is a call, or a
     # name followed by more elements or by `for`, or it is empty
-    r"(?:([\[({])|(?:list|tuple)[ \t]*\(" + _GAP + r"\[?)(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b)|" + _GAP + r"([\]})]))"
+    r"(?:([\[({])|(?:list|tuple)[ \t]*\()(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b)|" + _GAP + r"([\]})]))"
     # a dict: its first value (after a key that may hold strings, over several lines)
-    r"|\{(?:\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|[^{}()\[\]:'\"#])*:(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b))"
+    r"|\{(?:\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*(?:\n|$)|[^{}()\[\]:'\"#])*:(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b))"
     r")"
 )
 # A tuple without parentheses that starts with a call, `= nn.Linear(..), nn.Linear(..)`: found
