@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of
+from ._ast import nodes_of, parents_of
 from ._names import kwarg
 from ._values import Analysis, dotted
 
@@ -71,16 +71,27 @@ class DataOverwrite(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A `.data` write, a `.data.copy_()`, or a `.data` read inside a `forward`."""
-        for node in nodes_of(tree, ast.Assign):
-            if any(isinstance(t, ast.Attribute) and t.attr == "data" for t in node.targets):
-                return True
+        """What detect looks at, with the checks it makes on the tree alone: a ``x.data = v``
+        (a single target) or ``x.data.copy_(v)`` outside init code (``_in_init_code``) where
+        ``v`` does not read ``x`` (``_mentions``), or a plain ``.data`` read in a ``forward``."""
+        parents = parents_of(tree)
         for node in nodes_of(tree, ast.Attribute):
-            if node.attr == "copy_" and isinstance(node.value, ast.Attribute) and node.value.attr == "data":
-                return True
-        for node in nodes_of(tree, ast.FunctionDef):
-            if node.name == "forward" and any(isinstance(n, ast.Attribute) and n.attr == "data" for n in ast.walk(node)):
-                return True
+            if node.attr != "data":  # type: ignore[attr-defined]
+                continue
+            parent = parents.get(id(node))
+            if isinstance(node.ctx, ast.Store):  # type: ignore[attr-defined]
+                if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node:
+                    if _may_overwrite(parents, parent, node.value, parent.value):  # type: ignore[attr-defined]
+                        return True
+            elif isinstance(parent, ast.Attribute):
+                call = parents.get(id(parent))
+                if parent.attr == "copy_" and isinstance(call, ast.Call) and call.func is parent and call.args:
+                    if _may_overwrite(parents, call, node.value, call.args[0]):  # type: ignore[attr-defined]
+                        return True
+            else:
+                function = next(_functions(parents, node), None)
+                if function is not None and function.name == "forward":
+                    return True
         return False
 
     def detect(self, analysis: Analysis):
@@ -215,6 +226,23 @@ _INIT_NAME = re.compile(
     r"|^_?(fuse|convert|export|merge|unmerge|quantize|dequantize)|switch_to_deploy|^_?reparameterize$)",
     re.I,
 )
+
+
+def _functions(parents: dict, node: ast.AST):
+    """The functions around ``node``, innermost first (for the quick check, from the tree's parents)."""
+    current = parents.get(id(node))
+    while current is not None:
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield current
+        current = parents.get(id(current))
+
+
+def _may_overwrite(parents: dict, node: ast.AST, target: ast.expr, value: ast.expr) -> bool:
+    """The checks of ``_overwrite`` that need no analysis: not in init code, not a self-update."""
+    if any(_INIT_NAME.search(f.name) for f in _functions(parents, node)):
+        return False
+    target_name = dotted(target)
+    return target_name is None or not _mentions(value, target_name)
 
 
 def _in_init_code(analysis: Analysis, node: ast.AST) -> bool:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import ast
 import re
 from functools import partial
+from typing import Iterator
 
 import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
+from ._ast import called_name, nodes_of
+from ._flow_ast import walk
 from ._losspath import on_loss_path
+from ._text import backpropagates
 from ._uses import _is_optimizer, used_as_leaf
-from ._values import Analysis, ClassInfo, Graph, Kind, Value
+from ._values import Analysis, ClassInfo, Graph, Kind, Value, dotted
 
 # What a plain list/dict of modules is turned into, and the methods the container supports
 # the way the plain one did (anything else used on the attribute: report without a fix).
@@ -47,6 +51,172 @@ _RESERVED_KEYS = {
     "double", "half", "zero_grad", "add_module", "register_buffer", "register_parameter", "named_modules",
     "named_parameters", "named_buffers", "named_children", "extra_repr", "load_state_dict", "requires_grad_",
 }
+
+
+# Text filters ------------------------------------------------------------------------------
+# Every finding is at a `self.x = value` of a module class's `__init__` (`_init_assignments`)
+# whose attribute is read again (`_uses`: another `.x` in the text) in a file that imports
+# torch, and the value is
+# - a tensor: `requires_grad=True` or `.requires_grad_()` in it (`_learnable_creation`,
+#   `_converted_creation`), or a torch random factory at its head (`_random_draw`: through
+#   scalings and conversions) with `nn.init.f_(self.x, ...)` in the file (`_initialised`) or
+#   an optimizer, `.parameters()` and a backward pass (`_optimized_classes`, `on_loss_path`);
+# - or a container (`_element_sources`): a list/tuple/dict literal or comprehension, or
+#   `list(...)`/`tuple(...)` of one, or a local name bound to one, whose elements are calls or
+#   names bound to calls (so its first one is), or that is empty and filled in `__init__`
+#   (`.append`, `.insert`, `x[k] = m`). The searches start at an `=`, a `)` or a name: a
+#   search that starts at `self.` is tried at every attribute of the file.
+# (`self.x` is taken as written so, without spaces around the dot.)
+# Blanks, comments and opening brackets before an element. A comment runs to its newline (with
+# `#[^\n]*` alone the engine would try every split of it with the other branches: exponential).
+_GAP = r"(?:[\s(\[]|#[^\n]*(?:\n|$))*"
+_CALL = _GAP + r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])*\s*\("  # the start of a call: `nn.Linear(`, `blocks[0](`
+# `=` and an opening bracket (or `list`/`tuple`): cheap to find; then `_CONTAINER` at that `=`.
+_OPENING = re.compile(
+    r"=[ \t]*(?:\\\n\s*)?(?:([\[({]|list|tuple)"
+    r"|[A-Za-z_]\w*[ \t]*,[ \t]*[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*[ \t]*,?[ \t]*(?:[;#\r\n]|$))"  # a tuple of names: `= a, b`
+)
+_CONTAINER = re.compile(
+    r"=[ \t]*(?:\\\n\s*)?(?:"
+    # a literal, comprehension or list(...)/tuple(...) of one: its first element is a call, or a
+    # name followed by more elements or by `for`, or it is empty
+    r"(?:([\[({])|(?:list|tuple)[ \t]*\()(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b)|" + _GAP + r"([\]})]))"
+    # a dict: its first value (after a key that may hold strings, over several lines)
+    r"|\{(?:\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*(?:\n|$)|[^{}()\[\]:'\"#])*:(?:" + _CALL + r"|" + _GAP + r"([A-Za-z_]\w*)\s*(?:,|for\b))"
+    r")"
+)
+# A tuple without parentheses that starts with a call, `= nn.Linear(..), nn.Linear(..)`: found
+# at its `), name` and read back to the start of its line.
+_TUPLE_CALLS = re.compile(r"\)[ \t]*,[ \t]*[A-Za-z_][\w.]*[ \t]*(?:[(,;#\n]|$)")
+_TUPLE_HEAD = re.compile(r"[ \t]*(?:self\.(\w+)|([A-Za-z_]\w*))[ \t]*=(?!=)[ \t]*[A-Za-z_][\w.]*[ \t]*\(")
+_INIT_ARG = re.compile(r"\(\s*self\.(\w+)\s*[,)]")
+# `_random_draw`: the factory call is the value, or reached through `.to()`-like receivers and
+# the operands of arithmetic (the left one when it is a call or an operation).
+# A left operand `_random_draw` steps over (not a call, not an operation): a name, a number, an
+# attribute, a subscript, a sign.
+_OPERAND = r"[-+~]?[\w.]+(?:\[[^\]\n]*\])*[ \t]*(?:\*\*?|//?|[+\-@%])"
+_RANDOM_VALUE = r"[ \t]*=(?!=)(?:[\s\\(]|" + _OPERAND + r")*?[\w.]*?(?:rand|empty|Tensor|normal)\w*[ \t]*\("
+_RANDOM = re.compile(r"self\.(\w+)" + _RANDOM_VALUE)
+_RANDOM_AFTER = re.compile(_RANDOM_VALUE)
+_FACTORY_ALIAS = re.compile(r"(?:rand|empty|Tensor|normal)\w*\s+as\s")
+_TARGET = re.compile(r"(?:^|[\s;(])self\.(\w+)[ \t]*$")
+_CALLED_AFTER = re.compile(r"[ \t]*=(?!=)" + _CALL)
+_END = re.compile(r"[ \t]*\)?[ \t]*(?:[;#\r\n]|$)")
+_FILLED_AFTER = re.compile(r"\s*(?:\.\s*(?:append|insert)\s*\(|\[[^\n]*\]\s*=(?!=))")
+
+
+def _target(source: str, at: int) -> tuple[str | None, list[str]]:
+    """What the assignment whose ``=`` is at ``at`` stores to: (``x`` of ``self.x``, local names)."""
+    line = source[source.rfind("\n", 0, at) + 1:at]
+    parts = line.split("=")
+    target = _TARGET.search(parts[-1])
+    return (target.group(1) if target else None), [p.strip() for p in parts if p.strip().isidentifier()]
+
+
+def _read_again(source: str, attr: str) -> bool:
+    return source.count("." + attr) >= 2
+
+
+def _found(source: str, needles: tuple[str, ...], after: "re.Pattern[str] | None" = None, skip: int = 0) -> Iterator[int]:
+    """Where one of ``needles`` stands, not right after a letter, digit, ``_`` or ``.`` (the
+    start of a longer name), and ``after`` matches ``skip`` characters after its start."""
+    for needle in needles:
+        at = source.find(needle)
+        while at >= 0:
+            before = source[at - 1:at]
+            if not (before.isalnum() or before in ("_", ".")) and (after is None or after.match(source, at + skip)):
+                yield at
+            at = source.find(needle, at + 1)
+
+
+def _filled(source: str, holder: str) -> bool:
+    """``holder.append(m)``, ``holder.insert(i, m)`` or ``holder[k] = m``."""
+    return next(_found(source, (holder + ".append", holder + ".insert", holder + "["), _FILLED_AFTER, len(holder)), None) is not None
+
+
+def _bound_to_call(source: str, name: str) -> bool:
+    """``name = f(...)``."""
+    needles = (name + "=", name + " =", name + "  =", name + "\t")
+    return next(_found(source, needles, _CALLED_AFTER, len(name)), None) is not None
+
+
+_NAMED = re.compile(r"self\.(\w+)[ \t]*=[ \t]*\(?[ \t]*([A-Za-z_]\w*)[ \t]*\)?[ \t]*(?:[;#\r\n]|$)")
+
+
+def _stored_names(source: str) -> set[str]:
+    """The names ``n`` of every ``self.x = n`` (or ``= (n)``) whose ``x`` is read again."""
+    return {name for attr, name in _NAMED.findall(source) if _read_again(source, attr)}
+
+
+def _text_check(source: str) -> bool:
+    if "requires_grad" in source:
+        return True  # `_learnable_creation`, `_converted_creation`
+    if "init." in source or "nn.init" in source or re.search(r"init\s+as\b", source):
+        for attr in set(_INIT_ARG.findall(source)):  # `_initialised`: nn.init.f_(self.x, ...)
+            if _read_again(source, attr) and any(_RANDOM_AFTER.match(source, at + 5 + len(attr)) for at in _found(source, ("self." + attr,))):
+                return True
+    if "optim" in source and "parameters" in source and backpropagates(source):
+        for match in _RANDOM.finditer(source):  # `_optimized_classes` and `on_loss_path`
+            if _read_again(source, match.group(1)):
+                return True
+        if _FACTORY_ALIAS.search(source):
+            return True  # `from torch import randn as r`: a draw the patterns above do not spell
+    elif _FACTORY_ALIAS.search(source) and ("init." in source or "nn.init" in source or re.search(r"init\s+as\b", source)):
+        return True
+    bound: dict[str, bool] = {}
+    local: list[tuple[list[str], str | None, bool]] = []
+    for opening in _OPENING.finditer(source):
+        if opening.group(1) is None:  # a tuple of names
+            attr, names = _target(source, opening.start())
+            if attr is None:
+                local.append((names, None, False))
+            elif _read_again(source, attr):
+                return True
+            continue
+        match = _CONTAINER.match(source, opening.start())
+        if match is None:
+            continue
+        attr, names = _target(source, match.start())
+        first, empty = match.group(2) or match.group(4), match.group(3) is not None
+        if attr is None:
+            local.append((names, first, empty))
+            continue
+        if not _read_again(source, attr):
+            continue
+        if empty:
+            if _filled(source, "self." + attr):
+                return True
+        elif first is None:
+            return True
+        else:
+            if first not in bound:
+                bound[first] = _bound_to_call(source, first)
+            if bound[first]:
+                return True
+    for match in _TUPLE_CALLS.finditer(source):
+        head = _TUPLE_HEAD.match(source, source.rfind("\n", 0, match.start()) + 1)
+        if head is not None and head.end() <= match.start():
+            if head.group(1) is not None:
+                if _read_again(source, head.group(1)):
+                    return True
+            else:
+                local.append(([head.group(2)], None, False))
+    if not local:
+        return False
+    stored = _stored_names(source)
+    for names, first, empty in local:
+        for name in stored.intersection(names):
+            if empty:
+                if _filled(source, name):
+                    return True
+            elif first is None:
+                return True
+            else:
+                if first not in bound:
+                    bound[first] = _bound_to_call(source, first)
+                if bound[first]:
+                    return True
+    return False
 
 
 class UnregisteredParams(Rule):
@@ -96,10 +266,15 @@ class UnregisteredParams(Rule):
     code = "GF109"
     name = "unregistered-params"
     summary = "modules in a plain list/dict, or learnable tensors in plain attributes, are never registered (not in `parameters()`)"
-    trigger = re.compile(
-        r"self\.\w+\s*=\s*(?:[\[({]|list\(|tuple\(|\w+\s*$|[\w.]*(?:randn|rand|empty|Tensor|Variable)\b)|requires_grad|nn\.init\.",
-        re.M,
-    )
+    # detect reads `__init__` methods only, in files that import torch; a store to `self.x`.
+    literals = ("__init__",)
+    requires = (("torch",),)
+    trigger = re.compile(r"self\.\w+[\s\\]*=(?!=)")
+    text_check = staticmethod(_text_check)
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        return _quick_check(tree)  # below, with its helpers
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -704,3 +879,193 @@ def _parameter(ctx, stmt: ast.Assign, data: ast.expr, wrapper: str, applicabilit
     if flagged is not None:
         inner = inner.deep_replace(flagged, _without_flag(flagged)) if flagged is not inner else _without_flag(flagged)
     return Fix([(node, cst.Call(func=_wrapper(wrapper), args=[cst.Arg(inner)]))], applicability, "make it a parameter")
+
+
+# Quick check ------------------------------------------------------------------------------
+# The same conditions on the tree: torch imported, a class with bases and an `__init__` with a
+# `self.x = value` that `_container` or `_tensor` could take, `x` read outside that `__init__`.
+_CONTAINER_NODES = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _quick_check(tree: ast.Module) -> bool:
+    aliases = _aliases(tree)
+    if not any(_is_torch(q) for names in aliases.values() for q in names):
+        return False  # `imports_module("torch")`
+    defined = {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
+
+    def foreign(call: ast.expr) -> bool:
+        """A call of something imported from outside torch: the analysis does not know what it
+        returns (`_library_call`), so it is no module or parameter for `_container`."""
+        name = dotted(call.func) if isinstance(call, ast.Call) else None  # type: ignore[attr-defined]
+        head = name.split(".")[0] if name else None
+        return head is not None and head not in defined and head in aliases and not any(_is_torch(q) for q in aliases[head])
+
+    modules = _module_classes(tree, aliases)
+    loads = None
+    for cls in nodes_of(tree, ast.ClassDef):
+        if cls.name not in modules:  # type: ignore[attr-defined]
+            continue  # `ClassInfo.is_module`
+        methods = {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}  # type: ignore[attr-defined]
+        inits = [s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"]  # type: ignore[attr-defined]
+        init = inits[-1] if inits else None  # the one `ClassInfo.methods` keeps
+        if init is None:
+            continue
+        bindings: dict[str, list[ast.expr]] | None = None
+        candidates = []
+        for stmt in _init_assignments(init):
+            attr = stmt.targets[0].attr  # type: ignore[attr-defined]
+            if attr in methods:
+                continue
+            if isinstance(stmt.value, ast.Name) and bindings is None:
+                bindings = _local_bindings(init)
+            if _may_hold(tree, attr, stmt.value, bindings, foreign):
+                candidates.append(stmt)
+        if not candidates:
+            continue
+        if loads is None:
+            loads = _attribute_loads(nodes_of(tree, ast.Attribute))
+        in_init = _attribute_loads(n for n in walk(init.body) if isinstance(n, ast.Attribute))
+        if any(loads.get(s.targets[0].attr, 0) > in_init.get(s.targets[0].attr, 0) for s in candidates):  # type: ignore[attr-defined]
+            return True  # `_uses`: read outside this `__init__` (in a nested function of it too)
+    return False
+
+
+def _is_torch(qualified: str) -> bool:
+    return qualified == "torch" or qualified.startswith("torch.")
+
+
+def _aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """``Imports.aliases``, with every binding of a name (the quick check does not know which wins)."""
+    found: dict[str, set[str]] = {}
+    for node in nodes_of(tree, ast.Import):
+        for alias in node.names:  # type: ignore[attr-defined]
+            local, name = (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+            found.setdefault(local, set()).add(name)
+    for node in nodes_of(tree, ast.ImportFrom):
+        if node.module and not node.level:  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")  # type: ignore[attr-defined]
+    return found
+
+
+def _module_classes(tree: ast.Module, aliases: dict[str, set[str]]) -> set[str]:
+    """Names of the classes ``Analysis`` may take as modules (``ClassInfo.is_module``)."""
+    classes = nodes_of(tree, ast.ClassDef)
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for cls in classes:
+            if cls.name in names:  # type: ignore[attr-defined]
+                continue
+            for base in cls.bases:  # type: ignore[attr-defined]
+                local = dotted(base) or ""
+                head, _, rest = local.partition(".")
+                qualified = {f"{q}.{rest}" if rest else q for q in aliases.get(head, ())}
+                if (
+                    any(q.startswith(("torch.nn.Module", "torch.nn.")) for q in qualified)
+                    or local in names
+                    or local.rsplit(".", 1)[-1] in ("LightningModule", "PreTrainedModel", "ModelMixin")
+                ):
+                    names.add(cls.name)  # type: ignore[attr-defined]
+                    changed = True
+                    break
+    return names
+
+
+def _attribute_loads(nodes) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in nodes:
+        if isinstance(node.ctx, ast.Load):
+            counts[node.attr] = counts.get(node.attr, 0) + 1
+    return counts
+
+
+def _local_bindings(init) -> dict[str, list[ast.expr]]:
+    """Name -> the values of the ``name = ...`` statements in ``__init__`` (``ast.walk``, as
+    ``_element_sources`` counts them)."""
+    found: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(node.value)
+    return found
+
+
+def _may_hold(tree: ast.Module, attr: str, value: ast.expr, bindings, foreign, local: bool = False) -> bool:
+    """``value`` is a container ``_element_sources`` takes (elements that are calls or names,
+    not all calls of something imported from outside torch), or a tensor
+    ``_learnable_creation``/``_random_draw`` takes."""
+    if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+        elements = value.values if isinstance(value, ast.Dict) else value.elts
+        if isinstance(value, ast.Dict) and None in value.keys:
+            return False
+        return not elements or (
+            len(elements) != 1 and all(isinstance(e, (ast.Call, ast.Name)) for e in elements) and not all(foreign(e) for e in elements)
+        )
+    if isinstance(value, (ast.ListComp, ast.GeneratorExp, ast.DictComp)):
+        element = value.value if isinstance(value, ast.DictComp) else value.elt
+        return isinstance(element, (ast.Call, ast.Name)) and not foreign(element)
+    if isinstance(value, ast.Name):
+        if local:
+            return False
+        bound = bindings.get(value.id, [])
+        return len(bound) == 1 and _may_hold(tree, attr, bound[0], bindings, foreign, local=True)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in ("list", "tuple") and _listed(value):
+        return not foreign(value.args[0].elt)  # type: ignore[attr-defined]
+    if local or not isinstance(value, (ast.Call, ast.BinOp)):
+        return False
+    if isinstance(value, ast.Call) and _flagged(value):
+        return True  # requires_grad=True or .requires_grad_() (maybe under conversions)
+    draw = _random_draw_shape(tree, value)
+    return draw is not None and _learning_evidence(tree, attr)
+
+
+def _listed(call: ast.Call) -> bool:
+    return len(call.args) == 1 and isinstance(call.args[0], (ast.ListComp, ast.GeneratorExp)) and isinstance(call.args[0].elt, (ast.Call, ast.Name))
+
+
+def _flagged(call: ast.Call) -> bool:
+    """``requires_grad=`` on the call or on the receiver chain under it, or ``.requires_grad_()``."""
+    node: ast.expr = call
+    while isinstance(node, ast.Call):
+        if any(k.arg == "requires_grad" for k in node.keywords) or (isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_"):
+            return True
+        if not isinstance(node.func, ast.Attribute):
+            return False
+        node = node.func.value
+    return False
+
+
+def _random_draw_shape(tree: ast.Module, value: ast.expr) -> ast.Call | None:
+    """``_random_draw`` by the called name only (its qualified name needs the analysis): a
+    factory's name, or a name a factory is imported as."""
+    factories = _RANDOM_FACTORIES | {
+        a.asname for n in nodes_of(tree, ast.ImportFrom) for a in n.names if a.asname and a.name in _RANDOM_FACTORIES  # type: ignore[attr-defined]
+    }
+    node = value
+    while True:
+        if isinstance(node, ast.BinOp):
+            node = node.left if isinstance(node.left, (ast.Call, ast.BinOp)) else node.right
+            continue
+        if isinstance(node, ast.Call):
+            if called_name(node) in factories:
+                return node
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("to", "cuda", "float", "double", "contiguous"):
+                node = node.func.value
+                continue
+        return None
+
+
+def _learning_evidence(tree: ast.Module, attr: str) -> bool:
+    """``_initialised`` (a call whose first argument is ``self.x``) or ``_optimized_classes``
+    (a ``.parameters()`` / ``.named_parameters()`` call, for the optimizer)."""
+    for node in nodes_of(tree, ast.Call):
+        func, args = node.func, node.args  # type: ignore[attr-defined]
+        if args and isinstance(args[0], ast.Attribute) and args[0].attr == attr and isinstance(args[0].value, ast.Name) and args[0].value.id == "self":
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in ("parameters", "named_parameters"):
+            return True
+    return False

@@ -11,12 +11,17 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of, parents_of
 from ._values import Analysis, Kind
 
 _RIGHT = "requires_grad"
 _GRADIENT_SPELLINGS = {"requires_gradient", "require_gradient", "requires_gradients", "require_gradients"}
 # Iterating these on a module (or an object not known to be anything else) yields tensors.
 _TENSOR_ITERATORS = {"parameters": 0, "buffers": 0, "named_parameters": 1, "named_buffers": 1}
+# What two edits of `requires_grad` leave of it: one of its 4-letter windows, or all of
+# `reqiuresg_rad` (two transpositions that break every window). Checked on every string
+# within two edits of it.
+_WINDOWS = tuple(sorted({_RIGHT[i:i + 4] for i in range(len(_RIGHT) - 3)} | {"reqiuresg_rad"}))
 
 
 class RequireGradTypo(Rule):
@@ -57,7 +62,45 @@ class RequireGradTypo(Rule):
     code = "GF114"
     name = "require-grad-typo"
     summary = "a misspelled `requires_grad` (or `requires_grad = ...` on a module) is a new attribute and does nothing"
-    trigger = re.compile(r"\.(?:re?qu?i?e?r?i?e?s?_?gr?a?d\w*)\s*[=(]", re.I)
+    # `.name = ...` or `.name(`, where name may be `requires_grad` within two edits (what
+    # `_misspelled` accepts, in any case; it cannot start with `_`). Two edits leave one of the
+    # 4-letter windows of `requires_grad` intact (or make `reqiuresg_rad`, two transpositions),
+    # so a name that holds none of them is too far; the name must also be 11 letters or more.
+    # It must start with `r` or `e` (the first letter kept, or an `r` dropped or swapped): that
+    # keeps the search to a few dots of the file (a typo of the first letter is not looked for).
+    trigger = re.compile(
+        r"\.[ \t]*((?=[re]\w{10})\w*?(?:" + "|".join(_WINDOWS) + r")\w*)[\s)\\]*(=(?!=)|\()",
+        re.I,
+    )
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """One of those names is misspelled, or is `requires_grad` (set on a module, or called),
+        or `requires_grad_` set (detect's three cases); `.requires_grad_(...)` alone is right."""
+        for match in RequireGradTypo.trigger.finditer(source):
+            name = match.group(1)
+            if _misspelled(name) or name == _RIGHT or (name == _RIGHT + "_" and match.group(2) == "="):
+                return True
+        return False
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """An assignment to, or a call of, such an attribute; `x.requires_grad = ...` only when
+        `x` is not the variable of a loop over `.parameters()` (a tensor, never a module)."""
+        own_iterators = any(f.name in _TENSOR_ITERATORS for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef))  # type: ignore[attr-defined]
+        for node in nodes_of(tree, ast.Assign):
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Attribute):  # type: ignore[attr-defined]
+                continue
+            target = node.targets[0]  # type: ignore[attr-defined]
+            if _misspelled(target.attr) or target.attr == _RIGHT + "_":
+                return True
+            if target.attr == _RIGHT and (own_iterators or not _parameter_loop_variable(tree, node, target.value)):
+                return True
+        for node in nodes_of(tree, ast.Call):
+            func = node.func  # type: ignore[attr-defined]
+            if isinstance(func, ast.Attribute) and (func.attr == _RIGHT or _misspelled(func.attr)):
+                return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -110,13 +153,19 @@ class RequireGradTypo(Rule):
         return self.finding(target, message, LazyFix(partial(_module_call, stmt=stmt), Applicability.SAFE, f"call `{_RIGHT}_`"))
 
 
-@functools.lru_cache(maxsize=4096)  # asked for every attribute of a file: a few distinct names
+@functools.lru_cache(maxsize=4096)
 def _misspelled(name: str) -> bool:
-    """A spelling of ``requires_grad`` that is not it (nor the method ``requires_grad_``)."""
+    """A spelling of ``requires_grad`` that is not it (nor the method ``requires_grad_``).
+
+    Cached (detect asks it of every attribute read of the file, and the text check of every
+    long attribute name), and a name whose length is more than two from ``requires_grad``'s
+    is more than two edits away: no distance to compute."""
     if name in (_RIGHT, _RIGHT + "_") or name.startswith("_"):
         return False  # `_requires_grad`: a private attribute of someone's own
     base = name.lower().rstrip("_")
-    return _distance(base, _RIGHT) <= 2 or base in _GRADIENT_SPELLINGS
+    if base in _GRADIENT_SPELLINGS:
+        return True
+    return abs(len(base) - len(_RIGHT)) <= 2 and _distance(base, _RIGHT) <= 2
 
 
 def _distance(a: str, b: str) -> int:
@@ -173,6 +222,34 @@ def _rebound_in(loop: ast.For | ast.AsyncFor, name: str) -> bool:
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) and n is not loop.target
         for stmt in loop.body for n in ast.walk(stmt)
     )
+
+
+def _parameter_loop_variable(tree: ast.Module, stmt: ast.Assign, receiver: ast.expr) -> bool:
+    """For the quick check: ``receiver`` is a name that the nearest enclosing ``for`` binding it
+    takes from ``x.parameters()`` (or named_/buffers) and that the loop body never binds
+    again: the analysis makes it a tensor (or unknown), never a module."""
+    if not isinstance(receiver, ast.Name):
+        return False
+    parents = parents_of(tree)
+    node: ast.AST | None = parents.get(id(stmt))
+    while node is not None and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)):
+        if isinstance(node, (ast.For, ast.AsyncFor)) and receiver.id in {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}:
+            call = node.iter
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _TENSOR_ITERATORS):
+                return False
+            target = node.target
+            if _TENSOR_ITERATORS[call.func.attr] == 1:
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                    return False
+                target = target.elts[1]
+            if not (isinstance(target, ast.Name) and target.id == receiver.id):
+                return False
+            return not any(
+                isinstance(n, ast.Name) and n.id == receiver.id and not isinstance(n.ctx, ast.Load)
+                for child in node.body for n in ast.walk(child)
+            )
+        node = parents.get(id(node))
+    return False
 
 
 def _own_attribute(analysis: Analysis, receiver: ast.expr, attr: str) -> bool:

@@ -10,6 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import calls, nodes_of
 from ._flow_ast import keyword, statements, target_names, walk
 from ._names import kwarg
 from ._values import Analysis, Graph, Kind, _parameter_names, dotted
@@ -18,6 +19,10 @@ _TORCH_CHECKPOINTS = {
     "torch.utils.checkpoint.checkpoint": "checkpoint",
     "torch.utils.checkpoint.checkpoint_sequential": "checkpoint_sequential",
 }
+_TORCH_IMPORT = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint")
+_DEEPSPEED_MODULE = re.compile(r"(?<!\w)checkpointing")
+# The last names of those functions (what a call of one is spelled with, unless imported as another name).
+_CALLED_NAMES = {"checkpoint", "checkpoint_sequential"}
 # DeepSpeed's activation checkpoint is always reentrant (it has no `use_reentrant`).
 _DEEPSPEED_CHECKPOINTS = {
     "deepspeed.checkpointing.checkpoint",
@@ -83,9 +88,28 @@ class ReentrantCheckpoint(Rule):
     code = "GF117"
     name = "reentrant-checkpoint"
     summary = "reentrant `checkpoint` whose inputs do not require grad leaves the parameters inside without gradients; use `use_reentrant=False`"
+    # detect needs a call that qualifies to torch.utils.checkpoint.* or to deepspeed's
+    # checkpointing: its import names `utils` (torch's) or `deepspeed`, and `checkpoint`.
+    literals = ("utils", "deepspeed")
+    requires = (("checkpoint",),)
     # torch.utils.checkpoint.checkpoint(...), import torch.utils.checkpoint as cp,
-    # from torch.utils import checkpoint, deepspeed.checkpointing: not "save a checkpoint".
-    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s+[\w\s,(]*checkpoint|deepspeed")
+    # from torch.utils import (data, checkpoint), deepspeed.checkpointing: not "save a
+    # checkpoint". The strings above keep it from files that cannot match.
+    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint|deepspeed")
+
+    @staticmethod
+    def text_check(source: str) -> bool:
+        """torch's checkpoint, or DeepSpeed's: its qualified names go through a module
+        `checkpointing` (not transformers' `gradient_checkpointing`)."""
+        return _TORCH_IMPORT.search(source) is not None or _DEEPSPEED_MODULE.search(source) is not None
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A call of ``checkpoint``/``checkpoint_sequential`` (or of a name imported as one)."""
+        names = set(_CALLED_NAMES)
+        for node in nodes_of(tree, ast.ImportFrom):
+            names.update(a.asname for a in node.names if a.asname and a.name in _CALLED_NAMES)  # type: ignore[attr-defined]
+        return any(name in names for _, name in calls(tree))
 
     def detect(self, analysis: Analysis):
         if not (analysis.imports.imports_module("torch") or analysis.imports.imports_module("deepspeed")):

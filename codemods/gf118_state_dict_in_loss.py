@@ -10,10 +10,12 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
+from ._ast import nodes_of
 from ._flow_ast import walk
 from ._losspath import loss_path
 from ._names import keyword as cst_keyword
 from ._names import kwarg
+from ._text import BACKPROP, backpropagates
 from ._values import Analysis, Kind, dotted
 
 # What turns a state_dict read into a stored snapshot (the anchor of EWC, L2-SP, a restore point).
@@ -66,6 +68,19 @@ class StateDictInLoss(Rule):
     name = "state-dict-in-loss"
     summary = "`state_dict()` values are detached: a loss or regulariser computed from them has no gradient"
     trigger = re.compile(r"\.state_dict\s*\(")
+    # detect returns at once when nothing backpropagates (`loss_path(...).has_losses`): the
+    # file must hold a loss root of `_losspath`.
+    requires = (BACKPROP,)
+    text_check = staticmethod(backpropagates)
+
+    @staticmethod
+    def quick_check(tree: ast.Module) -> bool:
+        """A ``.state_dict()`` call without arguments nor ``keep_vars`` (nor ``**kwargs``)."""
+        for node in nodes_of(tree, ast.Call):
+            func = node.func  # type: ignore[attr-defined]
+            if isinstance(func, ast.Attribute) and func.attr == "state_dict" and not node.args and not _keeps_vars(node):  # type: ignore[attr-defined]
+                return True
+        return False
 
     def detect(self, analysis: Analysis):
         path = loss_path(analysis)
