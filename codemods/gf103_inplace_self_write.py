@@ -71,6 +71,8 @@ class InplaceSelfWrite(Rule):
             return False
         for assign in nodes_of(tree, ast.Assign):
             if len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Subscript):
+                if _string_key(assign.targets[0].slice):
+                    continue  # `d["k"] = f(d["k"])`: a tensor is never indexed by a string
                 base = dotted(assign.targets[0].value)
                 if base is not None and reads(assign.value, base) and saves_a_view(assign.value, base, lambda operand: True):
                     return True
@@ -93,6 +95,10 @@ class InplaceSelfWrite(Rule):
             message = f"`{written} = ...` writes into `{base}` while its value was computed from `{base}`; backward will raise"
             message += f" (not rewritten: {reason})" if reason else "; build a new tensor instead"
             yield self.finding(assign, message, fix)
+
+
+def _string_key(index: ast.expr) -> bool:
+    return isinstance(index, ast.JoinedStr) or (isinstance(index, ast.Constant) and isinstance(index.value, str))
 
 
 _REACH = 20_000  # characters a subscript or a statement may span before the check gives up (True)
