@@ -112,3 +112,39 @@ def _has_loss_root(tree: ast.Module) -> bool:
         names = {f.name for f in functions}  # type: ignore[attr-defined]
         return any(name in names for name in steps)
     return False
+
+
+def imports_of(tree: ast.Module):
+    """The file's ``Imports``, the same table the analysis qualifies names with
+    (``analysis.qualify`` is ``imports_of(tree).qualify``), built once per tree."""
+    found = tree.__dict__.get("_gradfix_imports")
+    if found is None:
+        from ._values import Imports
+
+        found = tree._gradfix_imports = Imports(tree)  # type: ignore[attr-defined]
+    return found
+
+
+def imports_torch(tree: ast.Module) -> bool:
+    """``analysis.imports.imports_module("torch")``, before the analysis: the first test of
+    most rules' ``detect``."""
+    return imports_of(tree).imports_module("torch")
+
+
+def import_aliases(tree: ast.Module) -> dict[str, set[str]]:
+    """``Imports.aliases`` with every binding of a local name (a quick check does not know
+    which import wins), built once per tree."""
+    found = tree.__dict__.get("_gradfix_import_aliases")
+    if found is not None:
+        return found
+    found = tree._gradfix_import_aliases = {}  # type: ignore[attr-defined]
+    for node in nodes_of(tree, ast.Import):
+        for alias in node.names:  # type: ignore[attr-defined]
+            local, name = (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+            found.setdefault(local, set()).add(name)
+    for node in nodes_of(tree, ast.ImportFrom):
+        if node.module and not node.level:  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")  # type: ignore[attr-defined]
+    return found

@@ -93,21 +93,6 @@ def _basic_index(index: ast.expr, integer) -> bool:
     return True
 
 
-def imports_torch(tree: ast.Module) -> bool:
-    """``Imports(tree).imports_module("torch")`` without the analysis: an import of torch or
-    of a name from it (``from torch import *`` binds no name the analysis knows)."""
-    from ._ast import nodes_of
-
-    for node in nodes_of(tree, ast.Import, ast.ImportFrom):
-        if isinstance(node, ast.Import):
-            if any(a.name == "torch" or a.name.startswith("torch.") for a in node.names):
-                return True
-        elif not node.level and node.module and (node.module == "torch" or node.module.startswith("torch.")):
-            if any(a.name != "*" for a in node.names):
-                return True
-    return False
-
-
 def parameter_names(function) -> set[str]:
     if function is None:
         return set()

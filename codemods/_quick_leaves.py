@@ -8,22 +8,8 @@ from __future__ import annotations
 import ast
 import re
 
-from ._ast import nodes_of, parents_of
+from ._ast import imports_of, imports_torch, nodes_of, parents_of  # noqa: F401 (imports_torch: for the rules)
 from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
-
-
-def imports_of(tree: ast.Module) -> Imports:
-    """The file's :class:`Imports`, the same table the analysis qualifies names with
-    (``analysis.qualify`` is ``imports_of(tree).qualify``)."""
-    found = tree.__dict__.get("_gradfix_imports")
-    if found is None:
-        found = tree._gradfix_imports = Imports(tree)  # type: ignore[attr-defined]
-    return found
-
-
-def imports_torch(tree: ast.Module) -> bool:
-    """``analysis.imports.imports_module("torch")``: every rule here starts its ``detect`` with it."""
-    return imports_of(tree).imports_module("torch")
 
 
 def _is_optimizer(imports: Imports, call: ast.Call) -> bool:

@@ -10,8 +10,8 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of
-from ._inplace import clone_write, imports_torch, reads, saves_a_view, self_write, why_not_rewritable
+from ._ast import imports_torch, nodes_of
+from ._inplace import clone_write, reads, saves_a_view, self_write, why_not_rewritable
 from ._names import torch_module
 from ._values import Analysis, dotted, int_literal
 

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import called_name, nodes_of
+from ._ast import called_name, import_aliases, nodes_of
 from ._flow_ast import walk
 from ._losspath import on_loss_path
 from ._text import backpropagates
@@ -888,7 +888,7 @@ _CONTAINER_NODES = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.GeneratorEx
 
 
 def _quick_check(tree: ast.Module) -> bool:
-    aliases = _aliases(tree)
+    aliases = import_aliases(tree)
     if not any(_is_torch(q) for names in aliases.values() for q in names):
         return False  # `imports_module("torch")`
     defined = {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
@@ -932,21 +932,6 @@ def _quick_check(tree: ast.Module) -> bool:
 
 def _is_torch(qualified: str) -> bool:
     return qualified == "torch" or qualified.startswith("torch.")
-
-
-def _aliases(tree: ast.Module) -> dict[str, set[str]]:
-    """``Imports.aliases``, with every binding of a name (the quick check does not know which wins)."""
-    found: dict[str, set[str]] = {}
-    for node in nodes_of(tree, ast.Import):
-        for alias in node.names:  # type: ignore[attr-defined]
-            local, name = (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
-            found.setdefault(local, set()).add(name)
-    for node in nodes_of(tree, ast.ImportFrom):
-        if node.module and not node.level:  # type: ignore[attr-defined]
-            for alias in node.names:  # type: ignore[attr-defined]
-                if alias.name != "*":
-                    found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")  # type: ignore[attr-defined]
-    return found
 
 
 def _module_classes(tree: ast.Module, aliases: dict[str, set[str]]) -> set[str]:

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import nodes_of, parents_of
+from ._ast import import_aliases, nodes_of, parents_of
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
@@ -291,7 +291,7 @@ def _judge(analysis: Analysis, write: _Write):
     if definition is None:
         return None
     tensor_known = write.kind in ("method", "function", "module")
-    subject, via = name, ""
+    via = ""
     reason = _why_breaks(analysis, definition, occurrences, at, write, tensor_known)
     if reason is None and definition.stmt is not None:
         base = _view_base(definition.stmt.value)
@@ -301,7 +301,7 @@ def _judge(analysis: Analysis, write: _Write):
             base_def = _reaching(analysis, base_occurrences, base_at, write.stmt, scope, base.id) if base_at is not None else None
             if base_def is not None:
                 reason = _why_breaks(analysis, base_def, base_occurrences, at, write, True)
-                subject, via = base.id, f"`{name}`, a view of `{base.id}`"
+                via = f"`{name}`, a view of `{base.id}`"
     flagged = write.kind == "module" or (write.kind == "function" and write.inplace_arg is not None)
     forward = _read_after(analysis, write, occurrences, at, definition) if flagged else None
     if reason is None and forward is None:
@@ -759,21 +759,6 @@ _LEAF_ATTRIBUTES = {
 }
 
 
-def _aliases(tree: ast.Module) -> dict[str, set[str]]:
-    """Local name -> every qualified name an import binds it to (`Imports`, order aside)."""
-    aliases: dict[str, set[str]] = {}
-    for node in nodes_of(tree, ast.Import, ast.ImportFrom):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                local = alias.asname or alias.name.split(".")[0]
-                aliases.setdefault(local, set()).add(alias.name if alias.asname else local)
-        elif node.module and not node.level:
-            for alias in node.names:
-                if alias.name != "*":
-                    aliases.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
-    return aliases
-
-
 class _Tree:
     """The tree's facts the filter needs, each gathered once when first asked for."""
 
@@ -1176,7 +1161,7 @@ def _parameter_may_be_leaf(facts: _Tree, function, leafy, depth: int) -> bool:
 
 def _quick_check(tree: ast.Module) -> bool:
     """Whether some write may pass `detect`'s tests in ``tree`` (necessary, see above)."""
-    aliases = _aliases(tree)
+    aliases = import_aliases(tree)
     if not _torch_imported(aliases):
         return False
     facts = _Tree(tree, aliases)

@@ -43,7 +43,7 @@ import ast
 import enum
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Union
 
 if TYPE_CHECKING:  # pragma: no cover
