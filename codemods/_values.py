@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from . import _torch
+from ._ast import imports_of
 
 
 class Kind(enum.Enum):
@@ -208,7 +209,10 @@ class Imports:
 
     def __init__(self, tree: ast.Module) -> None:
         self.aliases: dict[str, str] = {}
-        for node in _statements_deep(tree):
+        by_type = indexed(tree)[1]
+        statements = by_type.get(ast.Import, []) + by_type.get(ast.ImportFrom, [])
+        statements.sort(key=lambda node: (node.lineno, node.col_offset))  # source order: a later import wins
+        for node in statements:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -307,7 +311,7 @@ class Analysis:
         self.tree = tree
         self.source = source
         self.path = path
-        self.imports = Imports(tree)
+        self.imports = imports_of(tree)
         self._parents: dict[int, ast.AST] | None = None
         self._by_type: dict[type, list[ast.AST]] | None = None
         self._values: dict[int, Value] = {}
@@ -317,8 +321,7 @@ class Analysis:
         self._returns: dict[int, Value] = {}  # function id -> join of its return values
         self._arguments: dict[int, dict[str, Value]] = {}  # function id -> parameter -> join of call-site values
         self._module_env: dict[str, Value] = {}
-        self._last_module_env: dict[str, Value] = {}
-        self._reading: set = set()
+        self._reading: dict = {}  # what the running scope has read: summary key -> value
         self._writing: tuple[dict, dict, dict] = ({}, {}, {})
         self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
         self._callees: dict[int, Function] = {}  # call id -> the function of this file it runs
@@ -473,63 +476,85 @@ class Analysis:
 
     # Driver ------------------------------------------------------------------------------
     def _run(self) -> None:
-        # Each scope reads the summaries of the runs before (what functions return, what
-        # callers pass them, self attributes, module globals) and contributes fresh ones.
-        # A scope runs again only when something it read has changed; at most a few rounds.
+        # Each scope reads the summaries (what functions return, what callers pass them, self
+        # attributes, module globals) and contributes fresh ones. The summaries are updated as
+        # soon as a scope has run, so a scope that runs after the functions it calls reads
+        # their final returns at once; a scope runs again only when a summary it read has
+        # changed since it read it (at most a few rounds). Runs of one round and the joins
+        # of one summary go in source order, so the result does not depend on timing.
         contributions: dict[int, tuple[dict, dict, dict]] = {}
-        reads: dict[int, set] = {}
-        dirty = set(range(len(self._scopes)))
+        seen: dict[int, dict] = {}  # scope index -> what its last run read: key -> value
+        returns: dict[int, dict[int, Value]] = {}  # function id -> scope index -> value
+        arguments: dict[int, dict[str, dict[int, Value]]] = {}
+        attributes: dict[tuple[str, str], dict[int, Value]] = {}
+        live_attributes: dict[tuple[str, str], Value] = {}
+        self._returns, self._arguments = {}, {}
+        dirty = list(range(len(self._scopes)))
         for _ in range(_MAX_ROUNDS):
-            ran = set(dirty)
-            for index in sorted(dirty):
+            for index in dirty:
                 scope, cls = self._scopes[index]
-                self._reading, self._writing = set(), ({}, {}, {})
+                self._reading, self._writing = {}, ({}, {}, {})
                 _ScopeInterpreter(self, scope, cls).run()
-                reads[index], contributions[index] = self._reading, self._writing
-            returns: dict[int, Value] = {}
-            arguments: dict[int, dict[str, Value]] = {}
-            attributes: dict[tuple[str, str], Value] = {}
-            for written_returns, written_arguments, written_attributes in contributions.values():
-                for key, value in written_returns.items():
-                    self._merge(returns, key, value)
-                for key, params in written_arguments.items():
-                    table = arguments.setdefault(key, {})
-                    for name, value in params.items():
-                        self._merge(table, name, value)
-                for key, value in written_attributes.items():
-                    self._merge(attributes, key, value)
-            changed = {("r", k) for k in set(returns) | set(self._returns) if returns.get(k) != self._returns.get(k)}
-            changed |= {("a", k) for k in set(arguments) | set(self._arguments) if arguments.get(k) != self._arguments.get(k)}
-            old_attributes = {(name, attr): v for name, info in self.classes.items() for attr, v in info.attributes.items()}
-            changed |= {("t", *k) for k in set(attributes) | set(old_attributes) if attributes.get(k) != old_attributes.get(k)}
-            # The module scope runs first in a round: the scopes that ran after it saw its new globals.
-            globals_changed = {("m", k) for k in set(self._module_env) | set(self._last_module_env) if self._module_env.get(k) != self._last_module_env.get(k)}
-            self._returns, self._arguments, self._last_module_env = returns, arguments, dict(self._module_env)
-            by_class: dict[str, dict[str, Value]] = {}
-            for (cls_name, attr), v in attributes.items():
-                by_class.setdefault(cls_name, {})[attr] = v
-            for name, info in self.classes.items():
-                info.attributes = by_class.get(name, {})
-            dirty = {index for index, read in reads.items() if read & changed or (index not in ran and read & globals_changed)}
+                seen[index] = self._reading
+                old = contributions.get(index, ({}, {}, {}))
+                new = contributions[index] = self._writing
+                for key in old[0].keys() | new[0].keys():
+                    _replace_part(returns, key, index, new[0].get(key))
+                    self._returns[key] = _joined(returns.get(key))
+                for key in old[1].keys() | new[1].keys():
+                    params = arguments.setdefault(key, {})
+                    for name in old[1].get(key, {}).keys() | new[1].get(key, {}).keys():
+                        _replace_part(params, name, index, new[1].get(key, {}).get(name))
+                    # A new table, not an update: a scope's record of what it read holds the old one.
+                    table = {name: _joined(parts) for name, parts in params.items() if parts}
+                    if table:
+                        self._arguments[key] = table
+                    else:
+                        self._arguments.pop(key, None)
+                for key in old[2].keys() | new[2].keys():
+                    _replace_part(attributes, key, index, new[2].get(key))
+                    value = _joined(attributes.get(key))
+                    info = self.classes.get(key[0])
+                    if value is None:
+                        live_attributes.pop(key, None)
+                        if info is not None:
+                            info.attributes.pop(key[1], None)
+                    else:
+                        live_attributes[key] = value
+                        if info is not None:
+                            info.attributes[key[1]] = value
+            dirty = [index for index in sorted(seen) if any(self._current(key) != value for key, value in seen[index].items())]
             if not dirty:
                 break
 
+    def _current(self, key: tuple):
+        """What a summary read as ``key`` (see the readers below) gives now."""
+        kind = key[0]
+        if kind == "r":
+            return self._returns.get(key[1])
+        if kind == "a":
+            return self._arguments.get(key[1], {})
+        if kind == "t":
+            info = self.classes.get(key[1])
+            return None if info is None else info.attributes.get(key[2])
+        return self._module_env.get(key[1])
+
     # Summaries, read by the scopes (each read is a dependency of the running scope).
     def returned(self, function: Function) -> Value | None:
-        self._reading.add(("r", id(function)))
-        return self._returns.get(id(function))
+        found = self._reading[("r", id(function))] = self._returns.get(id(function))
+        return found
 
     def passed(self, function: Function) -> dict[str, Value]:
-        self._reading.add(("a", id(function)))
-        return self._arguments.get(id(function), {})
+        found = self._reading[("a", id(function))] = self._arguments.get(id(function), {})
+        return found
 
     def attribute(self, cls: ClassInfo, attr: str) -> Value | None:
-        self._reading.add(("t", cls.node.name, attr))
-        return cls.attributes.get(attr)
+        found = self._reading[("t", cls.node.name, attr)] = cls.attributes.get(attr)
+        return found
 
     def module_global(self, name: str) -> Value | None:
-        self._reading.add(("m", name))
-        return self._module_env.get(name)
+        found = self._reading[("m", name)] = self._module_env.get(name)
+        return found
 
     def _record(self, node: ast.AST, value: Value) -> Value:
         self._values[id(node)] = value
@@ -548,6 +573,29 @@ class Analysis:
 
     def _add_attribute(self, cls: ClassInfo, attr: str, value: Value) -> None:
         self._merge(self._writing[2], (cls.node.name, attr), value)
+
+
+def _replace_part(parts: dict, key, index: int, value: Value | None) -> None:
+    """Set scope ``index``'s part of summary ``key`` (None: it has none any more)."""
+    table = parts.get(key)
+    if value is None:
+        if table is not None:
+            table.pop(index, None)
+        return
+    if table is None:
+        table = parts[key] = {}
+    table[index] = value
+
+
+def _joined(parts: dict[int, Value] | None) -> Value | None:
+    """The join of the scopes' parts of one summary, in source order (None: no part)."""
+    if not parts:
+        return None
+    found: Value | None = None
+    for index in sorted(parts):
+        value = parts[index]
+        found = value if found is None else found.join(value)
+    return found
 
 
 def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
@@ -569,27 +617,49 @@ def release(tree: ast.AST) -> None:
     tree.__dict__.pop("_gradfix_index", None)
 
 
+# Fields that never hold a node worth indexing: names and numbers, and the shared singleton
+# nodes of contexts and operators (`Load`, `Add`: one object for the whole file, so no parent).
+_LEAF_FIELDS = frozenset({
+    "ctx", "op", "ops", "id", "attr", "name", "arg", "module", "level", "kind", "type_comment",
+    "conversion", "simple", "is_async", "n", "s",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
     """Every node's parent, and the nodes by type (breadth first), in one pass.
 
     Written out instead of ``ast.walk`` + ``ast.iter_child_nodes``: their generators cost
-    more than the rest of this loop on large files.
+    more than the rest of this loop on large files. Each node type's child fields are looked
+    up once; contexts and operators (a third of a tree's nodes) are left out.
     """
     parents: dict[int, ast.AST] = {}
     by_type: dict[type, list[ast.AST]] = {}
-    AST, queue = ast.AST, [tree]
+    AST, fields_of, queue = ast.AST, _CHILD_FIELDS, [tree]
+    append = queue.append
     for node in queue:  # the list grows as it is read
-        by_type.setdefault(type(node), []).append(node)
-        for name in node._fields:
+        kind = type(node)
+        found = by_type.get(kind)
+        if found is None:
+            found = by_type[kind] = []
+        found.append(node)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(
+                f for f in kind._fields if f not in _LEAF_FIELDS and not (kind is ast.Constant and f == "value")
+            )
+        for name in fields:
             child = getattr(node, name, None)
-            if isinstance(child, list):
+            if child is None:
+                continue
+            if type(child) is list:
                 for item in child:
                     if isinstance(item, AST):
                         parents[id(item)] = node
-                        queue.append(item)
+                        append(item)
             elif isinstance(child, AST):
                 parents[id(child)] = node
-                queue.append(child)
+                append(child)
     return parents, by_type
 
 
