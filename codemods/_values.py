@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from . import _torch
@@ -137,6 +137,16 @@ class Value:
             shape=self.shape if self.shape == other.shape else None,
             optional=self.optional or other.optional,
         )
+
+
+def replace(value: Value, **changes) -> Value:
+    """``dataclasses.replace`` for a Value, without its per-field checks (it runs for most
+    expressions of a file): a copy of the fields, some changed."""
+    copy = object.__new__(Value)
+    fields = copy.__dict__
+    fields.update(value.__dict__)
+    fields.update(changes)
+    return copy
 
 
 def join_all(values: Iterable[Value | None]) -> Value | None:
@@ -247,18 +257,6 @@ class Imports:
         return None
 
 
-def _statements_deep(tree: ast.AST) -> Iterator[ast.stmt]:
-    """Every statement, in nested blocks too (not into expressions)."""
-    stack = list(reversed(getattr(tree, "body", [])))
-    while stack:
-        node = stack.pop()
-        yield node
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            block = getattr(node, name, None)
-            if isinstance(block, list):
-                stack.extend(reversed(block))
-
-
 # Classes and functions of the file --------------------------------------------------------
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.")
@@ -343,7 +341,8 @@ class Analysis:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[stmt.name] = stmt
-        classes = [s for s in _statements_deep(self.tree) if isinstance(s, ast.ClassDef)]
+        # Source order, as a walk of the blocks would give: of two classes of one name the last wins.
+        classes = sorted(indexed(self.tree)[1].get(ast.ClassDef, []), key=lambda node: (node.lineno, node.col_offset))
         for cls in classes:
             methods = {s.name: s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
             properties = {
@@ -663,16 +662,25 @@ def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]
     return parents, by_type
 
 
-_HANDLERS: dict[tuple[type, str, type], object] = {}
+_HANDLERS: dict[tuple[type, str], dict[type, object]] = {}
 
 
-def _handler(interpreter: type, prefix: str, node_type: type):
-    """The interpreter's method for a node type (``_e_Call``, ``_stmt_If``), looked up once per type."""
-    key = (interpreter, prefix, node_type)
-    try:
-        return _HANDLERS[key]
-    except KeyError:
-        found = _HANDLERS[key] = getattr(interpreter, prefix + node_type.__name__, None)
+def _handlers(interpreter: type, prefix: str) -> dict[type, object]:
+    """The interpreter's methods by node type (``_e_Call``, ``_stmt_If``), each looked up once
+    (a missing one is None): one dictionary lookup per node instead of an attribute search."""
+    table = _HANDLERS.get((interpreter, prefix))
+    if table is None:
+        table = _HANDLERS[(interpreter, prefix)] = _HandlerTable(interpreter, prefix)
+    return table
+
+
+class _HandlerTable(dict):
+    def __init__(self, interpreter: type, prefix: str) -> None:
+        super().__init__()
+        self.interpreter, self.prefix = interpreter, prefix
+
+    def __missing__(self, node_type: type):
+        found = self[node_type] = getattr(self.interpreter, self.prefix + node_type.__name__, None)
         return found
 
 
@@ -691,6 +699,8 @@ class _ScopeInterpreter:
         self.env: dict[str, Value] = {}
         self.grad_enabled = True
         self.is_function = not isinstance(scope, ast.Module)
+        self._statement_handlers = _handlers(type(self), "_stmt_")
+        self._expression_handlers = _handlers(type(self), "_e_")
 
     # Entry -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -773,7 +783,7 @@ class _ScopeInterpreter:
             self._statement(stmt)
 
     def _statement(self, stmt: ast.stmt) -> None:
-        method = _handler(type(self), "_stmt_", type(stmt))
+        method = self._statement_handlers[type(stmt)]
         if method is not None:
             method(self, stmt)
         else:
@@ -1003,7 +1013,7 @@ class _ScopeInterpreter:
     def _expr(self, node: ast.AST | None) -> Value:
         if node is None:
             return NONE
-        method = _handler(type(self), "_e_", type(node))
+        method = self._expression_handlers[type(node)]
         value = method(self, node) if method is not None else self._generic(node)
         self.a._values[id(node)] = value  # Analysis._record, inlined: this runs for every expression
         return value
@@ -1060,8 +1070,12 @@ class _ScopeInterpreter:
         return UNKNOWN
 
     def _e_Attribute(self, node: ast.Attribute) -> Value:
-        key = _key(node)
-        base = self._expr(node.value)
+        owner = node.value
+        base = self._expr(owner)
+        # The environment key `_key` gives, built from the owner's (the common case, `self.x`,
+        # without a second walk down the chain).
+        kind = type(owner)
+        key = f"{owner.id}.{node.attr}" if kind is ast.Name else dotted(node) if kind is ast.Attribute else None
         if key is not None and key in self.env:
             return self.env[key]
         attr = node.attr
