@@ -1676,16 +1676,15 @@ class _ScopeInterpreter:
 
 
 def _join_envs(envs: list[dict[str, Value]]) -> dict[str, Value]:
-    if len(envs) == 1:
-        return dict(envs[0])
-    merged: dict[str, Value] = {}
-    keys = set().union(*envs)
-    for key in keys:
-        values = [env.get(key) for env in envs]
-        joined = join_all(values)
-        if joined is None:
-            continue
-        merged[key] = joined
+    """Each name's values joined across ``envs``, left to right (a name missing in some is
+    what the others hold). Branches share most of their values with the state before them:
+    an identical value needs no join."""
+    merged = dict(envs[0])
+    for env in envs[1:]:
+        for key, value in env.items():
+            old = merged.get(key)
+            if old is not value:
+                merged[key] = value if old is None else old.join(value)
     return merged
 
 
