@@ -699,6 +699,7 @@ class _ScopeInterpreter:
         self.env: dict[str, Value] = {}
         self.grad_enabled = True
         self.is_function = not isinstance(scope, ast.Module)
+        self._recorded = analysis._values
         self._statement_handlers = _handlers(type(self), "_stmt_")
         self._expression_handlers = _handlers(type(self), "_e_")
 
@@ -1013,9 +1014,14 @@ class _ScopeInterpreter:
     def _expr(self, node: ast.AST | None) -> Value:
         if node is None:
             return NONE
-        method = self._expression_handlers[type(node)]
-        value = method(self, node) if method is not None else self._generic(node)
-        self.a._values[id(node)] = value  # Analysis._record, inlined: this runs for every expression
+        kind = type(node)
+        known = self.env.get(node.id) if kind is ast.Name else None  # `_e_Name`'s first case, the most common
+        if known is not None:
+            value = known
+        else:
+            method = self._expression_handlers[kind]
+            value = method(self, node) if method is not None else self._generic(node)
+        self._recorded[id(node)] = value  # Analysis._record, inlined: this runs for every expression
         return value
 
     def _generic(self, node: ast.AST) -> Value:
