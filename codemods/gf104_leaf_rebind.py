@@ -12,6 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of, parents_of
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_carry_graph_text, may_hold_parameters
+from ._text import names_grad_or_optim
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -28,7 +29,6 @@ _SUFFIX_BY_METHOD = {
 }
 
 
-_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 
 
@@ -182,7 +182,7 @@ class LeafRebind(Rule):
         written at least three times (the rebinding, its read, the Parameter's binding)."""
         if not may_carry_graph_text(source):
             return False  # (detect skips an assignment whose value does not carry a graph)
-        if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
+        if names_grad_or_optim(source):
             return True
         if not any(s in source for s in ("arameter", "weight", "bias")):
             return False
