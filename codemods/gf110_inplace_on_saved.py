@@ -759,6 +759,9 @@ _LEAF_ATTRIBUTES = {
 }
 
 
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 class _Tree:
     """The tree's facts the filter needs, each gathered once when first asked for."""
 
@@ -767,6 +770,23 @@ class _Tree:
         self.aliases = aliases
         self.parents = parents_of(tree)
         self.defined = {f.name for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef)}
+        self._scopes: dict[int, ast.AST | None] = {}  # id(non-function node) -> the function at or above it
+
+    def scope(self, node: ast.AST):
+        """`_scope`, memoized: the ancestors walked are remembered, so a scope's nodes share one walk."""
+        parents, scopes, functions = self.parents, self._scopes, _FUNCTIONS
+        walked = []
+        ancestor = parents.get(id(node))
+        while ancestor is not None and not isinstance(ancestor, functions):
+            known = scopes.get(id(ancestor), walked)
+            if known is not walked:
+                ancestor = known
+                break
+            walked.append(ancestor)
+            ancestor = parents.get(id(ancestor))
+        for step in walked:
+            scopes[id(step)] = ancestor
+        return ancestor
 
     @cached_property
     def constructed(self) -> dict[str, list[ast.Call]]:
@@ -820,7 +840,7 @@ class _Tree:
         """Function name -> (the function, a value one of its `return`s gives)."""
         table: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
         for node in nodes_of(self.tree, ast.Return):
-            function = _scope(self.parents, node)
+            function = self.scope(node)
             if function is not None and node.value is not None:
                 table.setdefault(function.name, []).append((function, node.value))
         return table
@@ -837,7 +857,7 @@ class _Tree:
             if isinstance(parent, ast.AugAssign):
                 continue
             single = isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node
-            table.setdefault((id(_scope(self.parents, node)), node.id), []).append(parent.value if single else None)
+            table.setdefault((id(self.scope(node)), node.id), []).append(parent.value if single else None)
         return table
 
     @cached_property
@@ -943,9 +963,17 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
 
 def _true_flag(call: ast.Call) -> bool:
     """Whether ``call`` has an `inplace=True` or a last positional True (what `_inplace_flag` needs)."""
-    if call.args and _is_true(call.args[-1]):
-        return True
-    return bool(call.keywords) and any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
+    args = call.args
+    if args:
+        last = args[-1]
+        if isinstance(last, ast.Constant) and last.value is True:
+            return True
+    for keyword in call.keywords:  # (a loop, not `any` of a generator: this runs for most calls)
+        if keyword.arg == "inplace":
+            value = keyword.value
+            if isinstance(value, ast.Constant) and value.value is True:
+                return True
+    return False
 
 
 def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
@@ -1153,7 +1181,7 @@ def _parameter_may_be_leaf(facts: _Tree, function, leafy, depth: int) -> bool:
     for call in facts.callers(function.name):
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             continue
-        scope = _scope(facts.parents, call)
+        scope = facts.scope(call)
         if any(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in [*call.args, *(k.value for k in call.keywords)]):
             return True
     return False
@@ -1173,7 +1201,7 @@ def _quick_check(tree: ast.Module) -> bool:
     writes: dict[tuple, list[ast.AST]] = {}
     for name, nodes in written.items():
         for node in nodes:
-            writes.setdefault((id(_scope(parents, node)), name), []).append(node)
+            writes.setdefault((id(facts.scope(node)), name), []).append(node)
     definitions: dict[tuple, list[ast.expr]] = {}
     scopes = {}
     singles = [n for n in nodes_of(tree, ast.Assign) if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)]
@@ -1185,7 +1213,7 @@ def _quick_check(tree: ast.Module) -> bool:
                 wanted.add(base.id)
     for node in singles:
         if node.targets[0].id in wanted:
-            scope = _scope(parents, node)
+            scope = facts.scope(node)
             scopes[id(scope)] = scope
             definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
     for function in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef):
@@ -1248,7 +1276,7 @@ def _quick_check(tree: ast.Module) -> bool:
     for node in nodes_of(tree, ast.Name):
         if node.id not in names:
             continue
-        span = spans.get((id(_scope(parents, node)), node.id))
+        span = spans.get((id(facts.scope(node)), node.id))
         if span is not None and span[0] <= node.lineno <= span[1]:
             saving = _saving_use(facts, node)
             if saving and (span[2] or saving == "known"):
