@@ -35,7 +35,7 @@ _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 def _opened(line: str) -> int:
     """Brackets one line of code leaves open (its strings and comment dropped), at least 1 when
     it ends with a backslash or holds a string that goes on to the next line."""
-    code = _STRING.sub("", line)
+    code = _STRING.sub("", line) if '"' in line or "'" in line else line  # (every string starts with a quote)
     code = code.split("#", 1)[0] if "#" in code else code
     opened = code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
     if '"' in code or "'" in code or code.rstrip().endswith("\\"):
@@ -43,6 +43,7 @@ def _opened(line: str) -> int:
     return opened
 
 
+_OPENERS = re.compile(r"[(\[{\\\"']")  # what may continue a statement on the next line (`_opened`)
 _SELF_STORE = re.compile(r"self\.(\w+)\s*=(?!=)([^\n]*)")  # (also `myself.x =`: a superset)
 
 
@@ -191,7 +192,7 @@ class LeafRebind(Rule):
             attr, rest = match.groups()
             spelled = "self." + attr  # (substring tests: `self.w` also counts `self.w2`, a superset)
             if spelled not in rest:
-                if not any(c in rest for c in "([{\\\"'") or _opened(rest) <= 0:
+                if _OPENERS.search(rest) is None or _opened(rest) <= 0:
                     continue  # the statement ends on this line
                 if spelled not in _statement_from(source, match.start(2)):
                     continue
