@@ -791,24 +791,27 @@ class _Tree:
     @cached_property
     def constructed(self) -> dict[str, list[ast.Call]]:
         """Dotted target -> the calls assigned to it (`_construction`'s candidates)."""
-        table: dict[str, list[ast.Call]] = {}
-        for node in nodes_of(self.tree, ast.Assign):
-            if isinstance(node.value, ast.Call):
-                for target in node.targets:
-                    name = dotted(target)
-                    if name is not None:
-                        table.setdefault(name, []).append(node.value)
-        return table
+        return self._assigned_calls[0]
 
     @cached_property
     def flagged_targets(self) -> set[str]:
         """Dotted targets assigned a call told in place, or a Sequential whose first layer is."""
+        return self._assigned_calls[1]
+
+    @cached_property
+    def _assigned_calls(self) -> tuple[dict[str, list[ast.Call]], set[str]]:
+        """`constructed` and `flagged_targets`, from one pass over the assignments."""
+        table: dict[str, list[ast.Call]] = {}
         found = set()
         for node in nodes_of(self.tree, ast.Assign):
             call = node.value
-            if isinstance(call, ast.Call) and (_true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0]))):
-                found.update(name for name in map(dotted, node.targets) if name is not None)
-        return found
+            if isinstance(call, ast.Call):
+                names = [name for name in map(dotted, node.targets) if name is not None]
+                for name in names:
+                    table.setdefault(name, []).append(call)
+                if _true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0])):
+                    found.update(names)
+        return table, found
 
     @cached_property
     def bound_names(self) -> set[str]:
@@ -939,25 +942,43 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if not reads(stmt.value, stmt.targets[0].value.id):
                 writes.setdefault(stmt.targets[0].value.id, []).append(stmt)
-    Attribute, Name = ast.Attribute, ast.Name
+    Attribute, Name, Constant = ast.Attribute, ast.Name, ast.Constant
     aliases = facts.aliases
+    flagged = None  # facts.flagged_targets, once asked
     for call in nodes_of(tree, ast.Call):  # the hot loop: every call of the file
         func = call.func
         kind = type(func)
-        if kind is Attribute and func.attr[-1] == "_" and type(func.value) is Name:
+        trailing = False
+        if kind is Attribute:
             method = func.attr
-            if not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+            trailing = method[-1] == "_"
+            if trailing and type(func.value) is Name and not method.startswith("_") and method not in _NOT_VALUE_WRITES:
                 writes.setdefault(func.value.id, []).append(call)
         args = call.args
         if not args or type(args[0]) is not Name:
             continue
         # Cheap tests first: a flag on the call (a torch function told so), a name that ends
         # in `_` or is imported (`relu_`, however imported), a module constructed in place.
-        if (kind is Attribute and func.attr[-1] == "_") or (kind is Name and func.id in aliases) or _true_flag(call):
+        if trailing or (kind is Name and func.id in aliases):
+            told = True
+        else:  # `_true_flag`, written out (most calls end here)
+            last = args[-1]
+            told = isinstance(last, Constant) and last.value is True
+            if not told:
+                for keyword in call.keywords:
+                    if keyword.arg == "inplace":
+                        value = keyword.value
+                        if isinstance(value, Constant) and value.value is True:
+                            told = True
+                            break
+        if told:
             if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
                 writes.setdefault(args[0].id, []).append(call)
-        elif (kind is Name or kind is Attribute) and facts.flagged_targets and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
-            writes.setdefault(args[0].id, []).append(call)
+        elif kind is Name or kind is Attribute:
+            if flagged is None:
+                flagged = facts.flagged_targets
+            if flagged and dotted(func) in flagged and _flagged_write(facts, call):
+                writes.setdefault(args[0].id, []).append(call)
     return writes
 
 
