@@ -101,7 +101,8 @@ _RANDOM_AFTER = re.compile(_RANDOM_VALUE)
 # `(?:rand|empty|Tensor|normal)\w*\s+as\s` as one literal-led pattern per word (``re`` then
 # skips ahead to the word; the alternation is tried at every `r`, `e`, `T` and `n`: 3x slower).
 _FACTORY_ALIASES = tuple(re.compile(word + r"\w*\s+as\s") for word in ("rand", "empty", "Tensor", "normal"))
-_INIT_ALIAS = re.compile(r"init\s+as\b")
+# `"init." in source or "nn.init" in source or re.search(r"init\s+as\b", source)`: one scan.
+_INITIALISES = re.compile(r"init(?:\.|\s+as\b|(?<=nn\.init))")
 
 
 def _factory_alias(source: str) -> bool:
@@ -162,7 +163,7 @@ def _stored_names(source: str) -> set[str]:
 def _text_check(source: str) -> bool:
     if "requires_grad" in source:
         return True  # `_learnable_creation`, `_converted_creation`
-    initialises = "init." in source or "nn.init" in source or _INIT_ALIAS.search(source) is not None
+    initialises = _INITIALISES.search(source) is not None
     if initialises:
         for attr in set(_INIT_ARG.findall(source)):  # `_initialised`: nn.init.f_(self.x, ...)
             if _read_again(source, attr) and any(_RANDOM_AFTER.match(source, at + 5 + len(attr)) for at in _found(source, ("self." + attr,))):
