@@ -8,7 +8,9 @@ For every file of the corpus (or every ``--every``-th), in one process:
   them), timed as a whole and per rule;
 * each rule's ``quick_check`` on the parsed files whose text passed that rule, timed per
   rule *without* the shared node index (``codemods._values.indexed(tree)`` is built before
-  the clock starts: the index is the lead's to make faster, not the rules').
+  the clock starts: the index is the lead's to make faster, not the rules') and, unless
+  ``--with-imports``, without the shared import tables (``_ast.imports_of``: the analysis's
+  ``Imports``; ``_ast.import_aliases``), timed on their own.
 
 ``--dump FILE`` writes, per rule, the files that pass its text filters and those that pass its
 quick check; ``--compare FILE`` checks the sets of this run against such a dump (exit status 1
@@ -45,10 +47,13 @@ def main() -> int:
     parser.add_argument("--dump", metavar="FILE", help="write the pass sets (JSON)")
     parser.add_argument("--compare", metavar="FILE", help="compare the pass sets with a --dump")
     parser.add_argument("--no-quick", action="store_true", help="time the text stage only")
+    parser.add_argument("--with-imports", action="store_true",
+                        help="leave the shared import tables (_ast.imports_of, import_aliases) to the first rule that asks")
     parser.add_argument("--quick-on-all", action="store_true",
                         help="also run every quick check on every parsed file (sets 'quick-all'; slower)")
     args = parser.parse_args()
 
+    from gradfix.codemods._ast import import_aliases, imports_of
     from gradfix.codemods._values import indexed, release
     from gradfix.engine import _triggered
     from gradfix.rule import select_rules
@@ -94,6 +99,7 @@ def main() -> int:
           f"(per rule, summed: {sum(text_seconds.values()):.2f} s)")
 
     quick_seconds: collections.Counter = collections.Counter()
+    shared: collections.Counter = collections.Counter()
     parsed = 0
     if not args.no_quick:
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
@@ -109,6 +115,13 @@ def main() -> int:
                     continue
                 parsed += 1
                 indexed(tree)
+                if not args.with_imports:  # the shared import tables, built once per tree
+                    start = clock()
+                    imports_of(tree)
+                    shared["Imports"] += clock() - start
+                    start = clock()
+                    import_aliases(tree)
+                    shared["import_aliases"] += clock() - start
                 for rule in triggered:
                     if rule.quick_check is None:
                         passes["quick"][rule.code].append(name)
@@ -126,7 +139,9 @@ def main() -> int:
                 del tree
             finally:
                 gc.enable()
-        print(f"{parsed} files parsed; quick checks {sum(quick_seconds.values()):.2f} CPU s (index excluded)")
+        print(f"{parsed} files parsed; quick checks {sum(quick_seconds.values()):.2f} CPU s (index excluded"
+              + (")" if args.with_imports else
+                 "; built before them: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in shared.items()) + ")"))
 
     print(f"{'rule':6} {'text s':>7} {'pass':>6} {'quick s':>8} {'pass':>6}")
     for rule in rules:
