@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import re
 
-from ._ast import imports_of, imports_torch, nodes_of, parents_of  # noqa: F401 (imports_torch: for the rules)
+from ._ast import imports_of, imports_torch, nodes_of, parents_of, walked  # noqa: F401 (imports_torch: for the rules)
 from ._text import _memoized
 from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
 
@@ -35,7 +35,7 @@ def leaf_used_names(tree: ast.Module) -> "set[str]":
     for call in nodes_of(tree, ast.Call):
         if (call.args or call.keywords) and _is_optimizer(imports, call):
             for arg in [*call.args, *(k.value for k in call.keywords)]:
-                names.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+                names.update(n.id for n in walked(arg) if isinstance(n, ast.Name))
     listed = [
         (node.targets[0].id, node.value)
         for node in nodes_of(tree, ast.Assign)
@@ -47,7 +47,7 @@ def leaf_used_names(tree: ast.Module) -> "set[str]":
             break
         listed = [(holder, value) for holder, value in listed if holder not in names]
         for _, value in taken:
-            names.update(n.id for n in ast.walk(value) if isinstance(n, ast.Name))
+            names.update(n.id for n in walked(value) if isinstance(n, ast.Name))
     tree._gradfix_leaf_names = names  # type: ignore[attr-defined]
     return names
 

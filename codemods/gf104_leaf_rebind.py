@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of, parents_of
+from ._ast import nodes_of, parents_of, walked
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_carry_graph_text, may_hold_parameters
 from ._text import names_grad_or_optim
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
@@ -218,16 +218,17 @@ class LeafRebind(Rule):
             if isinstance(target, ast.Name):
                 if leafy is None:
                     leafy = leaf_used_names(tree)
-                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)) and not grad_disabled(tree, node):
+                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in walked(node.value)) and not grad_disabled(tree, node):
                     return True
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                 attr = target.attr
-                reads = {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
+                inside = walked(node.value)
+                reads = {id(n) for n in inside if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
                 if not reads:
                     continue
                 if grad_disabled(tree, node):
                     continue  # (detect skips it)
-                if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in ast.walk(node.value)):
+                if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in inside):
                     return True  # the manual update `self.w = self.w - lr * self.w.grad`
                 if not may_hold_parameters(tree):
                     continue

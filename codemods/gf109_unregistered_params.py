@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import called_name, import_aliases, nodes_of
+from ._ast import called_name, import_aliases, nodes_of, walked
 from ._flow_ast import walk
 from ._losspath import on_loss_path
 from ._text import backpropagates
@@ -984,7 +984,7 @@ def _local_bindings(init) -> dict[str, list[ast.expr]]:
     """Name -> the values of the ``name = ...`` statements in ``__init__`` (``ast.walk``, as
     ``_element_sources`` counts them)."""
     found: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(init):
+    for node in walked(init):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
