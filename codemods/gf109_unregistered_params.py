@@ -98,15 +98,30 @@ _OPERAND = r"[-+~]?[\w.]+(?:\[[^\]\n]*\])*[ \t]*(?:\*\*?|//?|[+\-@%])"
 _RANDOM_VALUE = r"[ \t]*=(?!=)(?:[\s\\(]|" + _OPERAND + r")*?[\w.]*?(?:rand|empty|Tensor|normal)\w*[ \t]*\("
 _RANDOM = re.compile(r"self\.(\w+)" + _RANDOM_VALUE)
 _RANDOM_AFTER = re.compile(_RANDOM_VALUE)
-# `(?:rand|empty|Tensor|normal)\w*\s+as\s` as one literal-led pattern per word (``re`` then
-# skips ahead to the word; the alternation is tried at every `r`, `e`, `T` and `n`: 3x slower).
-_FACTORY_ALIASES = tuple(re.compile(word + r"\w*\s+as\s") for word in ("rand", "empty", "Tensor", "normal"))
-# `"init." in source or "nn.init" in source or re.search(r"init\s+as\b", source)`: one scan.
-_INITIALISES = re.compile(r"init(?:\.|\s+as\b|(?<=nn\.init))")
+# `from torch import randn as r`: `(?:rand|empty|Tensor|normal)\w*\s+as\s`, found from its
+# `as` (rare, and a literal: `re` skips ahead to it; the alternation was tried at every `r`, `e`,
+# `T` and `n` of the file). The words before the blanks before `as` are read back from there.
+_AS = re.compile(r"as(?<=\sas)\s")
+_FACTORY_WORDS = ("rand", "empty", "Tensor", "normal")
+_INITIALISES = re.compile(r"init(?:\.|\s+as\b|(?<=nn\.init))")  # `init.`, `nn.init` or `init as`
 
 
 def _factory_alias(source: str) -> bool:
-    return any(pattern.search(source) for pattern in _FACTORY_ALIASES)
+    """``re.search(r"(?:rand|empty|Tensor|normal)\w*\s+as\s", source)``: a run of word
+    characters holding one of the words, then blanks, then ``as`` and a blank."""
+    for match in _AS.finditer(source):
+        end = match.start() - 1
+        while end >= 0 and source[end].isspace():  # (`\s`)
+            end -= 1
+        start = end
+        while start >= 0 and (source[start].isalnum() or source[start] == "_"):  # (`\w`)
+            start -= 1
+        word = source[start + 1:end + 1]
+        if word and any(w in word for w in _FACTORY_WORDS):
+            return True
+    return False
+
+
 _TARGET = re.compile(r"(?:^|[\s;(])self\.(\w+)[ \t]*$")
 _CALLED_AFTER = re.compile(r"[ \t]*=(?!=)" + _CALL)
 _END = re.compile(r"[ \t]*\)?[ \t]*(?:[;#\r\n]|$)")
