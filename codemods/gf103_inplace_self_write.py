@@ -151,7 +151,7 @@ def _is_word(c: str) -> bool:
 
 
 def _names_word(text: str, name: str) -> bool:
-    """``re.search(rf"\b{re.escape(name)}\b", text)``, without compiling a pattern per name."""
+    r"""``re.search(rf"\b{re.escape(name)}\b", text)``, without compiling a pattern per name."""
     size, at = len(name), text.find(name)
     while at >= 0:
         end = at + size

@@ -107,7 +107,7 @@ _INITIALISES = re.compile(r"init(?:\.|\s+as\b|(?<=nn\.init))")  # `init.`, `nn.i
 
 
 def _factory_alias(source: str) -> bool:
-    """``re.search(r"(?:rand|empty|Tensor|normal)\w*\s+as\s", source)``: a run of word
+    r"""``re.search(r"(?:rand|empty|Tensor|normal)\w*\s+as\s", source)``: a run of word
     characters holding one of the words, then blanks, then ``as`` and a blank."""
     for match in _AS.finditer(source):
         end = match.start() - 1
