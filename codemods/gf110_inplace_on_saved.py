@@ -759,9 +759,6 @@ _LEAF_ATTRIBUTES = {
 }
 
 
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
 class _Tree:
     """The tree's facts the filter needs, each gathered once when first asked for."""
 
@@ -770,48 +767,28 @@ class _Tree:
         self.aliases = aliases
         self.parents = parents_of(tree)
         self.defined = {f.name for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef)}
-        self._scopes: dict[int, ast.AST | None] = {}  # id(non-function node) -> the function at or above it
-
-    def scope(self, node: ast.AST):
-        """`_scope`, memoized: the ancestors walked are remembered, so a scope's nodes share one walk."""
-        parents, scopes, functions = self.parents, self._scopes, _FUNCTIONS
-        walked = []
-        ancestor = parents.get(id(node))
-        while ancestor is not None and not isinstance(ancestor, functions):
-            known = scopes.get(id(ancestor), walked)
-            if known is not walked:
-                ancestor = known
-                break
-            walked.append(ancestor)
-            ancestor = parents.get(id(ancestor))
-        for step in walked:
-            scopes[id(step)] = ancestor
-        return ancestor
 
     @cached_property
     def constructed(self) -> dict[str, list[ast.Call]]:
         """Dotted target -> the calls assigned to it (`_construction`'s candidates)."""
-        return self._assigned_calls[0]
+        table: dict[str, list[ast.Call]] = {}
+        for node in nodes_of(self.tree, ast.Assign):
+            if isinstance(node.value, ast.Call):
+                for target in node.targets:
+                    name = dotted(target)
+                    if name is not None:
+                        table.setdefault(name, []).append(node.value)
+        return table
 
     @cached_property
     def flagged_targets(self) -> set[str]:
         """Dotted targets assigned a call told in place, or a Sequential whose first layer is."""
-        return self._assigned_calls[1]
-
-    @cached_property
-    def _assigned_calls(self) -> tuple[dict[str, list[ast.Call]], set[str]]:
-        """`constructed` and `flagged_targets`, from one pass over the assignments."""
-        table: dict[str, list[ast.Call]] = {}
         found = set()
         for node in nodes_of(self.tree, ast.Assign):
             call = node.value
-            if isinstance(call, ast.Call):
-                names = [name for name in map(dotted, node.targets) if name is not None]
-                for name in names:
-                    table.setdefault(name, []).append(call)
-                if _true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0])):
-                    found.update(names)
-        return table, found
+            if isinstance(call, ast.Call) and (_true_flag(call) or (call.args and isinstance(call.args[0], ast.Call) and _true_flag(call.args[0]))):
+                found.update(name for name in map(dotted, node.targets) if name is not None)
+        return found
 
     @cached_property
     def bound_names(self) -> set[str]:
@@ -843,7 +820,7 @@ class _Tree:
         """Function name -> (the function, a value one of its `return`s gives)."""
         table: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
         for node in nodes_of(self.tree, ast.Return):
-            function = self.scope(node)
+            function = _scope(self.parents, node)
             if function is not None and node.value is not None:
                 table.setdefault(function.name, []).append((function, node.value))
         return table
@@ -860,7 +837,7 @@ class _Tree:
             if isinstance(parent, ast.AugAssign):
                 continue
             single = isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node
-            table.setdefault((id(self.scope(node)), node.id), []).append(parent.value if single else None)
+            table.setdefault((id(_scope(self.parents, node)), node.id), []).append(parent.value if single else None)
         return table
 
     @cached_property
@@ -942,59 +919,33 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if not reads(stmt.value, stmt.targets[0].value.id):
                 writes.setdefault(stmt.targets[0].value.id, []).append(stmt)
-    Attribute, Name, Constant = ast.Attribute, ast.Name, ast.Constant
+    Attribute, Name = ast.Attribute, ast.Name
     aliases = facts.aliases
-    flagged = None  # facts.flagged_targets, once asked
     for call in nodes_of(tree, ast.Call):  # the hot loop: every call of the file
         func = call.func
         kind = type(func)
-        trailing = False
-        if kind is Attribute:
+        if kind is Attribute and func.attr[-1] == "_" and type(func.value) is Name:
             method = func.attr
-            trailing = method[-1] == "_"
-            if trailing and type(func.value) is Name and not method.startswith("_") and method not in _NOT_VALUE_WRITES:
+            if not method.startswith("_") and method not in _NOT_VALUE_WRITES:
                 writes.setdefault(func.value.id, []).append(call)
         args = call.args
         if not args or type(args[0]) is not Name:
             continue
         # Cheap tests first: a flag on the call (a torch function told so), a name that ends
         # in `_` or is imported (`relu_`, however imported), a module constructed in place.
-        if trailing or (kind is Name and func.id in aliases):
-            told = True
-        else:  # `_true_flag`, written out (most calls end here)
-            last = args[-1]
-            told = isinstance(last, Constant) and last.value is True
-            if not told:
-                for keyword in call.keywords:
-                    if keyword.arg == "inplace":
-                        value = keyword.value
-                        if isinstance(value, Constant) and value.value is True:
-                            told = True
-                            break
-        if told:
+        if (kind is Attribute and func.attr[-1] == "_") or (kind is Name and func.id in aliases) or _true_flag(call):
             if _flagged_write(facts, call) or facts.torch_last(func) & _torch.INPLACE_FUNCTIONS:
                 writes.setdefault(args[0].id, []).append(call)
-        elif kind is Name or kind is Attribute:
-            if flagged is None:
-                flagged = facts.flagged_targets
-            if flagged and dotted(func) in flagged and _flagged_write(facts, call):
-                writes.setdefault(args[0].id, []).append(call)
+        elif (kind is Name or kind is Attribute) and facts.flagged_targets and dotted(func) in facts.flagged_targets and _flagged_write(facts, call):
+            writes.setdefault(args[0].id, []).append(call)
     return writes
 
 
 def _true_flag(call: ast.Call) -> bool:
     """Whether ``call`` has an `inplace=True` or a last positional True (what `_inplace_flag` needs)."""
-    args = call.args
-    if args:
-        last = args[-1]
-        if isinstance(last, ast.Constant) and last.value is True:
-            return True
-    for keyword in call.keywords:  # (a loop, not `any` of a generator: this runs for most calls)
-        if keyword.arg == "inplace":
-            value = keyword.value
-            if isinstance(value, ast.Constant) and value.value is True:
-                return True
-    return False
+    if call.args and _is_true(call.args[-1]):
+        return True
+    return bool(call.keywords) and any(k.arg == "inplace" and _is_true(k.value) for k in call.keywords)
 
 
 def _flagged_write(facts: _Tree, call: ast.Call) -> bool:
@@ -1202,7 +1153,7 @@ def _parameter_may_be_leaf(facts: _Tree, function, leafy, depth: int) -> bool:
     for call in facts.callers(function.name):
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             continue
-        scope = facts.scope(call)
+        scope = _scope(facts.parents, call)
         if any(_may_be_leaf(facts, a, leafy, depth + 1, scope) for a in [*call.args, *(k.value for k in call.keywords)]):
             return True
     return False
@@ -1222,7 +1173,7 @@ def _quick_check(tree: ast.Module) -> bool:
     writes: dict[tuple, list[ast.AST]] = {}
     for name, nodes in written.items():
         for node in nodes:
-            writes.setdefault((id(facts.scope(node)), name), []).append(node)
+            writes.setdefault((id(_scope(parents, node)), name), []).append(node)
     definitions: dict[tuple, list[ast.expr]] = {}
     scopes = {}
     singles = [n for n in nodes_of(tree, ast.Assign) if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)]
@@ -1234,7 +1185,7 @@ def _quick_check(tree: ast.Module) -> bool:
                 wanted.add(base.id)
     for node in singles:
         if node.targets[0].id in wanted:
-            scope = facts.scope(node)
+            scope = _scope(parents, node)
             scopes[id(scope)] = scope
             definitions.setdefault((id(scope), node.targets[0].id), []).append(node.value)
     for function in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef):
@@ -1297,7 +1248,7 @@ def _quick_check(tree: ast.Module) -> bool:
     for node in nodes_of(tree, ast.Name):
         if node.id not in names:
             continue
-        span = spans.get((id(facts.scope(node)), node.id))
+        span = spans.get((id(_scope(parents, node)), node.id))
         if span is not None and span[0] <= node.lineno <= span[1]:
             saving = _saving_use(facts, node)
             if saving and (span[2] or saving == "known"):
