@@ -16,6 +16,22 @@ def called_name(call: ast.Call) -> str:
     return ""
 
 
+def walked(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(node))``, in the same (breadth-first) order, written out: ``ast.walk``'s
+    generators (``iter_child_nodes``, ``iter_fields``) cost more than the walk itself."""
+    AST, queue = ast.AST, [node]
+    for current in queue:  # the list grows as it is read
+        for name in current._fields:
+            child = getattr(current, name, None)
+            if isinstance(child, list):
+                for item in child:
+                    if isinstance(item, AST):
+                        queue.append(item)
+            elif isinstance(child, AST):
+                queue.append(child)
+    return queue
+
+
 def nodes_of(tree: ast.AST, *types: type) -> list[ast.AST]:
     """Every node of these types in ``tree``, in ``ast.walk`` order, from one index of the tree
     shared by every rule's ``quick_check`` and the value analysis (no walk per rule)."""

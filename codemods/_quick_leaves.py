@@ -8,7 +8,8 @@ from __future__ import annotations
 import ast
 import re
 
-from ._ast import imports_of, imports_torch, nodes_of, parents_of  # noqa: F401 (imports_torch: for the rules)
+from ._ast import imports_of, imports_torch, nodes_of, parents_of, walked  # noqa: F401 (imports_torch: for the rules)
+from ._text import _memoized
 from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
 
 
@@ -34,7 +35,7 @@ def leaf_used_names(tree: ast.Module) -> "set[str]":
     for call in nodes_of(tree, ast.Call):
         if (call.args or call.keywords) and _is_optimizer(imports, call):
             for arg in [*call.args, *(k.value for k in call.keywords)]:
-                names.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+                names.update(n.id for n in walked(arg) if isinstance(n, ast.Name))
     listed = [
         (node.targets[0].id, node.value)
         for node in nodes_of(tree, ast.Assign)
@@ -46,7 +47,7 @@ def leaf_used_names(tree: ast.Module) -> "set[str]":
             break
         listed = [(holder, value) for holder, value in listed if holder not in names]
         for _, value in taken:
-            names.update(n.id for n in ast.walk(value) if isinstance(n, ast.Name))
+            names.update(n.id for n in walked(value) if isinstance(n, ast.Name))
     tree._gradfix_leaf_names = names  # type: ignore[attr-defined]
     return names
 
@@ -127,15 +128,15 @@ _GRAPH_STRINGS = ("requires_grad", "create_graph", "arameter", *_FRAMEWORK_MODUL
 _NN = re.compile(r"nn\b")
 
 
+@_memoized
 def may_carry_graph_text(source: str) -> bool:
     """The text that :func:`may_carry_graph` needs: ``requires_grad``, ``create_graph``,
     ``Parameter``/``parameters``/``register_parameter``, a framework module base, or the word
     ``nn`` (every name the imports qualify into ``torch.nn`` is spelled through it:
-    ``torch.nn``, ``from torch import nn``)."""
-    if any(s in source for s in _GRAPH_STRINGS):
-        return True
+    ``torch.nn``, ``from torch import nn``). Memoized per source (GF101 and GF104 ask); the
+    word ``nn`` is looked for first: most files that import torch name it near the top."""
     for match in _NN.finditer(source):
         start = match.start()
         if not start or not (source[start - 1].isalnum() or source[start - 1] == "_"):
             return True
-    return False
+    return any(s in source for s in _GRAPH_STRINGS)

@@ -66,6 +66,16 @@ def calls_backward(source: str) -> bool:
     return False
 
 
+_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
+
+
+@_memoized
+def names_grad_or_optim(source: str) -> bool:
+    """Whether ``source`` spells ``.grad`` or ``optim`` as a word's end (a leaf use,
+    ``_uses.used_as_leaf``: a ``.grad`` read, or a ``torch.optim`` optimizer). GF104 and GF105 both ask."""
+    return bool((".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)))
+
+
 @_memoized
 def backpropagates(source: str) -> bool:
     """Whether ``source`` may have a loss root of ``_losspath``: a backward call

@@ -143,7 +143,22 @@ def _names_base_again(source: str, close: int, end: int) -> bool:
     else:
         if m < len(source):
             return True  # a statement longer than this is no case to look at closely
-    return re.search(rf"\b{re.escape(name)}\b", source[end:m]) is not None
+    return _names_word(source[end:m], name)
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # (what `re` takes as `\w` in a str pattern)
+
+
+def _names_word(text: str, name: str) -> bool:
+    r"""``re.search(rf"\b{re.escape(name)}\b", text)``, without compiling a pattern per name."""
+    size, at = len(name), text.find(name)
+    while at >= 0:
+        end = at + size
+        if (at > 0 and _is_word(text[at - 1])) != _is_word(text[at]) and (_is_word(text[end - 1]) != (end < len(text) and _is_word(text[end]))):
+            return True
+        at = text.find(name, at + 1)
+    return False
 
 
 _COMPOUND = {"if", "elif", "else", "for", "while", "with", "try", "except", "finally", "def", "class", "case", "async"}

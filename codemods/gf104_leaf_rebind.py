@@ -10,8 +10,9 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of, parents_of
+from ._ast import nodes_of, parents_of, walked
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names, may_carry_graph, may_carry_graph_text, may_hold_parameters
+from ._text import names_grad_or_optim
 from ._uses import LEAF, LOAD, STORE, fresh_name, names_in, span, uses
 from ._values import Analysis, dotted
 
@@ -28,14 +29,13 @@ _SUFFIX_BY_METHOD = {
 }
 
 
-_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 
 
 def _opened(line: str) -> int:
     """Brackets one line of code leaves open (its strings and comment dropped), at least 1 when
     it ends with a backslash or holds a string that goes on to the next line."""
-    code = _STRING.sub("", line)
+    code = _STRING.sub("", line) if '"' in line or "'" in line else line  # (every string starts with a quote)
     code = code.split("#", 1)[0] if "#" in code else code
     opened = code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
     if '"' in code or "'" in code or code.rstrip().endswith("\\"):
@@ -43,6 +43,7 @@ def _opened(line: str) -> int:
     return opened
 
 
+_OPENERS = re.compile(r"[(\[{\\\"']")  # what may continue a statement on the next line (`_opened`)
 _SELF_STORE = re.compile(r"self\.(\w+)\s*=(?!=)([^\n]*)")  # (also `myself.x =`: a superset)
 
 
@@ -182,7 +183,7 @@ class LeafRebind(Rule):
         written at least three times (the rebinding, its read, the Parameter's binding)."""
         if not may_carry_graph_text(source):
             return False  # (detect skips an assignment whose value does not carry a graph)
-        if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
+        if names_grad_or_optim(source):
             return True
         if not any(s in source for s in ("arameter", "weight", "bias")):
             return False
@@ -191,7 +192,7 @@ class LeafRebind(Rule):
             attr, rest = match.groups()
             spelled = "self." + attr  # (substring tests: `self.w` also counts `self.w2`, a superset)
             if spelled not in rest:
-                if not any(c in rest for c in "([{\\\"'") or _opened(rest) <= 0:
+                if _OPENERS.search(rest) is None or _opened(rest) <= 0:
                     continue  # the statement ends on this line
                 if spelled not in _statement_from(source, match.start(2)):
                     continue
@@ -217,16 +218,17 @@ class LeafRebind(Rule):
             if isinstance(target, ast.Name):
                 if leafy is None:
                     leafy = leaf_used_names(tree)
-                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)) and not grad_disabled(tree, node):
+                if target.id in leafy and any(isinstance(n, ast.Name) and n.id == target.id for n in walked(node.value)) and not grad_disabled(tree, node):
                     return True
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                 attr = target.attr
-                reads = {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
+                inside = walked(node.value)
+                reads = {id(n) for n in inside if isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"}
                 if not reads:
                     continue
                 if grad_disabled(tree, node):
                     continue  # (detect skips it)
-                if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in ast.walk(node.value)):
+                if any(isinstance(n, ast.Attribute) and n.attr == "grad" and id(n.value) in reads for n in inside):
                     return True  # the manual update `self.w = self.w - lr * self.w.grad`
                 if not may_hold_parameters(tree):
                     continue

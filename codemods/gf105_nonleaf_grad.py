@@ -12,6 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import nodes_of
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, leaf_used_names
+from ._text import names_grad_or_optim
 from ._uses import assigned_values, used_as_leaf
 from ._values import Analysis, Graph, Kind, dotted
 
@@ -28,7 +29,6 @@ _FLOATING = {
 }
 
 
-_GRAD, _OPTIM = re.compile(r"\.grad\b"), re.compile(r"optim\b")  # (one literal-led pattern each: fast)
 _PARAMETER_ALIAS = re.compile(r"Parameter\s+as\s+(\w+)")  # `from torch.nn import Parameter as P`
 _CONVERSION_AFTER = re.compile(r"[\s)\\]*(?:[*/+\-#]|\.\s*(?:" + "|".join(sorted(_CONVERSIONS)) + r")\b)")
 
@@ -125,7 +125,7 @@ class NonleafGrad(Rule):
     def text_check(source: str) -> bool:
         """``.grad`` or ``optim``; else (only a module attribute can be reported) a
         ``Parameter(...)`` call that a conversion or an operator applies to."""
-        if (".grad" in source and _GRAD.search(source)) or ("optim" in source and _OPTIM.search(source)):
+        if names_grad_or_optim(source):
             return True
         names = {"Parameter", *_PARAMETER_ALIAS.findall(source)}
         return any(_converted_call(source, match) for name in names for match in re.finditer(rf"{name}\s*\(", source))

@@ -23,8 +23,8 @@ _LOSS_NAME = re.compile(r"loss|cost|elbo|objective|kl", re.I)
 _REPARAM_FUNCTION = re.compile(r"reparam", re.I)
 
 
-_NORMAL_TEXT, _SAMPLE_TEXT = re.compile(r"normal\s*\("), re.compile(r"\.sample\s*\(")
-_NORMAL_ALIAS = re.compile(r"normal\s+as\s")
+_SAMPLE_TEXT = re.compile(r"\.sample\s*\(")
+_NORMAL_CALL_OR_ALIAS = re.compile(r"normal(?:\s*\(|\s+as\s)")  # `normal(`, or `from torch import normal as N`
 
 
 class NonReparamSample(Rule):
@@ -88,7 +88,7 @@ class NonReparamSample(Rule):
     @staticmethod
     def text_check(source: str) -> bool:
         """``normal(``, or ``.sample(`` with ``distributions`` and a distribution that has ``rsample``."""
-        if "normal" in source and (_NORMAL_TEXT.search(source) or _NORMAL_ALIAS.search(source)):
+        if "normal" in source and _NORMAL_CALL_OR_ALIAS.search(source):
             return True  # (`from torch import normal as N` too)
         return (
             ".sample" in source and "distributions" in source and _SAMPLE_TEXT.search(source) is not None

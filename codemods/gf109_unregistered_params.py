@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import called_name, import_aliases, nodes_of
+from ._ast import called_name, import_aliases, nodes_of, walked
 from ._flow_ast import walk
 from ._losspath import on_loss_path
 from ._text import backpropagates
@@ -98,7 +98,30 @@ _OPERAND = r"[-+~]?[\w.]+(?:\[[^\]\n]*\])*[ \t]*(?:\*\*?|//?|[+\-@%])"
 _RANDOM_VALUE = r"[ \t]*=(?!=)(?:[\s\\(]|" + _OPERAND + r")*?[\w.]*?(?:rand|empty|Tensor|normal)\w*[ \t]*\("
 _RANDOM = re.compile(r"self\.(\w+)" + _RANDOM_VALUE)
 _RANDOM_AFTER = re.compile(_RANDOM_VALUE)
-_FACTORY_ALIAS = re.compile(r"(?:rand|empty|Tensor|normal)\w*\s+as\s")
+# `from torch import randn as r`: `(?:rand|empty|Tensor|normal)\w*\s+as\s`, found from its
+# `as` (rare, and a literal: `re` skips ahead to it; the alternation was tried at every `r`, `e`,
+# `T` and `n` of the file). The words before the blanks before `as` are read back from there.
+_AS = re.compile(r"as(?<=\sas)\s")
+_FACTORY_WORDS = ("rand", "empty", "Tensor", "normal")
+_INITIALISES = re.compile(r"init(?:\.|\s+as\b|(?<=nn\.init))")  # `init.`, `nn.init` or `init as`
+
+
+def _factory_alias(source: str) -> bool:
+    r"""``re.search(r"(?:rand|empty|Tensor|normal)\w*\s+as\s", source)``: a run of word
+    characters holding one of the words, then blanks, then ``as`` and a blank."""
+    for match in _AS.finditer(source):
+        end = match.start() - 1
+        while end >= 0 and source[end].isspace():  # (`\s`)
+            end -= 1
+        start = end
+        while start >= 0 and (source[start].isalnum() or source[start] == "_"):  # (`\w`)
+            start -= 1
+        word = source[start + 1:end + 1]
+        if word and any(w in word for w in _FACTORY_WORDS):
+            return True
+    return False
+
+
 _TARGET = re.compile(r"(?:^|[\s;(])self\.(\w+)[ \t]*$")
 _CALLED_AFTER = re.compile(r"[ \t]*=(?!=)" + _CALL)
 _END = re.compile(r"[ \t]*\)?[ \t]*(?:[;#\r\n]|$)")
@@ -114,7 +137,11 @@ def _target(source: str, at: int) -> tuple[str | None, list[str]]:
 
 
 def _read_again(source: str, attr: str) -> bool:
-    return source.count("." + attr) >= 2
+    """``source.count("." + attr) >= 2`` (occurrences of ``.name`` cannot overlap), stopping
+    at the second one."""
+    spelled = "." + attr
+    at = source.find(spelled)
+    return at >= 0 and source.find(spelled, at + len(spelled)) >= 0
 
 
 def _found(source: str, needles: tuple[str, ...], after: "re.Pattern[str] | None" = None, skip: int = 0) -> Iterator[int]:
@@ -151,7 +178,8 @@ def _stored_names(source: str) -> set[str]:
 def _text_check(source: str) -> bool:
     if "requires_grad" in source:
         return True  # `_learnable_creation`, `_converted_creation`
-    if "init." in source or "nn.init" in source or re.search(r"init\s+as\b", source):
+    initialises = _INITIALISES.search(source) is not None
+    if initialises:
         for attr in set(_INIT_ARG.findall(source)):  # `_initialised`: nn.init.f_(self.x, ...)
             if _read_again(source, attr) and any(_RANDOM_AFTER.match(source, at + 5 + len(attr)) for at in _found(source, ("self." + attr,))):
                 return True
@@ -159,9 +187,9 @@ def _text_check(source: str) -> bool:
         for match in _RANDOM.finditer(source):  # `_optimized_classes` and `on_loss_path`
             if _read_again(source, match.group(1)):
                 return True
-        if _FACTORY_ALIAS.search(source):
+        if _factory_alias(source):
             return True  # `from torch import randn as r`: a draw the patterns above do not spell
-    elif _FACTORY_ALIAS.search(source) and ("init." in source or "nn.init" in source or re.search(r"init\s+as\b", source)):
+    elif initialises and _factory_alias(source):
         return True
     bound: dict[str, bool] = {}
     local: list[tuple[list[str], str | None, bool]] = []
@@ -971,7 +999,7 @@ def _local_bindings(init) -> dict[str, list[ast.expr]]:
     """Name -> the values of the ``name = ...`` statements in ``__init__`` (``ast.walk``, as
     ``_element_sources`` counts them)."""
     found: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(init):
+    for node in walked(init):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):

@@ -92,16 +92,20 @@ class ReentrantCheckpoint(Rule):
     # checkpointing: its import names `utils` (torch's) or `deepspeed`, and `checkpoint`.
     literals = ("utils", "deepspeed")
     requires = (("checkpoint",),)
-    # torch.utils.checkpoint.checkpoint(...), import torch.utils.checkpoint as cp,
-    # from torch.utils import (data, checkpoint), deepspeed.checkpointing: not "save a
-    # checkpoint". The strings above keep it from files that cannot match.
-    trigger = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint|deepspeed")
+    # The text check tells torch.utils.checkpoint.checkpoint(...), import
+    # torch.utils.checkpoint as cp, from torch.utils import (data, checkpoint) and
+    # deepspeed.checkpointing from "save a checkpoint". (The trigger is the one string both
+    # need, literal: `utils...|deepspeed` has no literal start, and `re` tried it at every
+    # `u` and `d` of the file.)
+    trigger = re.compile(r"checkpoint")
 
     @staticmethod
     def text_check(source: str) -> bool:
         """torch's checkpoint, or DeepSpeed's: its qualified names go through a module
         `checkpointing` (not transformers' `gradient_checkpointing`)."""
-        return _TORCH_IMPORT.search(source) is not None or _DEEPSPEED_MODULE.search(source) is not None
+        if _TORCH_IMPORT.search(source) is not None:
+            return True
+        return "deepspeed" in source and _DEEPSPEED_MODULE.search(source) is not None
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
