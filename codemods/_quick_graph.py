@@ -32,6 +32,7 @@ _SOURCE = "source"
 
 # Copying constructors whose result keeps its data's graph (`as_tensor`, a view of one tensor).
 _GRAPH_CONSTRUCTORS = frozenset({"asarray", "Tensor", "FloatTensor", "DoubleTensor"})
+_NOT_MODULES = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.utils.")
 _OPTIONS = frozenset({"dtype", "device", "out", "dim", "requires_grad"})
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
@@ -74,7 +75,9 @@ class GraphFlow:
     # What the file binds ------------------------------------------------------------------
     def _names(self) -> None:
         tree = self.tree
-        self.defs = {n.name for n in nodes_of(tree, *_FUNCTIONS)}
+        functions = nodes_of(tree, *_FUNCTIONS)
+        self.defs = {n.name for n in functions}
+        self.properties = {n.name for n in functions if any((dotted(d) or "").endswith("property") for d in n.decorator_list)}
         self.classes = {n.name for n in nodes_of(tree, ast.ClassDef)}
         self.variables = {n.id for n in nodes_of(tree, ast.Name) if not isinstance(n.ctx, ast.Load)}
         self.variables |= {n.arg for n in nodes_of(tree, ast.arg)}
@@ -296,14 +299,16 @@ class GraphFlow:
         index = next((i for i, p in enumerate(params) if p.arg == name), None)
         if index is None and not any(p.arg == name for p in args.kwonlyargs):
             return []
+        made_by_classmethod = method and any(
+            isinstance(s, _FUNCTIONS) and any(dotted(d) == "classmethod" for d in s.decorator_list) for s in owner.body
+        )
         if method and function.name == "forward":
-            # A module call passes these: any call may be of an instance.
-            return _SOURCE if owner.name in self.used or self.self_called else []
+            # A module call passes these: any call may be of an instance (made by name, by a
+            # classmethod's `cls(...)`, or `self(...)`).
+            return _SOURCE if owner.name in self.used or self.self_called or made_by_classmethod else []
         if method and function.name == "__init__":
             # `Class(...)`; a class held in a variable, or a classmethod's `cls(...)`: any call.
-            if owner.name in self._referenced() or any(
-                isinstance(s, _FUNCTIONS) and any(dotted(d) == "classmethod" for d in s.decorator_list) for s in owner.body
-            ):
+            if owner.name in self._referenced() or made_by_classmethod:
                 return _SOURCE
             sites = self._calls_of(owner.name, names=True, attributes=True)
         else:
@@ -317,8 +322,8 @@ class GraphFlow:
             if index is not None and index < len(call.args):
                 found.append(("e", call.args[index]))
             found.extend(("e", k.value) for k in call.keywords if k.arg == name)
-        if found:
-            found.extend(("e", d) for d in [*args.defaults, *(d for d in args.kw_defaults if d is not None)])
+        # (An annotated parameter joins its default even when no caller passes it.)
+        found.extend(("e", d) for d in [*args.defaults, *(d for d in args.kw_defaults if d is not None)])
         return found
 
     def _referenced(self) -> "set[str]":
@@ -354,14 +359,17 @@ class GraphFlow:
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value
-        if isinstance(root, ast.Name) and root.id not in self.variables and root.id not in self.defs and root.id not in self.classes:
+        if (
+            isinstance(root, ast.Name) and root.id not in self.variables and root.id not in self.defs and root.id not in self.classes
+            and not (isinstance(func, ast.Attribute) and ("a", func.attr) in self.bindings)
+        ):
             qualified = self.imports.qualify(func)
             if qualified is not None:  # `_library_call`
                 last = qualified.rsplit(".", 1)[-1]
                 if qualified == "torch" or qualified.startswith("torch."):
                     if last.startswith(("Parameter", "Variable")):
                         return _SOURCE
-                    if qualified.startswith("torch.nn.") and last[:1].isupper():
+                    if qualified.startswith("torch.nn.") and last[:1].isupper() and not qualified.startswith(_NOT_MODULES):
                         return []  # a module made: its outputs are calls of it
                     if qualified.rsplit(".", 1)[0] in _torch.TENSOR_NAMESPACES and (
                         last in _torch.CREATORS or last in _torch.NON_DIFFERENTIABLE or last in _torch.PYTHON_RESULT
@@ -384,8 +392,8 @@ class GraphFlow:
             return []  # a class of the file: an instance
         if isinstance(func, ast.Attribute):
             method = func.attr
-            if method in _SOURCE_METHODS or ("a", method) in self.bindings:
-                return _SOURCE  # a submodule's output, a module's parameters
+            if method in _SOURCE_METHODS or ("a", method) in self.bindings or method in self.properties:
+                return _SOURCE  # a submodule's output (a property may give the submodule), a module's parameters
             found = [("x", func.value, scope), *arguments]
             if method in self.defs:
                 found.append(("r", method))
