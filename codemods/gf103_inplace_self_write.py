@@ -12,6 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import imports_torch, nodes_of
 from ._inplace import clone_write, parameter_names, reads, saves_a_view, self_write, why_not_rewritable
+from ._quick_graph import GraphFlow
 from ._quick_holders import scope_of, tensor_holders
 from ._quick_leaves import grad_disabled, may_carry_graph
 from ._names import torch_module
@@ -70,8 +71,9 @@ class InplaceSelfWrite(Rule):
         """torch imported, a graph possible in the file (``may_carry_graph``: the written
         tensor must carry one), and some ``x[k] = <expression reading x that saves a view of
         it>`` (`self_write` with every other operand that is not a literal or a bare
-        parameter taken to require grad), not under ``no_grad``, where ``x`` may be a tensor
-        (``tensor_holders``: not a name only ever bound to a list, dict, ... display)."""
+        parameter, and that a graph may reach (``GraphFlow``), taken to require grad), not under
+        ``no_grad``, where ``x`` may be a tensor (``tensor_holders``: not a name only ever bound
+        to a list, dict, ... display) that carries a graph."""
         if not imports_torch(tree):
             return False
         candidates = []
@@ -85,7 +87,16 @@ class InplaceSelfWrite(Rule):
         if not candidates or not may_carry_graph(tree):
             return False
         candidates = [(assign, base) for assign, base in candidates if not grad_disabled(tree, assign)]
-        return bool(tensor_holders(tree, candidates))
+        candidates = tensor_holders(tree, candidates)
+        if not candidates:
+            return False
+        flow = GraphFlow(tree)  # the written tensor must carry a graph, and so must what makes it save a view
+        for assign, base in candidates:
+            if flow.may_carry(assign.targets[0].value):
+                may_require_grad = _maybe_requires_grad(tree, assign)
+                if saves_a_view(assign.value, base, lambda operand: may_require_grad(operand) and flow.may_carry(operand)):
+                    return True
+        return False
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
