@@ -23,6 +23,7 @@ search per question, with what is settled kept for the next question.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
 from . import _torch
 from ._ast import imports_of, nodes_of, parents_of
@@ -53,20 +54,35 @@ _REGISTRATIONS = frozenset({"register_parameter", "register_buffer", "add_module
 
 
 class GraphFlow:
-    """The flow of one tree; ``may_carry(expr)`` answers for its expressions. Made per quick
-    check and dropped with it (it holds the tree: stored on the tree, it would make a cycle
-    that only the cyclic collector frees)."""
+    """The flow of one tree; ``may_carry(expr)`` answers for its expressions. ``of(tree)`` keeps
+    the last one made, so that the quick checks of one file share it (kept in this module, not
+    on the tree: it holds the tree, and stored on it would make a cycle)."""
+
+    _last: "GraphFlow | None" = None
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> "GraphFlow":
+        last = cls._last
+        if last is None or last.tree is not tree:
+            last = cls._last = cls(tree)
+        return last
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
         self.parents = parents_of(tree)
         self.imports = imports_of(tree)
-        self.bindings: dict[tuple, list] = {}  # key -> expressions (with their scope) or _SOURCE
         self.settled: dict = {}  # node -> bool, for nodes whose answer is final
+        self.scopes: dict[int, ast.AST] = {}
+        self.bound: dict[tuple, list] = {}  # key -> what is bound to it (expressions or _SOURCE)
         self.calls_by_name: "dict | None" = None
-        self.referenced: "set[str] | None" = None
+        self.counts: "tuple | None" = None
+        self.returns: "dict | None" = None
         self._names()
         self._collect()
+        # Every name the file binds other than by an import or a def (a Name stored to is a
+        # binding target: an assignment, `for`, `with`, walrus, comprehension), or takes as a
+        # parameter.
+        self.variables = set(self.raw_names) | {n.arg for n in nodes_of(tree, ast.arg)}
 
     def may_carry(self, expr: ast.expr) -> bool:
         """Whether the analysis may say ``expr`` carries a graph (a superset)."""
@@ -79,98 +95,126 @@ class GraphFlow:
         self.defs = {n.name for n in functions}
         self.properties = {n.name for n in functions if any((dotted(d) or "").endswith("property") for d in n.decorator_list)}
         self.classes = {n.name for n in nodes_of(tree, ast.ClassDef)}
-        self.variables = {n.id for n in nodes_of(tree, ast.Name) if not isinstance(n.ctx, ast.Load)}
-        self.variables |= {n.arg for n in nodes_of(tree, ast.arg)}
-        self.used = {n.id for n in nodes_of(tree, ast.Name) if isinstance(n.ctx, ast.Load)}
-        self.used |= {n.attr for n in nodes_of(tree, ast.Attribute)}
-        self.self_called = any(isinstance(c.func, ast.Name) and c.func.id == "self" for c in nodes_of(tree, ast.Call))
         # ParameterList / ParameterDict: indexing or iterating one gives Parameters.
-        spelled = self.used | {q.rsplit(".", 1)[-1] for q in self.imports.aliases.values()}
-        self.parameter_containers = "ParameterList" in spelled or "ParameterDict" in spelled
+        aliases = self.imports.aliases
+        self.parameter_containers = any(q.rsplit(".", 1)[-1] in _torch.PARAMETER_CONTAINERS for q in aliases.values()) or any(
+            n.attr in _torch.PARAMETER_CONTAINERS for n in nodes_of(tree, ast.Attribute)
+        )
+        self.globals = {name for n in nodes_of(tree, ast.Global, ast.Nonlocal) for name in n.names}
 
     def scope_of(self, node: ast.AST) -> ast.AST:
-        scope = self.parents.get(id(node))
+        """The function, lambda, class body or module whose environment ``node`` is in."""
+        scopes, parents = self.scopes, self.parents
+        found = scopes.get(id(node))
+        if found is not None:
+            return found
+        path = []
+        scope = parents.get(id(node))
         while scope is not None and not isinstance(scope, _SCOPES):
-            scope = self.parents.get(id(scope))
-        return scope if scope is not None else self.tree
-
-    def _bind(self, key: tuple, value, scope) -> None:
-        self.bindings.setdefault(key, []).append(_SOURCE if value is _SOURCE else (value, scope))
-
-    def _key_of(self, target: ast.AST, scope) -> "tuple | None":
-        """The key ``target`` stores into: a name in its scope, an attribute by its name, the
-        base of ``x[k]`` (``x[i][j] = v`` stores into x)."""
-        while isinstance(target, ast.Subscript):
-            target = target.value
-        if isinstance(target, ast.Name):
-            return ("n", id(scope), target.id)
-        if isinstance(target, ast.Attribute):
-            return ("a", target.attr)
-        return None
-
-    def _target(self, target: ast.AST, value, scope) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._target(element, value, scope)  # each carries what the whole carries
-            return
-        if isinstance(target, ast.Starred):
-            self._target(target.value, value, scope)
-            return
-        key = self._key_of(target, scope)
-        if key is not None:
-            self._bind(key, value, scope)
+            known = scopes.get(id(scope))
+            if known is not None:
+                scope = known
+                break
+            path.append(scope)
+            scope = parents.get(id(scope))
+        if scope is None:
+            scope = self.tree
+        scopes[id(node)] = scope
+        for step in path:
+            scopes[id(step)] = scope
+        return scope
 
     def _collect(self) -> None:
+        """Every binding of the file, by the name it binds (its scope worked out only when that
+        name is asked about): ``raw_names[x]`` / ``raw_attributes[attr]`` hold (node, target, value)."""
+        self.raw_names: dict[str, list] = {}
+        self.raw_attributes: dict[str, list] = {}
         tree = self.tree
+        target = self._target
         for node in nodes_of(tree, ast.Assign):
-            scope = self.scope_of(node)
-            for target in node.targets:
-                self._target(target, node.value, scope)
-        for node in nodes_of(tree, ast.AnnAssign, ast.AugAssign):
+            for each in node.targets:
+                target(node, each, node.value)
+        for node in nodes_of(tree, ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
             if node.value is not None:
-                self._target(node.target, node.value, self.scope_of(node))
-        for node in nodes_of(tree, ast.NamedExpr):
-            self._target(node.target, node.value, self.scope_of(node))
+                target(node, node.target, node.value)
         for node in nodes_of(tree, ast.For, ast.AsyncFor, ast.comprehension):
-            scope = self.scope_of(node)
-            self._target(node.target, node.iter, scope)
+            target(node, node.target, node.iter)
             if self.parameter_containers:
-                self._target(node.target, _SOURCE, scope)
+                target(node, node.target, _SOURCE)
         for node in nodes_of(tree, ast.withitem):
             if node.optional_vars is not None:
-                self._target(node.optional_vars, node.context_expr, self.scope_of(node))
-        for node in nodes_of(tree, ast.Global, ast.Nonlocal):
-            for name in node.names:
-                self._bind(("global", name), _SOURCE, None)
-        for node in nodes_of(tree, ast.Return):
-            if node.value is not None:
-                function = self.scope_of(node)
-                if isinstance(function, _FUNCTIONS):
-                    self._bind(("r", function.name), node.value, function)
-        for node in nodes_of(tree, ast.Attribute):
-            if node.attr == "requires_grad" and isinstance(node.ctx, ast.Store):
-                key = self._key_of(node.value, self.scope_of(node))
-                if key is not None:
-                    self._bind(key, _SOURCE, None)
+                target(node, node.optional_vars, node.context_expr)
         for call in nodes_of(tree, ast.Call):
             func = call.func
-            if not isinstance(func, ast.Attribute):
+            if type(func) is not ast.Attribute:
                 continue
             method = func.attr
             if method in _REGISTRATIONS:
                 if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-                    self._bind(("a", call.args[0].value), _SOURCE, None)
-                continue
-            if method in _CONTAINER_ADDS or (method.endswith("_") and not method.startswith("_")):
-                key = self._key_of(func.value, None)
-                if key is None:
-                    continue
-                scope = self.scope_of(call)
-                key = self._key_of(func.value, scope)
+                    self.raw_attributes.setdefault(call.args[0].value, []).append((call, None, _SOURCE))
+            elif method in _CONTAINER_ADDS or (method[-1] == "_" and method[0] != "_"):
                 if method == "requires_grad_":
-                    self._bind(key, _SOURCE, None)
-                for arg in [*call.args, *(k.value for k in call.keywords)]:
-                    self._bind(key, arg, scope)
+                    self._store(call, func.value, _SOURCE)
+                for arg in call.args:
+                    self._store(call, func.value, arg)
+                for keyword in call.keywords:
+                    self._store(call, func.value, keyword.value)
+
+    def _target(self, node: ast.AST, target: ast.AST, value) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._target(node, element, value)  # each carries what the whole carries
+            return
+        if isinstance(target, ast.Starred):
+            self._target(node, target.value, value)
+            return
+        if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
+            self._store(node, target.value, _SOURCE)  # `x.requires_grad = True`: x becomes a leaf
+        self._store(node, target, value)
+
+    def _store(self, node: ast.AST, target: ast.AST, value) -> None:
+        """``value`` is stored into ``target`` (the base of ``x[k]``: ``x[i][j] = v`` stores into x)."""
+        while isinstance(target, ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name):
+            self.raw_names.setdefault(target.id, []).append((node, target, value))
+        elif isinstance(target, ast.Attribute):
+            self.raw_attributes.setdefault(target.attr, []).append((node, target, value))
+
+    def bindings(self, key: tuple) -> list:
+        """What is bound to ``key`` (``_key``, ``_set``): ``("n", scope id, x)`` a name in its
+        scope; ``("a", x)`` ``self.x``, the attribute of every class (read in the other methods,
+        and through any instance; ``register_buffer("x", ...)`` too); ``("d", scope id, "a.b")``
+        another attribute, in its scope only; ``("r", f)`` what functions named f return."""
+        found = self.bound.get(key)
+        if found is not None:
+            return found
+        kind = key[0]
+        found = []
+        if kind == "n":
+            for node, _, value in self.raw_names.get(key[2], ()):
+                if id(self.scope_of(node)) == key[1]:
+                    found.append(value)
+        elif kind == "a":
+            wanted = "self." + key[1]
+            for node, target, value in self.raw_attributes.get(key[1], ()):
+                if target is None or dotted(target) == wanted:
+                    found.append(value)
+        elif kind == "d" and key[2] is not None:
+            name = key[2]
+            for node, target, value in self.raw_attributes.get(name.rsplit(".", 1)[-1], ()):
+                if target is not None and dotted(target) == name and id(self.scope_of(node)) == key[1]:
+                    found.append(value)
+        elif kind == "r":
+            if self.returns is None:
+                self.returns = {}
+                for node in nodes_of(self.tree, ast.Return):
+                    function = self.scope_of(node)
+                    if node.value is not None and isinstance(function, _FUNCTIONS):
+                        self.returns.setdefault(function.name, []).append(node.value)
+            found = self.returns.get(key[1], [])
+        self.bound[key] = found
+        return found
 
     # Is a source reachable? ---------------------------------------------------------------
     def reaches_source(self, start) -> bool:
@@ -207,26 +251,13 @@ class GraphFlow:
             return self._expression(node[1], None)
         if node[0] == "x":  # an expression in a given scope
             return self._expression(node[1], node[2])
-        if node[0] == "n":
-            return self._name(node)
         if node[0] == "p":
             return self._parameter(node[1], node[2])
         found = []
-        for binding in self.bindings.get(node, ()):
-            if binding is _SOURCE:
+        for value in self.bindings(node):
+            if value is _SOURCE:
                 return _SOURCE
-            found.append(("x", binding[0], binding[1]))
-        if node[0] == "a":
-            found.append(("r", node[1]))  # a property getter
-        return found
-
-    def _name(self, node):
-        _, scope_id, name = node
-        found = []
-        for binding in self.bindings.get(node, ()):
-            if binding is _SOURCE:
-                return _SOURCE
-            found.append(("x", binding[0], binding[1]))
+            found.append(("e", value))
         return found
 
     def _expression(self, expr: ast.AST, scope):
@@ -240,7 +271,10 @@ class GraphFlow:
             attr = expr.attr
             if attr in ("weight", "bias") or attr.startswith(("weight_", "bias_")):
                 return _SOURCE  # a module's Parameter
-            found = [("a", attr)]
+            found = [("a", attr), ("r", attr)]  # an instance's attribute or property
+            name = dotted(expr)
+            if name is not None:
+                found.append(("d", id(scope), name))  # bound as such in this scope
             if attr in _BASE_ATTRIBUTES:
                 found.append(("x", expr.value, scope))
             return found
@@ -277,7 +311,7 @@ class GraphFlow:
         parameter, what the file's callers may pass."""
         if not isinstance(scope, (*_FUNCTIONS, ast.Module)):
             return _SOURCE  # a lambda or class body: not run by the analysis, keep it simple
-        if ("global", name) in self.bindings:
+        if name in self.globals:
             return _SOURCE
         found = [("n", id(scope), name)]
         if scope is not self.tree:
@@ -305,14 +339,14 @@ class GraphFlow:
         if method and function.name == "forward":
             # A module call passes these: any call may be of an instance (made by name, by a
             # classmethod's `cls(...)`, or `self(...)`).
-            return _SOURCE if owner.name in self.used or self.self_called or made_by_classmethod else []
+            return _SOURCE if self._used(owner.name) or self._used("self", called=True) or made_by_classmethod else []
         if method and function.name == "__init__":
             # `Class(...)`; a class held in a variable, or a classmethod's `cls(...)`: any call.
-            if owner.name in self._referenced() or made_by_classmethod:
+            if self._referenced(owner.name) or made_by_classmethod:
                 return _SOURCE
             sites = self._calls_of(owner.name, names=True, attributes=True)
         else:
-            if function.name in self._referenced():
+            if self._referenced(function.name):
                 return _SOURCE  # `fn = helper` (or `self.method`, `getattr(self, "m")`), then `fn(x)`
             sites = self._calls_of(function.name, names=not method, attributes=method)
         found = []
@@ -326,30 +360,50 @@ class GraphFlow:
         found.extend(("e", d) for d in [*args.defaults, *(d for d in args.kw_defaults if d is not None)])
         return found
 
-    def _referenced(self) -> "set[str]":
-        """Names and attributes the file uses other than as what a call calls (a function or
-        class taken as a value), and the names ``getattr`` is given."""
-        if self.referenced is None:
-            called = {id(call.func) for call in nodes_of(self.tree, ast.Call)}
-            found = {n.id for n in nodes_of(self.tree, ast.Name) if isinstance(n.ctx, ast.Load) and id(n) not in called}
-            found |= {n.attr for n in nodes_of(self.tree, ast.Attribute) if id(n) not in called}
-            for call in nodes_of(self.tree, ast.Call):
-                if isinstance(call.func, ast.Name) and call.func.id == "getattr" and len(call.args) > 1:
-                    name = call.args[1]
-                    found.add(name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*")
-            self.referenced = found
-        return self.referenced if "*" not in self.referenced else _Everything()
-
-    def _calls_of(self, name: str, names: bool, attributes: bool) -> list:
-        if self.calls_by_name is None:
-            self.calls_by_name = {}
+    def _counted(self):
+        """How often each name is read and each attribute named, and which names ``getattr``
+        is given (``"*"``: one not written out); with the calls by what they call."""
+        if self.counts is None:
+            load = ast.Load
+            names = Counter([n.id for n in nodes_of(self.tree, ast.Name) if type(n.ctx) is load])
+            attributes = Counter([n.attr for n in nodes_of(self.tree, ast.Attribute)])
+            by_name: dict[tuple, list] = {}
+            fetched: set[str] = set()
             for call in nodes_of(self.tree, ast.Call):
                 func = call.func
-                if isinstance(func, ast.Name):
-                    self.calls_by_name.setdefault(("n", func.id), []).append(call)
-                elif isinstance(func, ast.Attribute):
-                    self.calls_by_name.setdefault(("a", func.attr), []).append(call)
-        return (self.calls_by_name.get(("n", name), []) if names else []) + (self.calls_by_name.get(("a", name), []) if attributes else [])
+                if type(func) is ast.Name:
+                    by_name.setdefault(("n", func.id), []).append(call)
+                    if func.id == "getattr" and len(call.args) > 1:
+                        name = call.args[1]
+                        fetched.add(name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*")
+                elif type(func) is ast.Attribute:
+                    by_name.setdefault(("a", func.attr), []).append(call)
+            self.counts = (names, attributes, fetched)
+            self.calls_by_name = by_name
+        return self.counts
+
+    def _used(self, name: str, called: bool = False) -> bool:
+        """Whether the file reads ``name`` or names an attribute ``name`` (only as what a call
+        calls, with ``called``)."""
+        names, attributes, _ = self._counted()
+        if called:
+            return bool(self.calls_by_name.get(("n", name)))  # type: ignore[union-attr]
+        return name in names or name in attributes
+
+    def _referenced(self, name: str) -> bool:
+        """Whether the file uses ``name`` (a name or an attribute) other than as what a call
+        calls, so as a value (``fn = helper``, ``self.method`` passed on), or ``getattr`` may
+        fetch it."""
+        names, attributes, fetched = self._counted()
+        calls = self.calls_by_name
+        uses = names.get(name, 0) + attributes.get(name, 0)
+        called = len(calls.get(("n", name), ())) + len(calls.get(("a", name), ()))  # type: ignore[union-attr]
+        return uses > called or name in fetched or "*" in fetched
+
+    def _calls_of(self, name: str, names: bool, attributes: bool) -> list:
+        self._counted()
+        calls = self.calls_by_name
+        return (calls.get(("n", name), []) if names else []) + (calls.get(("a", name), []) if attributes else [])  # type: ignore[union-attr]
 
     def _call(self, call: ast.Call, scope):
         arguments = [("x", a, scope) for a in call.args] + [("x", k.value, scope) for k in call.keywords]
@@ -361,7 +415,7 @@ class GraphFlow:
             root = root.value
         if (
             isinstance(root, ast.Name) and root.id not in self.variables and root.id not in self.defs and root.id not in self.classes
-            and not (isinstance(func, ast.Attribute) and ("a", func.attr) in self.bindings)
+            and not (isinstance(func, ast.Attribute) and self.bindings(("d", id(scope), dotted(func))))
         ):
             qualified = self.imports.qualify(func)
             if qualified is not None:  # `_library_call`
@@ -392,17 +446,13 @@ class GraphFlow:
             return []  # a class of the file: an instance
         if isinstance(func, ast.Attribute):
             method = func.attr
-            if method in _SOURCE_METHODS or ("a", method) in self.bindings or method in self.properties:
+            if (
+                method in _SOURCE_METHODS or method in self.properties
+                or self.bindings(("a", method)) or self.bindings(("d", id(scope), dotted(func)))
+            ):
                 return _SOURCE  # a submodule's output (a property may give the submodule), a module's parameters
             found = [("x", func.value, scope), *arguments]
             if method in self.defs:
                 found.append(("r", method))
             return found
         return _SOURCE  # `self.layers[i](x)`: maybe a module
-
-
-class _Everything:
-    """A set that holds every name (``getattr(obj, name)`` of a name not written out)."""
-
-    def __contains__(self, item) -> bool:
-        return True

@@ -191,7 +191,7 @@ class TensorFromTensors(Rule):
                 candidates.append(data)
         if not candidates:
             return False
-        flow = GraphFlow(tree)  # whether a graph can reach the data at all (`Value.carries`)
+        flow = GraphFlow.of(tree)  # whether a graph can reach the data at all (`Value.carries`)
         return any(flow.may_carry(expr) for expr in candidates)
 
     def detect(self, analysis: Analysis):

@@ -90,7 +90,7 @@ class InplaceSelfWrite(Rule):
         candidates = tensor_holders(tree, candidates)
         if not candidates:
             return False
-        flow = GraphFlow(tree)  # the written tensor must carry a graph, and so must what makes it save a view
+        flow = GraphFlow.of(tree)  # the written tensor must carry a graph, and so must what makes it save a view
         for assign, base in candidates:
             if flow.may_carry(assign.targets[0].value):
                 may_require_grad = _maybe_requires_grad(tree, assign)
