@@ -14,7 +14,7 @@ from ._ast import imports_torch, nodes_of
 from ._inplace import clone_write, parameter_names, reads, saves_a_view, self_write, why_not_rewritable
 from ._quick_graph import GraphFlow
 from ._quick_holders import scope_of, tensor_holders
-from ._quick_leaves import grad_disabled, may_carry_graph
+from ._quick_leaves import grad_disabled, may_carry_graph, may_carry_graph_text
 from ._names import torch_module
 from ._values import Analysis, dotted, int_literal
 
@@ -63,7 +63,10 @@ class InplaceSelfWrite(Rule):
 
     @staticmethod
     def text_check(source: str) -> bool:
-        """Some ``...x[k] = ...`` whose statement names ``x`` again after the ``=``."""
+        """Some ``...x[k] = ...`` whose statement names ``x`` again after the ``=``, in a file
+        where a graph can start (``may_carry_graph_text``: the written tensor must carry one)."""
+        if not may_carry_graph_text(source):
+            return False
         return any(_names_base_again(source, match.start(), match.end()) for match in InplaceSelfWrite.trigger.finditer(source))
 
     @staticmethod
