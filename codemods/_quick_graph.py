@@ -53,6 +53,15 @@ _CONTAINER_ADDS = frozenset({"append", "add", "insert", "extend", "update", "set
 _REGISTRATIONS = frozenset({"register_parameter", "register_buffer", "add_module"})
 
 
+class _Iterated:
+    """What a ``for`` or comprehension target is bound to: an element of ``iterable``."""
+
+    __slots__ = ("iterable",)
+
+    def __init__(self, iterable: ast.expr) -> None:
+        self.iterable = iterable
+
+
 class GraphFlow:
     """The flow of one tree; ``may_carry(expr)`` answers for its expressions. ``of(tree)`` keeps
     the last one made, so that the quick checks of one file share it (kept in this module, not
@@ -95,11 +104,7 @@ class GraphFlow:
         self.defs = {n.name for n in functions}
         self.properties = {n.name for n in functions if any((dotted(d) or "").endswith("property") for d in n.decorator_list)}
         self.classes = {n.name for n in nodes_of(tree, ast.ClassDef)}
-        # ParameterList / ParameterDict: indexing or iterating one gives Parameters.
-        aliases = self.imports.aliases
-        self.parameter_containers = any(q.rsplit(".", 1)[-1] in _torch.PARAMETER_CONTAINERS for q in aliases.values()) or any(
-            n.attr in _torch.PARAMETER_CONTAINERS for n in nodes_of(tree, ast.Attribute)
-        )
+        self.containers: "bool | None" = None  # see parameter_containers
         self.globals = {name for n in nodes_of(tree, ast.Global, ast.Nonlocal) for name in n.names}
 
     def scope_of(self, node: ast.AST) -> ast.AST:
@@ -131,24 +136,34 @@ class GraphFlow:
         self.raw_attributes: dict[str, list] = {}
         tree = self.tree
         target = self._target
+        names, Name = self.raw_names, ast.Name
         for node in nodes_of(tree, ast.Assign):
+            value = node.value
             for each in node.targets:
-                target(node, each, node.value)
+                if type(each) is Name:  # most targets: one name (inlined `_target`)
+                    found = names.get(each.id)
+                    if found is None:
+                        names[each.id] = [(node, each, value)]
+                    else:
+                        found.append((node, each, value))
+                else:
+                    target(node, each, value)
         for node in nodes_of(tree, ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
             if node.value is not None:
                 target(node, node.target, node.value)
         for node in nodes_of(tree, ast.For, ast.AsyncFor, ast.comprehension):
-            target(node, node.target, node.iter)
-            if self.parameter_containers:
-                target(node, node.target, _SOURCE)
+            target(node, node.target, _Iterated(node.iter))
         for node in nodes_of(tree, ast.withitem):
             if node.optional_vars is not None:
                 target(node, node.optional_vars, node.context_expr)
+        Attribute = ast.Attribute
         for call in nodes_of(tree, ast.Call):
             func = call.func
-            if type(func) is not ast.Attribute:
+            if type(func) is not Attribute:
                 continue
             method = func.attr
+            if method[-1] != "_" and method not in _CONTAINER_ADDS and method not in _REGISTRATIONS:
+                continue
             if method in _REGISTRATIONS:
                 if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
                     self.raw_attributes.setdefault(call.args[0].value, []).append((call, None, _SOURCE))
@@ -257,8 +272,21 @@ class GraphFlow:
         for value in self.bindings(node):
             if value is _SOURCE:
                 return _SOURCE
+            if type(value) is _Iterated:
+                if self.parameter_containers():
+                    return _SOURCE  # iterating a ParameterList gives Parameters
+                value = value.iterable
             found.append(("e", value))
         return found
+
+    def parameter_containers(self) -> bool:
+        """Whether the file may make a ParameterList or ParameterDict: indexing or iterating
+        one gives Parameters, whatever the container itself carries."""
+        if self.containers is None:
+            self.containers = any(q.rsplit(".", 1)[-1] in _torch.PARAMETER_CONTAINERS for q in self.imports.aliases.values()) or any(
+                n.attr in _torch.PARAMETER_CONTAINERS for n in nodes_of(self.tree, ast.Attribute)
+            )
+        return self.containers
 
     def _expression(self, expr: ast.AST, scope):
         if scope is None:
@@ -279,7 +307,7 @@ class GraphFlow:
                 found.append(("x", expr.value, scope))
             return found
         if isinstance(expr, ast.Subscript):
-            if self.parameter_containers:
+            if self.parameter_containers():
                 return _SOURCE
             return [("x", expr.value, scope)]
         if isinstance(expr, ast.Call):

@@ -12,10 +12,10 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import imports_torch, nodes_of
 from ._inplace import clone_write, parameter_names, reads, saves_a_view, self_write, why_not_rewritable
+from ._names import torch_module
 from ._quick_graph import GraphFlow
 from ._quick_holders import scope_of, tensor_holders
 from ._quick_leaves import grad_disabled, may_carry_graph, may_carry_graph_text
-from ._names import torch_module
 from ._values import Analysis, dotted, int_literal
 
 
@@ -97,7 +97,7 @@ class InplaceSelfWrite(Rule):
         for assign, base in candidates:
             if flow.may_carry(assign.targets[0].value):
                 may_require_grad = _maybe_requires_grad(tree, assign)
-                if saves_a_view(assign.value, base, lambda operand: may_require_grad(operand) and flow.may_carry(operand)):
+                if saves_a_view(assign.value, base, lambda operand, may=may_require_grad: may(operand) and flow.may_carry(operand)):
                     return True
         return False
 
