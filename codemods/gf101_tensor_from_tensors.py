@@ -12,6 +12,7 @@ from functools import partial
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import calls, nodes_of
+from ._quick_graph import GraphFlow
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
 from ._values import Analysis, Kind, dotted
@@ -168,12 +169,14 @@ class TensorFromTensors(Rule):
     def quick_check(tree: ast.Module) -> bool:
         """A constructor call as ``detect`` qualifies it (or ``x.new_tensor``), not of an integer
         dtype, whose data is a list with an element, or an expression, that may carry a graph
-        (not a literal, not a Python number such as ``len(x)``)."""
+        (not a literal, not a Python number such as ``len(x)``, and reached by a graph in
+        ``GraphFlow``: ``config.hidden_size`` bound nowhere to one is not)."""
         if not imports_torch(tree) or not may_carry_graph(tree):
             return False  # (every branch of detect needs data that carries a graph)
         imports = imports_of(tree)
         spelled = _SHORT_NAMES | {"new_tensor"} | {local for local, name in imports.aliases.items() if name in _CONSTRUCTORS}
         never = _NeverCarries(tree)
+        candidates: list[ast.expr] = []  # the data, or list elements, that must carry a graph
         for node, name in calls(tree):
             if name not in spelled:
                 continue
@@ -185,11 +188,13 @@ class TensorFromTensors(Rule):
             if data is None or _integer_dtype_named(imports.qualify, node) or grad_disabled(tree, node):
                 continue
             if isinstance(data, (ast.List, ast.Tuple)):
-                if any(not never(leaf) for leaf in _leaves(data)):
-                    return True
+                candidates.extend(leaf for leaf in _leaves(data) if not never(leaf))
             elif not is_new_tensor and not isinstance(data, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)) and not never(data):
-                return True
-        return False
+                candidates.append(data)
+        if not candidates:
+            return False
+        flow = GraphFlow.of(tree)  # whether a graph can reach the data at all (`Value.carries`)
+        return any(flow.may_carry(expr) for expr in candidates)
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -11,8 +11,11 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import imports_torch, nodes_of
-from ._inplace import clone_write, reads, saves_a_view, self_write, why_not_rewritable
+from ._inplace import clone_write, parameter_names, reads, saves_a_view, self_write, why_not_rewritable
 from ._names import torch_module
+from ._quick_graph import GraphFlow
+from ._quick_holders import scope_of, tensor_holders
+from ._quick_leaves import grad_disabled, may_carry_graph, may_carry_graph_text
 from ._values import Analysis, dotted, int_literal
 
 
@@ -60,21 +63,41 @@ class InplaceSelfWrite(Rule):
 
     @staticmethod
     def text_check(source: str) -> bool:
-        """Some ``...x[k] = ...`` whose statement names ``x`` again after the ``=``."""
+        """Some ``...x[k] = ...`` whose statement names ``x`` again after the ``=``, in a file
+        where a graph can start (``may_carry_graph_text``: the written tensor must carry one)."""
+        if not may_carry_graph_text(source):
+            return False
         return any(_names_base_again(source, match.start(), match.end()) for match in InplaceSelfWrite.trigger.finditer(source))
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """torch imported, and some ``x[k] = <expression reading x that saves a view of it>``
-        (`self_write` with every other operand taken to require grad)."""
+        """torch imported, a graph possible in the file (``may_carry_graph``: the written
+        tensor must carry one), and some ``x[k] = <expression reading x that saves a view of
+        it>`` (`self_write` with every other operand that is not a literal or a bare
+        parameter, and that a graph may reach (``GraphFlow``), taken to require grad), not under
+        ``no_grad``, where ``x`` may be a tensor (``tensor_holders``: not a name only ever bound
+        to a list, dict, ... display) that carries a graph."""
         if not imports_torch(tree):
             return False
+        candidates = []
         for assign in nodes_of(tree, ast.Assign):
             if len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Subscript):
                 if _string_key(assign.targets[0].slice):
                     continue  # `d["k"] = f(d["k"])`: a tensor is never indexed by a string
                 base = dotted(assign.targets[0].value)
-                if base is not None and reads(assign.value, base) and saves_a_view(assign.value, base, lambda operand: True):
+                if base is not None and reads(assign.value, base) and saves_a_view(assign.value, base, _maybe_requires_grad(tree, assign)):
+                    candidates.append((assign, base))
+        if not candidates or not may_carry_graph(tree):
+            return False
+        candidates = [(assign, base) for assign, base in candidates if not grad_disabled(tree, assign)]
+        candidates = tensor_holders(tree, candidates)
+        if not candidates:
+            return False
+        flow = GraphFlow.of(tree)  # the written tensor must carry a graph, and so must what makes it save a view
+        for assign, base in candidates:
+            if flow.may_carry(assign.targets[0].value):
+                may_require_grad = _maybe_requires_grad(tree, assign)
+                if saves_a_view(assign.value, base, lambda operand, may=may_require_grad: may(operand) and flow.may_carry(operand)):
                     return True
         return False
 
@@ -95,6 +118,29 @@ class InplaceSelfWrite(Rule):
             message = f"`{written} = ...` writes into `{base}` while its value was computed from `{base}`; backward will raise"
             message += f" (not rewritten: {reason})" if reason else "; build a new tensor instead"
             yield self.finding(assign, message, fix)
+
+
+def _maybe_requires_grad(tree: ast.Module, assign: ast.Assign):
+    """``self_write``'s ``requires_grad`` before the analysis: False only where it is False
+    whatever the analysis says (a literal, which never carries a graph; a bare parameter of
+    the enclosing function, which ``self_write`` does not count)."""
+    parameters = None
+
+    def requires_grad(operand: ast.expr) -> bool:
+        nonlocal parameters
+        literal = operand.operand if isinstance(operand, ast.UnaryOp) else operand
+        if isinstance(literal, (ast.Constant, ast.JoinedStr)):
+            return False
+        if isinstance(operand, ast.Name):
+            if parameters is None:
+                function = scope_of(tree, assign)
+                while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+                    function = scope_of(tree, function)
+                parameters = parameter_names(function if not isinstance(function, ast.Module) else None)
+            return operand.id not in parameters
+        return True
+
+    return requires_grad
 
 
 def _string_key(index: ast.expr) -> bool:

@@ -1,0 +1,6 @@
+import torch
+from torch import nn
+
+layer = nn.Linear(2, 1)
+w = getattr(layer, "weight")
+stats = torch.stack([w.sum(), w.mean()])

@@ -1,0 +1,6 @@
+import torch
+
+scale = torch.ones(())
+scale.requires_grad_()
+offset = scale * 0.5
+pair = torch.stack([scale, offset]).reshape(2)
