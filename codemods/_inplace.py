@@ -179,10 +179,41 @@ def why_not_rewritable(analysis: Analysis, stmt: ast.stmt, base: str) -> str | N
     if function is not None:
         if base in parameter_names(function):
             return f"`{base}` belongs to the caller, who would stop seeing the write"
+        if not binds_locally(function, base):
+            return f"`{base}` is not a variable of this function (a global or a closure's): rebinding it here would make it local"
     alias = alias_of(function.body if function is not None else analysis.tree.body, base, stmt)
     if alias is not None:
         return f"`{alias}` is another name or view of `{base}` and would stop seeing the write"
     return None
+
+
+def binds_locally(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether ``name`` is a local variable of ``function``: a parameter, or bound in its own
+    body (not in a nested function, class or comprehension) and not declared global or nonlocal."""
+    if name in parameter_names(function) or name in (function.args.vararg and function.args.vararg.arg, function.args.kwarg and function.args.kwarg.arg):
+        return True
+    bound = False
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return False
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound = bound or node.name == name
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            # Their own scopes; only a walrus inside binds in the function.
+            bound = bound or any(isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name) and n.target.id == name for n in ast.walk(node))
+            continue
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound = True
+        elif isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name:
+            bound = True
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            bound = True
+        stack.extend(ast.iter_child_nodes(node))
+    return bound
 
 
 def alias_of(body: list[ast.stmt], base: str, before: ast.stmt) -> str | None:
