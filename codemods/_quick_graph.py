@@ -63,18 +63,17 @@ class _Iterated:
 
 
 class GraphFlow:
-    """The flow of one tree; ``may_carry(expr)`` answers for its expressions. ``of(tree)`` keeps
-    the last one made, so that the quick checks of one file share it (kept in this module, not
-    on the tree: it holds the tree, and stored on it would make a cycle)."""
-
-    _last: "GraphFlow | None" = None
+    """The flow of one tree; ``may_carry(expr)`` answers for its expressions. ``of(tree)``
+    makes it once per tree, kept on the tree like the node index, so that the quick checks of
+    one file share it; it holds the tree, and ``_values.release(tree)`` breaks that cycle when
+    the file is done."""
 
     @classmethod
     def of(cls, tree: ast.Module) -> "GraphFlow":
-        last = cls._last
-        if last is None or last.tree is not tree:
-            last = cls._last = cls(tree)
-        return last
+        found = tree.__dict__.get("_gradfix_graph_flow")
+        if found is None:
+            found = tree._gradfix_graph_flow = cls(tree)  # type: ignore[attr-defined]
+        return found
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree

@@ -612,8 +612,10 @@ def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]
 
 
 def release(tree: ast.AST) -> None:
-    """Drop :func:`indexed`'s index of ``tree`` (the engine calls it when a file is done)."""
+    """Drop what is kept on ``tree`` and holds it, :func:`indexed`'s index and the quick
+    checks' graph flow (the engine calls it when a file is done)."""
     tree.__dict__.pop("_gradfix_index", None)
+    tree.__dict__.pop("_gradfix_graph_flow", None)
 
 
 # Fields that never hold a node worth indexing: names and numbers, and the shared singleton
