@@ -160,7 +160,8 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
     if found is None:
         names: set[str] = set()
         Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
-        for current in walk(node):
+        nodes, inner = _shallow(node)
+        for current in nodes:
             kind = type(current)
             if kind is Name:
                 if type(current.ctx) is Load:
@@ -169,8 +170,48 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
                 name = dotted(current)
                 if name is not None:
                     names.add(name)
+        for stmt in inner:  # the statements under it: their own (kept) reads
+            names |= _reads_of(stmt)
         found = node._gradfix_reads = frozenset(names)  # type: ignore[attr-defined]
     return found
+
+
+def _shallow(root: ast.AST) -> tuple[list[ast.AST], list[ast.stmt]]:
+    """What :func:`walk` yields under ``root``, split in two: the nodes down to the statements
+    under ``root`` (not into them), and those statements (other than nested ``def``/``class``,
+    which are in the first list, not entered). :func:`_reads_of` and :func:`_writes_of` of a
+    compound statement are their own nodes' and their statements' (kept on each), so a loop
+    and the statements in it, all asked about, are not walked once for each level around them."""
+    nodes: list[ast.AST] = []
+    inner: list[ast.stmt] = []
+    stack = [root]
+    AST, stmt_type, fields_of = ast.AST, ast.stmt, _CHILD_FIELDS
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if current is not root:
+            if kind in _OTHER_SCOPE_TYPES:
+                nodes.append(current)
+                continue
+            if isinstance(current, stmt_type):
+                inner.append(current)
+                continue
+        nodes.append(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        if not fields:
+            continue
+        children = []
+        for name in fields:
+            child = getattr(current, name, None)
+            if type(child) is list:
+                children.extend(item for item in child if isinstance(item, AST))
+            elif isinstance(child, AST):
+                children.append(child)
+        children.reverse()
+        stack.extend(children)
+    return nodes, inner
 
 
 def free_reads(stmt: ast.stmt) -> set[str]:
@@ -235,7 +276,10 @@ def _writes_of(root: ast.AST) -> frozenset[str]:
         return found
     out: set[str] = set()
     Assign, Call, Attribute = ast.Assign, ast.Call, ast.Attribute
-    for current in walk(root):
+    nodes, inner = _shallow(root)
+    for stmt in inner:  # the statements under it: their own (kept) writes
+        out |= _writes_of(stmt)
+    for current in nodes:
         kind = type(current)
         if kind is Assign:
             targets = current.targets

@@ -206,6 +206,34 @@ def uses(analysis: Analysis, scope: ast.AST) -> ScopeUses:
     return per_file[id(scope)]
 
 
+def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
+    """Whether ``uses(analysis, scope).of(name)`` can hold a ``LEAF``: only a ``.grad`` read
+    of the name, the name inside an optimizer's arguments, or inside ``params = [w, b]``
+    (which passes a leaf on) make one; for any other name of the scope its uses need not be
+    built to know it. One table per file: for every scope (function or module) around such a
+    node, the names there (a superset of what the scope's walk finds)."""
+    table: dict[int, set[str]] | None = analysis.memo.get("leaf names by scope")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["leaf names by scope"] = {}
+        found: list[tuple[ast.AST, set[str]]] = []
+        for node in analysis.attributes_named("grad"):
+            if isinstance(node.value, ast.Name):
+                found.append((node, {node.value.id}))
+        for call in analysis.calls():
+            if _is_optimizer(analysis, call):
+                found.append((call, {n.id for a in [*call.args, *call.keywords] for n in ast.walk(a) if isinstance(n, ast.Name)}))
+        for stmt in analysis.nodes(ast.Assign):
+            if isinstance(stmt.value, (ast.List, ast.Tuple)):  # type: ignore[attr-defined]
+                found.append((stmt, {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}))  # type: ignore[attr-defined]
+        for node, names in found:
+            if not names:
+                continue
+            for ancestor in analysis.ancestors(node):
+                if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+                    table.setdefault(id(ancestor), set()).update(names)
+    return name in table.get(id(scope), ())
+
+
 def names_in(node: ast.AST) -> set[int]:
     """Identities of every Name node inside ``node``."""
     return {id(n) for n in ast.walk(node) if isinstance(n, ast.Name)}

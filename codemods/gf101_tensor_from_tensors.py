@@ -190,6 +190,15 @@ class TensorFromTensors(Rule):
         return False
 
     def detect(self, analysis: Analysis):
+        # The calls reported, for GF108 (which leaves them to this rule): kept in the memo once
+        # the detection has run to its end, so GF108 need not run it again.
+        sites: set[int] = set()
+        for finding in self._detect(analysis):
+            sites.add(id(finding.node))
+            yield finding
+        analysis.memo["GF101 sites"] = sites
+
+    def _detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
         for call in analysis.calls():

@@ -17,7 +17,7 @@ from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import calls_of, loss_path
 from ._names import kwarg, torch_module
 from ._text import ANYTHING, BACKPROP, backpropagates
-from ._uses import LEAF, uses
+from ._uses import LEAF, may_be_leaf, uses
 from ._values import Analysis, Graph, Kind, dotted
 
 # Tensor methods that hand the values to Python, and what they give.
@@ -225,9 +225,14 @@ def _hack_text(hack: ast.AST) -> str:
 
 def _gf101_sites(analysis: Analysis) -> set[int]:
     """Constructor calls GF101 reports: this rule leaves them to it."""
-    from .gf101_tensor_from_tensors import TensorFromTensors
+    sites: set[int] | None = analysis.memo.get("GF101 sites")  # type: ignore[assignment]
+    if sites is None:  # GF101 has not run on this analysis: run its detection once
+        from .gf101_tensor_from_tensors import TensorFromTensors
 
-    return {id(f.node) for f in TensorFromTensors().detect(analysis)}
+        for _ in TensorFromTensors().detect(analysis):
+            pass
+        sites = analysis.memo["GF101 sites"]  # type: ignore[assignment]
+    return sites
 
 
 # The backward slice of a root ---------------------------------------------------------------
@@ -665,7 +670,7 @@ def _literal_default(function, name: str) -> bool:
 def _used_as_leaf(analysis: Analysis, scope: ast.AST, key: str) -> bool:
     """An optimizer is given ``key`` (a name or ``self.x``), or its ``.grad`` is read."""
     if "." not in key:
-        return any(u.kind == LEAF for u in uses(analysis, scope).of(key))
+        return may_be_leaf(analysis, scope, key) and any(u.kind == LEAF for u in uses(analysis, scope).of(key))
     return key in _leaf_attributes(analysis)
 
 
