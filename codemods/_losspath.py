@@ -291,7 +291,7 @@ class LossPath:
                 place = None
                 break
             kind = type(parent)
-            if id(parent) in places and kind not in _SCOPE_TYPES:  # its children's place is its own
+            if id(parent) in places and kind not in _BOUNDARY_TYPES:  # its children's place is its own
                 place = places[id(parent)]
                 if place is not None and place[1] is None and kind in _LOOP_TYPES:
                     place = (place[0], _end(parent))
@@ -534,6 +534,8 @@ def _bound_names(target: ast.AST) -> Iterator[str]:
             yield name
 _SCOPE_TYPES = frozenset(_SCOPES)
 _LOOP_TYPES = frozenset(LOOPS)
+# Where a walk's place changes: the module and a function start one, a class body is not walked.
+_BOUNDARY_TYPES = _SCOPE_TYPES | {ast.Module, ast.ClassDef}
 
 
 def _children(node: ast.AST) -> list[ast.AST]:

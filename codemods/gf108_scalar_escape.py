@@ -540,10 +540,9 @@ class _Trace:
         self._functions.add(id(function))
         flags = 0
         found = False
-        for node in walk(function.body):
-            if isinstance(node, ast.Return) and node.value is not None:
-                found = True
-                flags |= self.expr(node.value, function)
+        for value in _returned_values(self.a, function):
+            found = True
+            flags |= self.expr(value, function)
         return flags if found else LIVE  # no visible return: do not guess
 
     # Names -------------------------------------------------------------------------------
@@ -657,6 +656,31 @@ class _Trace:
                 if block is None or len(block) == 1 or not alone_on_its_lines(node, block):
                     return None  # the statement cannot simply go
         return _Plan(dict(self.edits), self.rounding)
+
+
+def _returned_values(analysis: Analysis, function: ast.AST) -> list[ast.expr]:
+    """The values of the ``return`` statements ``walk(function.body)`` yields, in its order:
+    the function's own, and those of a function defined directly in its body (a root of that
+    walk is entered). One table per file, from the node index, not a walk per callee."""
+    table: dict[int, list[ast.expr]] | None = analysis.memo.get("GF108 returns")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["GF108 returns"] = {}
+        found = [n for n in analysis.nodes(ast.Return) if n.value is not None]  # type: ignore[attr-defined]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))  # statements: source order is the walk's
+        for node in found:
+            scope = analysis.parent(node)
+            while scope is not None and not isinstance(scope, _WALK_SCOPES):
+                scope = analysis.parent(scope)
+            if scope is None:
+                continue
+            table.setdefault(id(scope), []).append(node.value)  # type: ignore[attr-defined]
+            outer = analysis.parent(scope)
+            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)) and isinstance(scope, ast.stmt) and any(s is scope for s in outer.body):
+                table.setdefault(id(outer), []).append(node.value)  # type: ignore[attr-defined]
+    return table.get(id(function), [])
+
+
+_WALK_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _literal_default(function, name: str) -> bool:
