@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ._values import Analysis
+from ._values import _CANONICAL, Analysis
 
 LOAD, STORE, LEAF = "load", "store", "leaf"
 
@@ -219,7 +219,13 @@ def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
         for node in analysis.attributes_named("grad"):
             if isinstance(node.value, ast.Name):
                 found.append((node, {node.value.id}))
+        # `x.y.Z(...)` qualifies to a name ending in `Z` (no canonical name of an optimizer
+        # differs), so only a capitalised attribute can be one: no qualify of every other call.
+        renamed = any(v.startswith("torch.optim.") for v in _CANONICAL.values())
         for call in analysis.calls():
+            func = call.func
+            if type(func) is ast.Attribute and not renamed and not func.attr[:1].isupper():
+                continue
             if _is_optimizer(analysis, call):
                 found.append((call, {n.id for a in [*call.args, *call.keywords] for n in ast.walk(a) if isinstance(n, ast.Name)}))
         for stmt in analysis.nodes(ast.Assign):

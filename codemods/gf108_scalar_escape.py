@@ -675,8 +675,8 @@ def _returned_values(analysis: Analysis, function: ast.AST) -> list[ast.expr]:
                 continue
             table.setdefault(id(scope), []).append(node.value)  # type: ignore[attr-defined]
             outer = analysis.parent(scope)
-            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)) and isinstance(scope, ast.stmt) and any(s is scope for s in outer.body):
-                table.setdefault(id(outer), []).append(node.value)  # type: ignore[attr-defined]
+            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(scope, ast.stmt):
+                table.setdefault(id(outer), []).append(node.value)  # type: ignore[attr-defined]  # (a statement in a def is in its body)
     return table.get(id(function), [])
 
 
