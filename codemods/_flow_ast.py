@@ -160,7 +160,7 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
     if found is None:
         names: set[str] = set()
         Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
-        nodes, inner = _shallow(node)
+        nodes, inner = _parts(node, "_gradfix_writes")
         for current in nodes:
             kind = type(current)
             if kind is Name:
@@ -174,6 +174,19 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
             names |= _reads_of(stmt)
         found = node._gradfix_reads = frozenset(names)  # type: ignore[attr-defined]
     return found
+
+
+def _parts(root: ast.AST, other: str) -> tuple[list[ast.AST], list[ast.stmt]]:
+    """:func:`_shallow` of ``root``, walked once for both :func:`_reads_of` and
+    :func:`_writes_of` (``other``: the key of the one not asking): kept on the node until the
+    other asks too. (Kept without ``root`` itself: a node holding itself would be a cycle.)"""
+    kept = root.__dict__.pop("_gradfix_parts", None)
+    if kept is not None:
+        return [root, *kept[0]], kept[1]
+    nodes, inner = _shallow(root)
+    if other not in root.__dict__:
+        root._gradfix_parts = (nodes[1:], inner)  # type: ignore[attr-defined]
+    return nodes, inner
 
 
 def _shallow(root: ast.AST) -> tuple[list[ast.AST], list[ast.stmt]]:
@@ -276,7 +289,7 @@ def _writes_of(root: ast.AST) -> frozenset[str]:
         return found
     out: set[str] = set()
     Assign, Call, Attribute = ast.Assign, ast.Call, ast.Attribute
-    nodes, inner = _shallow(root)
+    nodes, inner = _parts(root, "_gradfix_reads")
     for stmt in inner:  # the statements under it: their own (kept) writes
         out |= _writes_of(stmt)
     for current in nodes:
@@ -436,6 +449,15 @@ def is_backward_call(analysis, node: ast.AST) -> bool:
     return analysis.qualify(func) in _AUTOGRAD
 
 
+def file_backward_calls(analysis) -> list[ast.Call]:
+    """The file's backward calls (:func:`is_backward_call`), in ``analysis.calls()`` order: one
+    list per file for the rules and tables that start from them."""
+    found: list[ast.Call] | None = analysis.memo.get("backward calls")
+    if found is None:
+        found = analysis.memo["backward calls"] = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    return found
+
+
 def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
     if type(node) is list:
         return [call for item in node for call in _backward_calls_of(analysis, item)]
@@ -465,7 +487,7 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
     parent's children, in ``walk``'s order), which is ``walk``'s depth-first order.
     """
     parent_of = analysis.parent
-    calls = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    calls = file_backward_calls(analysis)
     if not calls:
         return {}
     positions: dict[int, dict[int, int]] = {}  # parent id -> child id -> its position

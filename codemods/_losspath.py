@@ -34,7 +34,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._flow_ast import LOOPS, _child_positions, backward_roots, child_fields, is_backward_call, walk
+from ._flow_ast import LOOPS, _child_positions, backward_roots, child_fields, file_backward_calls, is_backward_call, walk
 from ._values import Analysis, Function, Kind, dotted, indexed
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -349,8 +349,9 @@ class LossPath:
     # Seeds and propagation -------------------------------------------------------------
     def _seed(self) -> None:
         analysis = self.analysis
+        backward = {id(c) for c in file_backward_calls(analysis)}
         for call in analysis.calls():
-            if is_backward_call(analysis, call):
+            if id(call) in backward:
                 self._backward_calls.append(call)
                 roots = backward_roots(analysis, call)
                 receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
