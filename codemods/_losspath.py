@@ -95,6 +95,7 @@ class LossPath:
         self._places: dict[int, tuple[_Scope, Position | None] | None] = {}
         self._scopes: dict[int, _Scope] = {}
         self._function_scopes: dict[int, _Scope | None] = {}
+        self._pending: dict[int, list] = {}  # scope id -> its definitions, not yet in tables (`_definitions`)
         self._indexed = False
         self._attributes: dict[tuple[str, str], list[list[ast.AST]]] = {}  # (class, "self.x") -> values
         self._attributes_marked: set[tuple[str, str]] = set()
@@ -139,13 +140,13 @@ class LossPath:
             return [], None, False
         if name.startswith("self.") and scope.cls is not None and (scope.cls, name) in self._attributes:
             return [v for values in self._attributes[(scope.cls, name)] for v in values], None, False
-        table = scope.definitions.get(name)
+        table = self._definitions(scope).get(name)
         if table is None:
             outer = scope if name in scope.parameters else scope.outer
             while outer is not None:
-                if name in outer.parameters and outer.definitions.get(name) is None:
+                if name in outer.parameters and self._definitions(outer).get(name) is None:
                     return [], outer.node, True
-                table = outer.definitions.get(name)
+                table = self._definitions(outer).get(name)
                 if table is not None:
                     return [v for values in table.values for v in values], outer.node, name in outer.parameters
                 outer = outer.outer
@@ -174,9 +175,15 @@ class LossPath:
         functions.sort(key=_start)  # the order the walks create the scopes: depth first, in source order
         self._scopes = {id(tree): module, **{id(f): self._function_scopes[id(f)] for f in functions}}  # type: ignore[misc]
         events: list[tuple[_Scope, ast.AST, ast.AST, Position, list[ast.AST]]] = []  # scope, node, target, position, values
-        where = self._where
+        where, parents, places, scopes = self._where, self._parents, self._places, self._function_scopes
+        stmt = ast.stmt
         for node in analysis.nodes(*_DEFINING_STATEMENTS):
-            place = where(node)
+            parent = parents.get(id(node))
+            if type(parent) in _SCOPE_TYPES and isinstance(node, stmt) and id(parent) in scopes:
+                scope = scopes[id(parent)]  # a statement of a function's body (most): no chain to climb
+                place = places[id(node)] = (scope, None) if scope is not None else None
+            else:
+                place = where(node)
             if place is not None:
                 self._definition_events(place[0], node, events)
         in_function = _SCOPES
@@ -222,33 +229,47 @@ class LossPath:
                     events.append((scope, node, item.optional_vars, _start(node), [item.context_expr]))
 
     def _define(self, events: list) -> None:
-        """The definitions of the events, as the walks would have made them with :meth:`_bind`."""
-        tables: dict[tuple[int, str], list] = {}
+        """The definitions of the events, as the walks would have made them: each scope's tables
+        when it is first asked about (`_definitions`: most scopes of a large file never are),
+        every ``self.x``'s now (a method's ``self.x`` may be any method's)."""
+        pending = self._pending
         attributes: dict[tuple[str, str], list] = {}
         for sequence, (scope, node, target, position, values) in enumerate(events):
             for name in (target.id,) if type(target) is Name else _bound_names(target):
-                entry = (position, sequence, node, values)
-                found = tables.get((id(scope), name))
+                found = pending.get(id(scope))
                 if found is None:
-                    tables[(id(scope), name)] = [scope, entry]
-                else:
-                    found.append(entry)
+                    found = pending[id(scope)] = []
+                found.append((name, position, sequence, node, values))
                 if name[:5] == "self." and scope.cls is not None:
                     attributes.setdefault((scope.cls, name), []).append((scope, node, sequence, values))
         key_of = self._walk_key
-        for (_, name), (scope, *found) in tables.items():
-            if len(found) > 1:
-                found.sort(key=lambda event: (event[0], event[1]))
-                for i in range(len(found) - 1):
-                    if found[i][0] == found[i + 1][0]:  # a tie: the walk's order decides
-                        found.sort(key=lambda event: (event[0], key_of(event[2]), event[1]))
-                        break
-            scope.definitions[name] = _Definitions([event[0] for event in found], [event[3] for event in found])
         order = {id(scope): i for i, scope in enumerate(self._scopes.values())}
         for key, found in attributes.items():
             if len(found) > 1:
                 found.sort(key=lambda event: (order[id(event[0])], key_of(event[1]), event[2]))
             self._attributes[key] = [event[3] for event in found]
+
+    def _definitions(self, scope: _Scope) -> dict[str, _Definitions]:
+        """``scope``'s definitions by name: positions in order, a tie in the walk's order."""
+        pending = self._pending.pop(id(scope), None)
+        if pending is not None:
+            tables: dict[str, list] = {}
+            for name, *entry in pending:
+                found = tables.get(name)
+                if found is None:
+                    tables[name] = [entry]
+                else:
+                    found.append(entry)
+            key_of = self._walk_key
+            for name, found in tables.items():
+                if len(found) > 1:
+                    found.sort(key=lambda event: (event[0], event[1]))
+                    for i in range(len(found) - 1):
+                        if found[i][0] == found[i + 1][0]:  # a tie: the walk's order decides
+                            found.sort(key=lambda event: (event[0], key_of(event[2]), event[1]))
+                            break
+                scope.definitions[name] = _Definitions([event[0] for event in found], [event[3] for event in found])
+        return scope.definitions
 
     def _walk_key(self, node: ast.AST) -> tuple[int, ...]:
         """The path of ``node`` from the module (child positions): sorted, the walk's order."""
@@ -419,14 +440,14 @@ class LossPath:
                         for value in values:
                             self._mark(value)
                 return
-        table = scope.definitions.get(name)
+        table = self._definitions(scope).get(name)
         if table is None:
             if name in scope.parameters:
                 self._parameter(scope.node, name)
                 return
             outer = scope.outer
             while outer is not None:  # a free name: every binding of an enclosing scope
-                table = outer.definitions.get(name)
+                table = self._definitions(outer).get(name)
                 if table is not None:
                     self._mark_prefix(table, len(table.positions))
                     return

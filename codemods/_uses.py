@@ -210,8 +210,8 @@ def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
     """Whether ``uses(analysis, scope).of(name)`` can hold a ``LEAF``: only a ``.grad`` read
     of the name, the name inside an optimizer's arguments, or inside ``params = [w, b]``
     (which passes a leaf on) make one; for any other name of the scope its uses need not be
-    built to know it. One table per file: for every scope (function or module) around such a
-    node, the names there (a superset of what the scope's walk finds)."""
+    built to know it. One table per file: for the scope (function or module) whose walk meets
+    such a node, the names there (a superset of what that walk finds)."""
     table: dict[int, set[str]] | None = analysis.memo.get("leaf names by scope")  # type: ignore[assignment]
     if table is None:
         table = analysis.memo["leaf names by scope"] = {}
@@ -234,9 +234,15 @@ def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
         for node, names in found:
             if not names:
                 continue
+            # Up to the function (or the module) whose body holds the node: its walk is the one
+            # that meets it (a decorator or default of a def: the walk around that def).
+            child: ast.AST = node
             for ancestor in analysis.ancestors(node):
                 if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
                     table.setdefault(id(ancestor), set()).update(names)
+                    if isinstance(child, ast.stmt):  # in its body
+                        break
+                child = ancestor
     return name in table.get(id(scope), ())
 
 
