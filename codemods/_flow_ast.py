@@ -160,7 +160,8 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
     if found is None:
         names: set[str] = set()
         Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
-        for current in walk(node):
+        nodes, inner = _parts(node, "_gradfix_writes")
+        for current in nodes:
             kind = type(current)
             if kind is Name:
                 if type(current.ctx) is Load:
@@ -169,8 +170,61 @@ def _reads_of(node: ast.AST) -> frozenset[str]:
                 name = dotted(current)
                 if name is not None:
                     names.add(name)
+        for stmt in inner:  # the statements under it: their own (kept) reads
+            names |= _reads_of(stmt)
         found = node._gradfix_reads = frozenset(names)  # type: ignore[attr-defined]
     return found
+
+
+def _parts(root: ast.AST, other: str) -> tuple[list[ast.AST], list[ast.stmt]]:
+    """:func:`_shallow` of ``root``, walked once for both :func:`_reads_of` and
+    :func:`_writes_of` (``other``: the key of the one not asking): kept on the node until the
+    other asks too. (Kept without ``root`` itself: a node holding itself would be a cycle.)"""
+    kept = root.__dict__.pop("_gradfix_parts", None)
+    if kept is not None:
+        return [root, *kept[0]], kept[1]
+    nodes, inner = _shallow(root)
+    if other not in root.__dict__:
+        root._gradfix_parts = (nodes[1:], inner)  # type: ignore[attr-defined]
+    return nodes, inner
+
+
+def _shallow(root: ast.AST) -> tuple[list[ast.AST], list[ast.stmt]]:
+    """What :func:`walk` yields under ``root``, split in two: the nodes down to the statements
+    under ``root`` (not into them), and those statements (other than nested ``def``/``class``,
+    which are in the first list, not entered). :func:`_reads_of` and :func:`_writes_of` of a
+    compound statement are their own nodes' and their statements' (kept on each), so a loop
+    and the statements in it, all asked about, are not walked once for each level around them."""
+    nodes: list[ast.AST] = []
+    inner: list[ast.stmt] = []
+    stack = [root]
+    AST, stmt_type, fields_of = ast.AST, ast.stmt, _CHILD_FIELDS
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if current is not root:
+            if kind in _OTHER_SCOPE_TYPES:
+                nodes.append(current)
+                continue
+            if isinstance(current, stmt_type):
+                inner.append(current)
+                continue
+        nodes.append(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        if not fields:
+            continue
+        children = []
+        for name in fields:
+            child = getattr(current, name, None)
+            if type(child) is list:
+                children.extend(item for item in child if isinstance(item, AST))
+            elif isinstance(child, AST):
+                children.append(child)
+        children.reverse()
+        stack.extend(children)
+    return nodes, inner
 
 
 def free_reads(stmt: ast.stmt) -> set[str]:
@@ -235,7 +289,10 @@ def _writes_of(root: ast.AST) -> frozenset[str]:
         return found
     out: set[str] = set()
     Assign, Call, Attribute = ast.Assign, ast.Call, ast.Attribute
-    for current in walk(root):
+    nodes, inner = _parts(root, "_gradfix_reads")
+    for stmt in inner:  # the statements under it: their own (kept) writes
+        out |= _writes_of(stmt)
+    for current in nodes:
         kind = type(current)
         if kind is Assign:
             targets = current.targets
@@ -392,6 +449,15 @@ def is_backward_call(analysis, node: ast.AST) -> bool:
     return analysis.qualify(func) in _AUTOGRAD
 
 
+def file_backward_calls(analysis) -> list[ast.Call]:
+    """The file's backward calls (:func:`is_backward_call`), in ``analysis.calls()`` order: one
+    list per file for the rules and tables that start from them."""
+    found: list[ast.Call] | None = analysis.memo.get("backward calls")
+    if found is None:
+        found = analysis.memo["backward calls"] = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    return found
+
+
 def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:
     if type(node) is list:
         return [call for item in node for call in _backward_calls_of(analysis, item)]
@@ -421,7 +487,7 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
     parent's children, in ``walk``'s order), which is ``walk``'s depth-first order.
     """
     parent_of = analysis.parent
-    calls = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+    calls = file_backward_calls(analysis)
     if not calls:
         return {}
     positions: dict[int, dict[int, int]] = {}  # parent id -> child id -> its position

@@ -366,7 +366,7 @@ class GradPath:
         """What a call of a function or module of this file returns, its parameters replaced by the arguments."""
         returns = self._returns.get(id(callee))
         if returns is None:
-            returns = self._returns[id(callee)] = _own_returns(callee)
+            returns = self._returns[id(callee)] = _own_returns(self.a, callee)
         inner = _join(self.flow(r) for r in returns)
         result: Flow = {}
         for key, status in inner.items():
@@ -491,24 +491,24 @@ def _expression_children(node: ast.AST) -> list[ast.expr]:
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
-def _own_returns(function: ast.AST) -> list[ast.expr]:
-    """The values of ``function``'s own ``return`` statements, in ``ast.walk`` (breadth-first)
-    order: a walk that skips nested scopes (their returns are theirs) keeps the order of the rest."""
-    found: list[ast.expr] = []
-    queue = [function]
-    AST, Return = ast.AST, ast.Return
-    for node in queue:  # the list grows as it is read
-        if type(node) is Return and node.value is not None:
-            found.append(node.value)
-        if node is not function and isinstance(node, _NESTED_SCOPES):
-            continue
-        for name in child_fields(type(node)):
-            value = getattr(node, name, None)
-            if type(value) is list:
-                queue.extend([item for item in value if isinstance(item, AST)])
-            elif isinstance(value, AST):
-                queue.append(value)
-    return found
+def _own_returns(analysis: Analysis, function: ast.AST) -> list[ast.expr]:
+    """The values of ``function``'s own ``return`` statements (not those of nested scopes), in
+    ``ast.walk`` (breadth-first) order: from one table per file, the returns of the node index
+    (breadth first from the module, which orders each function's the same) by their nearest
+    enclosing scope, instead of a walk of each callee."""
+    table: dict[int, list[ast.expr]] | None = analysis.memo.get("returns by scope")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["returns by scope"] = {}
+        parent = analysis.parent
+        for node in analysis.nodes(ast.Return):
+            if node.value is None:  # type: ignore[attr-defined]
+                continue
+            scope = parent(node)
+            while scope is not None and not isinstance(scope, _NESTED_SCOPES):
+                scope = parent(scope)
+            if scope is not None:
+                table.setdefault(id(scope), []).append(node.value)  # type: ignore[attr-defined]
+    return table.get(id(function), [])
 
 
 def _comprehension_binding(analysis: Analysis, name: ast.AST) -> ast.comprehension | None:

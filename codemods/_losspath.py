@@ -34,8 +34,8 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._flow_ast import _CHILD_FIELDS, LOOPS, backward_roots, child_fields, is_backward_call, walk
-from ._values import Analysis, Function, Kind, dotted
+from ._flow_ast import LOOPS, _child_positions, backward_roots, child_fields, file_backward_calls, is_backward_call, walk
+from ._values import Analysis, Function, Kind, dotted, indexed
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Methods that put their arguments into their receiver (a container, or a tensor in place).
@@ -90,9 +90,13 @@ class LossPath:
         self.analysis = analysis
         self.roots: list[ast.AST] = []
         self._on: set[int] = set()
-        self._scope_of: dict[int, _Scope] = {}  # expression node id -> its scope
-        self._loop_end: dict[int, Position] = {}  # node id -> end of the outermost loop around it (same scope)
+        # node id -> (its scope, the end of the outermost loop around it in that scope), for the
+        # nodes a walk of each scope's body would visit, or None; filled on demand (`_where`)
+        self._places: dict[int, tuple[_Scope, Position | None] | None] = {}
         self._scopes: dict[int, _Scope] = {}
+        self._function_scopes: dict[int, _Scope | None] = {}
+        self._pending: dict[int, list] = {}  # scope id -> its definitions, not yet in tables (`_definitions`)
+        self._indexed = False
         self._attributes: dict[tuple[str, str], list[list[ast.AST]]] = {}  # (class, "self.x") -> values
         self._attributes_marked: set[tuple[str, str]] = set()
         self._returns: dict[int, list[ast.AST]] = {}
@@ -101,6 +105,7 @@ class LossPath:
         self._calls_backward: set[int] = set()  # functions that run backward themselves
         self._calls_of: dict[int, list[ast.Call]] = {}  # callee id -> every call of it
         self._work: list[ast.AST] = []
+        self._backward_calls: list[ast.Call] = []
         self._seed()
         if self.roots:  # most library files backpropagate nothing: no index to build
             self._index()
@@ -129,165 +134,246 @@ class LossPath:
         """What the name or ``self.x`` read at ``use`` can hold, by the rule the path follows:
         (the value expressions of its definitions that can reach ``use``, the scope node that
         binds it, whether it may be a parameter of that scope). Built only for files with losses."""
-        scope = self._scope_of.get(id(use))
+        scope, loop_end = self._scope_at(use)
         name = dotted(use)
         if scope is None or name is None:
             return [], None, False
         if name.startswith("self.") and scope.cls is not None and (scope.cls, name) in self._attributes:
             return [v for values in self._attributes[(scope.cls, name)] for v in values], None, False
-        table = scope.definitions.get(name)
+        table = self._definitions(scope).get(name)
         if table is None:
             outer = scope if name in scope.parameters else scope.outer
             while outer is not None:
-                if name in outer.parameters and outer.definitions.get(name) is None:
+                if name in outer.parameters and self._definitions(outer).get(name) is None:
                     return [], outer.node, True
-                table = outer.definitions.get(name)
+                table = self._definitions(outer).get(name)
                 if table is not None:
                     return [v for values in table.values for v in values], outer.node, name in outer.parameters
                 outer = outer.outer
             return [], None, False
-        position = max(_start(use), self._loop_end.get(id(use), (0, 0)))
+        position = max(_start(use), loop_end or (0, 0))
         reaching = bisect.bisect_right(table.positions, position)
         values = [v for values in table.values[:reaching] for v in values]
         return values, scope.node, reaching == 0 and name in scope.parameters
 
     # Index ---------------------------------------------------------------------------
+    # What a walk of each scope's body would find (a scope: the module, and every function
+    # the walks reach; a walk does not enter nested functions, nor class bodies but for their
+    # methods), taken from the analysis's node index instead: the defining statements, the
+    # storing and backward calls, the returns, each placed in its scope by its ancestors (kept
+    # for every node asked about, so each chain is climbed once). Tables keep the walk's
+    # order: definitions by position, a tie in the walk's order (`h = h.add_(1)`), the scopes
+    # and each `self.x`'s definitions in the order the walks met them.
     def _index(self) -> None:
-        tree = self.analysis.tree
+        analysis = self.analysis
+        tree = analysis.tree
         module = _Scope(tree, None, set())
-        self._scopes[id(tree)] = module
-        self._walk_scope(module, tree.body)
-        calls_of(self.analysis, tree)  # builds the file's table of calls by callee
-        self._calls_of = self.analysis.memo["calls by callee"]  # type: ignore[assignment]
+        self._module = module
+        self._parents = indexed(tree)[0]
+        self._indexed = True
+        functions = [f for f in analysis.nodes(*_SCOPES) if self._function_scope(f) is not None]
+        functions.sort(key=_start)  # the order the walks create the scopes: depth first, in source order
+        self._scopes = {id(tree): module, **{id(f): self._function_scopes[id(f)] for f in functions}}  # type: ignore[misc]
+        events: list[tuple[_Scope, ast.AST, ast.AST, Position, list[ast.AST]]] = []  # scope, node, target, position, values
+        where, parents, places, scopes = self._where, self._parents, self._places, self._function_scopes
+        stmt = ast.stmt
+        for node in analysis.nodes(*_DEFINING_STATEMENTS):
+            parent = parents.get(id(node))
+            if type(parent) in _SCOPE_TYPES and isinstance(node, stmt) and id(parent) in scopes:
+                scope = scopes[id(parent)]  # a statement of a function's body (most): no chain to climb
+                place = places[id(node)] = (scope, None) if scope is not None else None
+            else:
+                place = where(node)
+            if place is not None:
+                self._definition_events(place[0], node, events)
+        in_function = _SCOPES
+        for call in analysis.calls():
+            func = call.func
+            if type(func) is Attribute:
+                method = func.attr
+                if method in _STORING or (method[-1:] == "_" and method[:1] != "_"):
+                    place = where(call)
+                    if place is not None:
+                        events.append((place[0], call, func.value, _end(call), [*call.args, *(k.value for k in call.keywords)]))
+        for call in self._backward_calls:  # `loss.backward()`, `grad(...)` imported from torch.autograd
+            place = where(call)
+            if place is not None and isinstance(place[0].node, in_function):
+                self._calls_backward.add(id(place[0].node))
+        returns = []
+        for node in analysis.nodes(ast.Return):
+            if node.value is not None:  # type: ignore[attr-defined]
+                place = where(node)
+                if place is not None and isinstance(place[0].node, in_function):
+                    returns.append((_start(node), id(place[0].node), node.value))  # type: ignore[attr-defined]
+        returns.sort(key=lambda r: r[0])  # statements: source order is the walk's
+        for _, key, value in returns:
+            self._returns.setdefault(key, []).append(value)
+        self._define(events)
+        calls_of(analysis, tree)  # builds the file's table of calls by callee
+        self._calls_of = analysis.memo["calls by callee"]  # type: ignore[assignment]
 
-    def _walk_scope(self, scope: _Scope, body: list[ast.stmt]) -> None:
-        nested: list[tuple[ast.AST, _Scope, str | None]] = []
-        self._walk_nodes(scope, list(reversed(body)), None, nested)
-        for function, outer, cls in nested:
-            arguments = function.args  # type: ignore[attr-defined]
-            parameters = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
-            parameters |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
-            inner = _Scope(function, outer, parameters, cls)
-            self._scopes[id(function)] = inner
-            self._walk_scope(inner, function.body)  # type: ignore[attr-defined]
-
-    def _walk_nodes(self, scope: _Scope, stack: list[ast.AST], loop_end: Position | None, nested: list) -> None:
-        """The nodes of ``stack`` (reversed) and under them, depth first in source order, not
-        entering nested scopes; ``loop_end``: the end of the outermost loop around them in this
-        scope (a loop met outside any is walked by a call of its own with its end)."""
-        scope_of, loop_ends, fields_of = self._scope_of, self._loop_end, _CHILD_FIELDS
-        in_function = isinstance(scope.node, _SCOPES)
-        Name, Attribute, Call = ast.Name, ast.Attribute, ast.Call
-        pop, push = stack.pop, stack.append
-        while stack:
-            node = pop()
-            kind = type(node)
-            if kind is Name or kind is Attribute:
-                # Only names and attributes are looked up by their scope (`_name`, `reaching`).
-                scope_of[id(node)] = scope
-                if loop_end is not None:
-                    loop_ends[id(node)] = loop_end
-                if kind is Name:
-                    continue  # no children to visit
-                push(node.value)  # an attribute's one child
-                continue
-            elif kind is Call:
-                # The two things a call may be here: a storing or in-place method (a definition
-                # of its receiver), a backward call (this function runs backward itself).
-                func = node.func
-                if type(func) is Attribute:
-                    method = func.attr
-                    if method in _STORING or (method[-1:] == "_" and method[:1] != "_"):
-                        self._bind(scope, func.value, _end(node), [*node.args, *(k.value for k in node.keywords)])
-                    if in_function and (method == "backward" or method == "grad") and is_backward_call(self.analysis, node):
-                        self._calls_backward.add(id(scope.node))
-                elif in_function and type(func) is Name and is_backward_call(self.analysis, node):
-                    self._calls_backward.add(id(scope.node))  # `grad(...)` imported from torch.autograd
-                # Its children, in walk order: the function, the arguments, the keywords.
-                keywords, args = node.keywords, node.args
-                if keywords:
-                    stack.extend(reversed(keywords))
-                if args:
-                    stack.extend(reversed(args))
-                push(func)
-                continue
-            elif kind in _SPECIAL:
-                if kind is ast.ClassDef:
-                    for stmt in node.body:  # methods are scopes; the class body's own statements are not followed
-                        if isinstance(stmt, _SCOPES):
-                            nested.append((stmt, scope, node.name))
-                    continue
-                if kind in _SCOPE_TYPES:
-                    nested.append((node, scope, scope.cls))  # a closure in a method sees its self
-                    for decorator in node.decorator_list:
-                        push(decorator)
-                    continue
-                if kind in _DEFINING:
-                    self._definition(scope, node)
-                elif kind is ast.Return:
-                    if node.value is not None and in_function:
-                        self._returns.setdefault(id(scope.node), []).append(node.value)
-                if loop_end is None and kind in _LOOP_TYPES:
-                    self._walk_nodes(scope, _children(node), _end(node), nested)
-                    continue
-            fields = fields_of.get(kind)
-            if fields is None:
-                fields = child_fields(kind)
-            if not fields:
-                continue
-            # ast.iter_child_nodes, written out (its generators cost more than this loop's work);
-            # expression contexts and operators are no part of the path (nor looked up in it)
-            children = []
-            for name in fields:
-                child = getattr(node, name, None)
-                if type(child) is list:
-                    children.extend(item for item in child if isinstance(item, AST))
-                elif isinstance(child, AST):
-                    children.append(child)
-            children.reverse()
-            stack.extend(children)
-
-    def _definition(self, scope: _Scope, node: ast.AST) -> None:  # for the types of _DEFINING
+    def _definition_events(self, scope: _Scope, node: ast.AST, events: list) -> None:
+        """The definitions one defining statement (or walrus) makes: (scope, node, target, position, values)."""
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                self._bind(scope, target, _end(node), [node.value])
+                events.append((scope, node, target, _end(node), [node.value]))
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
-            self._bind(scope, node.target, _end(node), [node.value, node.target] if isinstance(node, ast.AugAssign) else [node.value])
+            events.append((scope, node, node.target, _end(node), [node.value, node.target] if isinstance(node, ast.AugAssign) else [node.value]))
         elif isinstance(node, ast.NamedExpr):
-            self._bind(scope, node.target, _end(node), [node.value])
+            events.append((scope, node, node.target, _end(node), [node.value]))
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            self._bind(scope, node.target, _start(node), [node.iter])
+            events.append((scope, node, node.target, _start(node), [node.iter]))
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
-                    self._bind(scope, item.optional_vars, _start(node), [item.context_expr])
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            method = node.func.attr
-            if method in _STORING or (method.endswith("_") and not method.startswith("_")):
-                values = [*node.args, *(k.value for k in node.keywords)]
-                self._bind(scope, node.func.value, _end(node), values)
+                    events.append((scope, node, item.optional_vars, _start(node), [item.context_expr]))
 
-    def _bind(self, scope: _Scope, target: ast.AST, position: Position, values: list[ast.AST]) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._bind(scope, element, position, values)
-        elif isinstance(target, ast.Starred):
-            self._bind(scope, target.value, position, values)
-        elif isinstance(target, ast.Subscript):
-            self._bind(scope, target.value, position, values)  # xs[k] = v puts v into xs
+    def _define(self, events: list) -> None:
+        """The definitions of the events, as the walks would have made them: each scope's tables
+        when it is first asked about (`_definitions`: most scopes of a large file never are),
+        every ``self.x``'s now (a method's ``self.x`` may be any method's)."""
+        pending = self._pending
+        attributes: dict[tuple[str, str], list] = {}
+        for sequence, (scope, node, target, position, values) in enumerate(events):
+            for name in (target.id,) if type(target) is Name else _bound_names(target):
+                found = pending.get(id(scope))
+                if found is None:
+                    found = pending[id(scope)] = []
+                found.append((name, position, sequence, node, values))
+                if name[:5] == "self." and scope.cls is not None:
+                    attributes.setdefault((scope.cls, name), []).append((scope, node, sequence, values))
+        key_of = self._walk_key
+        order = {id(scope): i for i, scope in enumerate(self._scopes.values())}
+        for key, found in attributes.items():
+            if len(found) > 1:
+                found.sort(key=lambda event: (order[id(event[0])], key_of(event[1]), event[2]))
+            self._attributes[key] = [event[3] for event in found]
+
+    def _definitions(self, scope: _Scope) -> dict[str, _Definitions]:
+        """``scope``'s definitions by name: positions in order, a tie in the walk's order."""
+        pending = self._pending.pop(id(scope), None)
+        if pending is not None:
+            tables: dict[str, list] = {}
+            for name, *entry in pending:
+                found = tables.get(name)
+                if found is None:
+                    tables[name] = [entry]
+                else:
+                    found.append(entry)
+            key_of = self._walk_key
+            for name, found in tables.items():
+                if len(found) > 1:
+                    found.sort(key=lambda event: (event[0], event[1]))
+                    for i in range(len(found) - 1):
+                        if found[i][0] == found[i + 1][0]:  # a tie: the walk's order decides
+                            found.sort(key=lambda event: (event[0], key_of(event[2]), event[1]))
+                            break
+                scope.definitions[name] = _Definitions([event[0] for event in found], [event[3] for event in found])
+        return scope.definitions
+
+    def _walk_key(self, node: ast.AST) -> tuple[int, ...]:
+        """The path of ``node`` from the module (child positions): sorted, the walk's order."""
+        positions: dict[int, dict[int, int]] = self.__dict__.setdefault("_child_positions", {})
+        parent_of = self.analysis.parent
+        path: list[int] = []
+        child, parent = node, parent_of(node)
+        while parent is not None:
+            where = positions.get(id(parent))
+            if where is None:
+                where = positions[id(parent)] = _child_positions(parent)
+            path.append(where.get(id(child), 0))
+            child, parent = parent, parent_of(parent)
+        path.reverse()
+        return tuple(path)
+
+    def _scope_at(self, use: ast.AST) -> tuple[_Scope | None, Position | None]:
+        """The scope of a name or attribute (None for other nodes, or one no walk visits), and
+        the end of the outermost loop around it there."""
+        if not self._indexed or (type(use) is not Name and type(use) is not Attribute):
+            return None, None
+        place = self._where(use)
+        return place if place is not None else (None, None)
+
+    def _where(self, node: ast.AST) -> tuple[_Scope, Position | None] | None:
+        """(the scope whose walk visits ``node``, the end of the outermost loop around it in that
+        scope), or None when no walk visits it (a class body, a default, an annotation)."""
+        places = self._places
+        key = id(node)
+        if key in places:
+            return places[key]
+        parents = self._parents
+        chain: list[ast.AST] = []  # node and its ancestors whose place is not known yet, upwards
+        child = node
+        place: tuple[_Scope, Position | None] | None = None
+        while True:
+            chain.append(child)
+            parent = parents.get(id(child))
+            if parent is None:  # the module itself: no walk visits it
+                place = None
+                break
+            kind = type(parent)
+            if id(parent) in places and kind not in _BOUNDARY_TYPES:  # its children's place is its own
+                place = places[id(parent)]
+                if place is not None and place[1] is None and kind in _LOOP_TYPES:
+                    place = (place[0], _end(parent))
+                break
+            if kind is ast.Module:
+                place = (self._module, None)
+                break
+            if kind in _SCOPE_TYPES:
+                if isinstance(child, ast.stmt):  # its body
+                    scope = self._function_scope(parent)
+                    place = (scope, None) if scope is not None else None
+                    break
+                if any(d is child for d in parent.decorator_list) and type(parents.get(id(parent))) is not ast.ClassDef:  # type: ignore[attr-defined]
+                    child = parent  # a nested function's decorators: walked where it stands
+                    continue
+                place = None  # arguments, annotations; a method's decorators
+                break
+            if kind is ast.ClassDef:
+                place = None  # only its methods are walked, each as a scope
+                break
+            child = parent
+        # Down the chain: each node's place is its parent's, the loop's end set below the outermost loop.
+        for current in reversed(chain):
+            places[id(current)] = place
+            if place is not None and place[1] is None and type(current) in _LOOP_TYPES:
+                place = (place[0], _end(current))
+        return places[key]
+
+    def _function_scope(self, function: ast.AST) -> _Scope | None:
+        """The scope of a function some walk reaches (nested in a scope, or a method of a class
+        that is), made once; None for the others."""
+        key = id(function)
+        if key in self._function_scopes:
+            return self._function_scopes[key]
+        found: _Scope | None = None
+        parent = self.analysis.parent(function)
+        if type(parent) is ast.ClassDef:
+            place = self._where(parent)
+            if place is not None:
+                found = self._new_scope(function, place[0], parent.name)  # type: ignore[union-attr]
         else:
-            name = dotted(target)
-            if name is None:
-                return
-            scope.define(name, position, values)
-            if name.startswith("self.") and scope.cls is not None:
-                self._attributes.setdefault((scope.cls, name), []).append(values)
+            place = self._where(function)
+            if place is not None:
+                found = self._new_scope(function, place[0], place[0].cls)  # a closure in a method sees its self
+        self._function_scopes[key] = found
+        return found
+
+    @staticmethod
+    def _new_scope(function: ast.AST, outer: _Scope, cls: str | None) -> _Scope:
+        arguments = function.args  # type: ignore[attr-defined]
+        parameters = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+        parameters |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        return _Scope(function, outer, parameters, cls)
 
     # Seeds and propagation -------------------------------------------------------------
     def _seed(self) -> None:
         analysis = self.analysis
+        backward = {id(c) for c in file_backward_calls(analysis)}
         for call in analysis.calls():
-            if is_backward_call(analysis, call):
+            if id(call) in backward:
+                self._backward_calls.append(call)
                 roots = backward_roots(analysis, call)
                 receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
                 if receiver is not None and call.args and _backward_wrapper(analysis, receiver):
@@ -342,7 +428,7 @@ class LossPath:
                 self._mark(node.body)
 
     def _name(self, use: ast.AST, name: str) -> None:
-        scope = self._scope_of.get(id(use))
+        scope, loop_end = self._scope_at(use)
         if scope is None:
             return
         if name.startswith("self.") and scope.cls is not None:
@@ -354,14 +440,14 @@ class LossPath:
                         for value in values:
                             self._mark(value)
                 return
-        table = scope.definitions.get(name)
+        table = self._definitions(scope).get(name)
         if table is None:
             if name in scope.parameters:
                 self._parameter(scope.node, name)
                 return
             outer = scope.outer
             while outer is not None:  # a free name: every binding of an enclosing scope
-                table = outer.definitions.get(name)
+                table = self._definitions(outer).get(name)
                 if table is not None:
                     self._mark_prefix(table, len(table.positions))
                     return
@@ -370,7 +456,7 @@ class LossPath:
                     return
                 outer = outer.outer
             return
-        position = max(_start(use), self._loop_end.get(id(use), (0, 0)))
+        position = max(_start(use), loop_end or (0, 0))
         reaching = bisect.bisect_right(table.positions, position)
         if reaching == 0 and name in scope.parameters:
             self._parameter(scope.node, name)
@@ -450,12 +536,28 @@ def arguments_for(function: Function, call: ast.Call, name: str) -> list[ast.AST
 
 
 AST = ast.AST
-# The node types `_definition` binds names for (the rest of a scope's nodes skip it).
-_DEFINING = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.Call})
+Name, Attribute = ast.Name, ast.Attribute
+# The statements (and walrus) a walk of a scope binds names for (`_definition_events`).
+_DEFINING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
+
+
+def _bound_names(target: ast.AST) -> Iterator[str]:
+    """The names an assignment to ``target`` defines, in order (``xs[k] = v`` puts v into xs)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound_names(target.value)
+    elif isinstance(target, ast.Subscript):
+        yield from _bound_names(target.value)  # xs[k] = v puts v into xs
+    else:
+        name = dotted(target)
+        if name is not None:
+            yield name
 _SCOPE_TYPES = frozenset(_SCOPES)
 _LOOP_TYPES = frozenset(LOOPS)
-# The node types `_walk_nodes` does more for than record their scope and go down (calls: apart).
-_SPECIAL = (_DEFINING - {ast.Call}) | _SCOPE_TYPES | _LOOP_TYPES | {ast.ClassDef, ast.Return}
+# Where a walk's place changes: the module and a function start one, a class body is not walked.
+_BOUNDARY_TYPES = _SCOPE_TYPES | {ast.Module, ast.ClassDef}
 
 
 def _children(node: ast.AST) -> list[ast.AST]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ._values import Analysis
+from ._values import _CANONICAL, Analysis
 
 LOAD, STORE, LEAF = "load", "store", "leaf"
 
@@ -204,6 +204,46 @@ def uses(analysis: Analysis, scope: ast.AST) -> ScopeUses:
     if id(scope) not in per_file:
         per_file[id(scope)] = _build(analysis, scope)
     return per_file[id(scope)]
+
+
+def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
+    """Whether ``uses(analysis, scope).of(name)`` can hold a ``LEAF``: only a ``.grad`` read
+    of the name, the name inside an optimizer's arguments, or inside ``params = [w, b]``
+    (which passes a leaf on) make one; for any other name of the scope its uses need not be
+    built to know it. One table per file: for the scope (function or module) whose walk meets
+    such a node, the names there (a superset of what that walk finds)."""
+    table: dict[int, set[str]] | None = analysis.memo.get("leaf names by scope")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["leaf names by scope"] = {}
+        found: list[tuple[ast.AST, set[str]]] = []
+        for node in analysis.attributes_named("grad"):
+            if isinstance(node.value, ast.Name):
+                found.append((node, {node.value.id}))
+        # `x.y.Z(...)` qualifies to a name ending in `Z` (no canonical name of an optimizer
+        # differs), so only a capitalised attribute can be one: no qualify of every other call.
+        renamed = any(v.startswith("torch.optim.") for v in _CANONICAL.values())
+        for call in analysis.calls():
+            func = call.func
+            if type(func) is ast.Attribute and not renamed and not func.attr[:1].isupper():
+                continue
+            if _is_optimizer(analysis, call):
+                found.append((call, {n.id for a in [*call.args, *call.keywords] for n in ast.walk(a) if isinstance(n, ast.Name)}))
+        for stmt in analysis.nodes(ast.Assign):
+            if isinstance(stmt.value, (ast.List, ast.Tuple)):  # type: ignore[attr-defined]
+                found.append((stmt, {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}))  # type: ignore[attr-defined]
+        for node, names in found:
+            if not names:
+                continue
+            # Up to the function (or the module) whose body holds the node: its walk is the one
+            # that meets it (a decorator or default of a def: the walk around that def).
+            child: ast.AST = node
+            for ancestor in analysis.ancestors(node):
+                if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+                    table.setdefault(id(ancestor), set()).update(names)
+                    if isinstance(child, ast.stmt):  # in its body
+                        break
+                child = ancestor
+    return name in table.get(id(scope), ())
 
 
 def names_in(node: ast.AST) -> set[int]:

@@ -15,7 +15,7 @@ from ._ast import calls, nodes_of
 from ._quick_graph import GraphFlow
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
-from ._values import Analysis, Kind, dotted
+from ._values import _CANONICAL, Analysis, Kind, dotted
 
 # Constructors that copy their data out of the graph, and the dtype their result has.
 _CONSTRUCTORS = {
@@ -197,9 +197,27 @@ class TensorFromTensors(Rule):
         return any(flow.may_carry(expr) for expr in candidates)
 
     def detect(self, analysis: Analysis):
+        # The calls reported, for GF108 (which leaves them to this rule): kept in the memo once
+        # the detection has run to its end, so GF108 need not run it again.
+        sites: set[int] = set()
+        for finding in self._detect(analysis):
+            sites.add(id(finding.node))
+            yield finding
+        analysis.memo["GF101 sites"] = sites
+
+    def _detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
+        # The last names a constructor call can be spelled with (what `qualify` keeps of an
+        # attribute, a local name bound to one): no qualify of the file's other calls.
+        spelled = _SHORT_NAMES | {"new_tensor"} | {k.rsplit(".", 1)[-1] for k, v in _CANONICAL.items() if v in _CONSTRUCTORS}
+        spelled |= {local for local, name in analysis.imports.aliases.items() if _CANONICAL.get(name, name) in _CONSTRUCTORS}
+        Attribute, Name = ast.Attribute, ast.Name
         for call in analysis.calls():
+            func = call.func
+            kind = type(func)
+            if (func.attr if kind is Attribute else func.id if kind is Name else None) not in spelled:
+                continue
             qualified = analysis.qualify(call.func)
             is_new_tensor = (
                 qualified is None

@@ -16,7 +16,7 @@ from ._flow_ast import (
     LOOPS,
     alone_on_its_lines,
     backward_calls,
-    is_backward_call,
+    file_backward_calls,
     backward_roots,
     blocks,
     flows_into,
@@ -521,9 +521,7 @@ def _loops_around_backward(analysis: Analysis) -> set[int]:
     From the backward calls up, instead of a walk of every loop of the file.
     """
     found: set[int] = set()
-    for call in analysis.calls():
-        if not is_backward_call(analysis, call):
-            continue
+    for call in file_backward_calls(analysis):
         node = analysis.parent(call)
         while node is not None and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             if isinstance(node, LOOPS):

@@ -17,7 +17,7 @@ from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import calls_of, loss_path
 from ._names import kwarg, torch_module
 from ._text import ANYTHING, BACKPROP, backpropagates
-from ._uses import LEAF, uses
+from ._uses import LEAF, may_be_leaf, uses
 from ._values import Analysis, Graph, Kind, dotted
 
 # Tensor methods that hand the values to Python, and what they give.
@@ -225,9 +225,14 @@ def _hack_text(hack: ast.AST) -> str:
 
 def _gf101_sites(analysis: Analysis) -> set[int]:
     """Constructor calls GF101 reports: this rule leaves them to it."""
-    from .gf101_tensor_from_tensors import TensorFromTensors
+    sites: set[int] | None = analysis.memo.get("GF101 sites")  # type: ignore[assignment]
+    if sites is None:  # GF101 has not run on this analysis: run its detection once
+        from .gf101_tensor_from_tensors import TensorFromTensors
 
-    return {id(f.node) for f in TensorFromTensors().detect(analysis)}
+        for _ in TensorFromTensors().detect(analysis):
+            pass
+        sites = analysis.memo["GF101 sites"]  # type: ignore[assignment]
+    return sites
 
 
 # The backward slice of a root ---------------------------------------------------------------
@@ -535,10 +540,9 @@ class _Trace:
         self._functions.add(id(function))
         flags = 0
         found = False
-        for node in walk(function.body):
-            if isinstance(node, ast.Return) and node.value is not None:
-                found = True
-                flags |= self.expr(node.value, function)
+        for value in _returned_values(self.a, function):
+            found = True
+            flags |= self.expr(value, function)
         return flags if found else LIVE  # no visible return: do not guess
 
     # Names -------------------------------------------------------------------------------
@@ -654,6 +658,31 @@ class _Trace:
         return _Plan(dict(self.edits), self.rounding)
 
 
+def _returned_values(analysis: Analysis, function: ast.AST) -> list[ast.expr]:
+    """The values of the ``return`` statements ``walk(function.body)`` yields, in its order:
+    the function's own, and those of a function defined directly in its body (a root of that
+    walk is entered). One table per file, from the node index, not a walk per callee."""
+    table: dict[int, list[ast.expr]] | None = analysis.memo.get("GF108 returns")  # type: ignore[assignment]
+    if table is None:
+        table = analysis.memo["GF108 returns"] = {}
+        found = [n for n in analysis.nodes(ast.Return) if n.value is not None]  # type: ignore[attr-defined]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))  # statements: source order is the walk's
+        for node in found:
+            scope = analysis.parent(node)
+            while scope is not None and not isinstance(scope, _WALK_SCOPES):
+                scope = analysis.parent(scope)
+            if scope is None:
+                continue
+            table.setdefault(id(scope), []).append(node.value)  # type: ignore[attr-defined]
+            outer = analysis.parent(scope)
+            if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(scope, ast.stmt):
+                table.setdefault(id(outer), []).append(node.value)  # type: ignore[attr-defined]  # (a statement in a def is in its body)
+    return table.get(id(function), [])
+
+
+_WALK_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
 def _literal_default(function, name: str) -> bool:
     args = function.args
     positional = [*args.posonlyargs, *args.args]
@@ -665,7 +694,7 @@ def _literal_default(function, name: str) -> bool:
 def _used_as_leaf(analysis: Analysis, scope: ast.AST, key: str) -> bool:
     """An optimizer is given ``key`` (a name or ``self.x``), or its ``.grad`` is read."""
     if "." not in key:
-        return any(u.kind == LEAF for u in uses(analysis, scope).of(key))
+        return may_be_leaf(analysis, scope, key) and any(u.kind == LEAF for u in uses(analysis, scope).of(key))
     return key in _leaf_attributes(analysis)
 
 

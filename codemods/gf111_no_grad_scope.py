@@ -245,6 +245,8 @@ class _Study:
         self.a = analysis
         self.path = loss_path(analysis)
         self._units: dict[int, list[_Unit]] = {}
+        self._callees: dict[int, tuple[bool, ast.expr | None]] = {}  # function id -> (bears parameters, no_grad decorator)
+        self._return_regions: dict[int, _Region | None] = {}  # function id -> the region of its first return in one
 
     def _qualified_name(self, function: Function) -> str:
         info = self._class_of(function)
@@ -580,19 +582,25 @@ class _Study:
     def _grad_disabling_callee(self, call: ast.Call) -> tuple[Function | None, _Region | None]:
         """A function or method of this file that ``call`` runs and that returns without a graph because of no_grad."""
         function = self.a.callee(call)
-        if function is None or not self._bears_parameters(function.body):
+        if function is None:
             return None, None
-        decorator = self._disabling_decorator(function)
+        # What depends on the function alone, once per function (it is called from many places).
+        known = self._callees.get(id(function))
+        if known is None:
+            known = self._callees[id(function)] = (self._bears_parameters(function.body), self._disabling_decorator(function))
+        bears, decorator = known
+        if not bears:
+            return None, None
         if decorator is not None:
             return function, _Region("decorator", function, decorator, decorator)
         if self.a.value(call).graph is not Graph.NO:
             return None, None
-        for node in walk(function.body):
-            if isinstance(node, ast.Return):
-                region = self.region(node)
-                if region is not None:
-                    return function, region
-        return None, None
+        if id(function) not in self._return_regions:
+            self._return_regions[id(function)] = next(
+                (r for r in (self.region(n) for n in walk(function.body) if isinstance(n, ast.Return)) if r is not None), None
+            )
+        region = self._return_regions[id(function)]
+        return (function, region) if region is not None else (None, None)
 
 
     # Where parameters enter ------------------------------------------------------------------
@@ -737,6 +745,8 @@ def _unit(stmt: ast.stmt) -> _Unit | None:
         reads = _reads(stmt.value)
         for target in stmt.targets:
             writes |= target_names(target)
+            if type(target) is ast.Name:
+                continue  # most targets: nothing to look into
             if any(isinstance(t, (ast.Subscript, ast.Starred)) for t in ast.walk(target)):
                 plain = False
                 reads |= {n for t in ast.walk(target) if isinstance(t, ast.Subscript) for n in _reads(t.slice)}

@@ -145,7 +145,7 @@ class GraphAcrossSteps(Rule):
 
     # A state carried from one iteration to the next --------------------------------------
     def _carries(self, analysis: Analysis, loop, backwards: list[ast.Call], seen_stores: set[int]):
-        body = list(statements(loop.body))
+        body: list[ast.stmt] | None = None  # the loop's statements, listed when a carried name needs them
         by_store: dict[int, tuple[ast.Assign, list[str]]] = {}
         for name, first_read in carried_names(loop, branches=True).items():
             if name == "self" or not _carried_graph_read(analysis, loop, name, first_read):
@@ -155,6 +155,8 @@ class GraphAcrossSteps(Rule):
                 continue  # (no target node: an element write `h[i] = ...`, not a new state)
             if not _stored_value(analysis, store, name).carries:
                 continue
+            if body is None:
+                body = list(statements(loop.body))
             tainted = flows_into(body, {name}, _graph_mentions(analysis))
             if not any(mentions(root, tainted) for call in backwards for root in backward_roots(analysis, call)):
                 continue
@@ -572,7 +574,10 @@ def _forward_carries(analysis: Analysis, forward):
                 read_first.setdefault(name, stmt)
         assigned |= names_written(stmt)
     by_store: dict[int, tuple[ast.Assign, list[str]]] = {}
+    written = names_written(forward.body) if read_first else set()  # from the statements' kept sets
     for name, stmt in read_first.items():
+        if name not in written:
+            continue  # never stored in forward (`_last_store` finds nothing)
         if not _graph_read(analysis, name, stmt):
             continue
         store = _last_store(forward, name)
