@@ -15,13 +15,17 @@ unreadable entry is a miss. ``gradfix clean`` removes the folder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sys
 
 from gradfix.notebook import replace_file
+
+try:  # hashlib's own blake2b: importing hashlib itself also loads OpenSSL, ~10 ms of every start
+    from _blake2 import blake2b
+except ImportError:  # a Python without the module
+    from hashlib import blake2b
 
 DIRECTORY_NAME = ".gradfix_cache"
 ENTRY_FORMAT = 1
@@ -38,7 +42,7 @@ def default_directory() -> str:
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 _CODE_FINGERPRINT: str | None = None
@@ -51,7 +55,7 @@ def code_fingerprint() -> str:
         import gradfix
         import gradfix.codemods
 
-        digest = hashlib.blake2b(digest_size=16)
+        digest = blake2b(digest_size=16)
         digest.update(f"{gradfix.__version__} {sys.version_info[:2]} {ENTRY_FORMAT}".encode())
         for directory in sorted({*gradfix.__path__, *gradfix.codemods.__path__}):
             for name in sorted(os.listdir(directory)):

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from typing import Any
@@ -552,6 +551,8 @@ def write_atomically(path: str, text: str, encoding: str) -> None:
 def replace_file(path: str, data: bytes, before_rename=None, sync: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``: a reader
     sees the old content or the new, never part of it. ``sync``: flush to disk first."""
+    import tempfile  # here, not at the top: a check that writes nothing never needs it (nor random)
+
     fd, temp = tempfile.mkstemp(prefix=".gradfix-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
     try:
         with os.fdopen(fd, "wb") as handle:
