@@ -6,6 +6,37 @@ from __future__ import annotations
 import ast
 
 
+# Fields that never hold a node worth visiting: names, flags, and the expression contexts and
+# operators (shared singletons: one `Load` for the whole file, so no parent and nothing to read).
+_LEAF_FIELDS = frozenset({
+    "ctx", "op", "ops", "id", "attr", "arg", "name", "kind", "type_comment", "level", "module",
+    "is_async", "conversion", "simple",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes (computed once per type)."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, without contexts and operators (and without its
+    generator, which costs more than this on the walks that call it for every node)."""
+    children: list[ast.AST] = []
+    AST = ast.AST
+    for name in child_fields(type(node)):
+        child = getattr(node, name, None)
+        if type(child) is list:
+            children.extend([item for item in child if isinstance(item, AST)])
+        elif isinstance(child, AST):
+            children.append(child)
+    return children
+
+
 def called_name(call: ast.Call) -> str:
     """The last name of what ``call`` calls: ``tensor`` for ``torch.tensor(...)``, else ``""``."""
     func = call.func
@@ -17,18 +48,11 @@ def called_name(call: ast.Call) -> str:
 
 
 def walked(node: ast.AST) -> list[ast.AST]:
-    """``list(ast.walk(node))``, in the same (breadth-first) order, written out: ``ast.walk``'s
-    generators (``iter_child_nodes``, ``iter_fields``) cost more than the walk itself."""
-    AST, queue = ast.AST, [node]
+    """``list(ast.walk(node))`` without contexts and operators, in the same (breadth-first)
+    order, written out: ``ast.walk``'s generators cost more than the walk itself."""
+    queue = [node]
     for current in queue:  # the list grows as it is read
-        for name in current._fields:
-            child = getattr(current, name, None)
-            if isinstance(child, list):
-                for item in child:
-                    if isinstance(item, AST):
-                        queue.append(item)
-            elif isinstance(child, AST):
-                queue.append(child)
+        queue.extend(child_nodes(current))
     return queue
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from typing import Iterable, Iterator
 
+from ._ast import child_nodes
 from ._values import dotted
 
 _OTHER_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -29,50 +30,18 @@ _AUTOGRAD = {"torch.autograd.backward", "torch.autograd.grad"}
 _STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault"}
 
 
-# Fields that never hold a node worth visiting: names, flags, and the expression contexts and
-# operators (shared singletons no rule looks at through a walk).
-_LEAF_FIELDS = frozenset({
-    "ctx", "op", "ops", "id", "attr", "arg", "name", "kind", "type_comment", "level", "module",
-    "is_async", "conversion", "simple",
-})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
-
-
-def child_fields(kind: type) -> tuple[str, ...]:
-    """The fields of a node type that may hold child nodes (computed once per type)."""
-    fields = _CHILD_FIELDS.get(kind)
-    if fields is None:
-        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
-    return fields
-
-
 def walk(node: ast.AST | list) -> Iterator[ast.AST]:
     """``node`` and everything under it, in source order, not entering nested scopes.
 
     Expression contexts and operators (``Load``, ``Add``) are not yielded."""
     stack = list(reversed(node)) if isinstance(node, list) else [node]
     roots = {id(n) for n in stack}
-    AST = ast.AST
-    fields_of = _CHILD_FIELDS
     while stack:
         current = stack.pop()
         yield current
-        kind = type(current)
-        if kind in _OTHER_SCOPE_TYPES and id(current) not in roots:
+        if type(current) in _OTHER_SCOPE_TYPES and id(current) not in roots:
             continue
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = child_fields(kind)
-        if not fields:
-            continue
-        # ast.iter_child_nodes, written out (its generator costs more than this walk's own work)
-        children = []
-        for name in fields:
-            child = getattr(current, name, None)
-            if type(child) is list:
-                children.extend(item for item in child if isinstance(item, AST))
-            elif isinstance(child, AST):
-                children.append(child)
+        children = child_nodes(current)
         children.reverse()
         stack.extend(children)
 
@@ -198,30 +167,18 @@ def _shallow(root: ast.AST) -> tuple[list[ast.AST], list[ast.stmt]]:
     nodes: list[ast.AST] = []
     inner: list[ast.stmt] = []
     stack = [root]
-    AST, stmt_type, fields_of = ast.AST, ast.stmt, _CHILD_FIELDS
+    stmt_type = ast.stmt
     while stack:
         current = stack.pop()
-        kind = type(current)
         if current is not root:
-            if kind in _OTHER_SCOPE_TYPES:
+            if type(current) in _OTHER_SCOPE_TYPES:
                 nodes.append(current)
                 continue
             if isinstance(current, stmt_type):
                 inner.append(current)
                 continue
         nodes.append(current)
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = child_fields(kind)
-        if not fields:
-            continue
-        children = []
-        for name in fields:
-            child = getattr(current, name, None)
-            if type(child) is list:
-                children.extend(item for item in child if isinstance(item, AST))
-            elif isinstance(child, AST):
-                children.append(child)
+        children = child_nodes(current)
         children.reverse()
         stack.extend(children)
     return nodes, inner
@@ -519,17 +476,7 @@ def _backward_table(analysis) -> dict[int, list[ast.Call]]:
 
 def _child_positions(parent: ast.AST) -> dict[int, int]:
     """Child id -> its index among the children :func:`walk` visits under ``parent``."""
-    found: dict[int, int] = {}
-    AST = ast.AST
-    for name in child_fields(type(parent)):
-        value = getattr(parent, name, None)
-        if type(value) is list:
-            for item in value:
-                if isinstance(item, AST):
-                    found[id(item)] = len(found)
-        elif isinstance(value, AST):
-            found[id(value)] = len(found)
-    return found
+    return {id(child): index for index, child in enumerate(child_nodes(parent))}
 
 
 def backward_roots(analysis, call: ast.Call) -> list[ast.expr]:

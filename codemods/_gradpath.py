@@ -31,7 +31,8 @@ import re
 from typing import Iterable
 
 from . import _torch
-from ._flow_ast import child_fields, is_backward_call, walk
+from ._ast import child_nodes
+from ._flow_ast import is_backward_call, walk
 from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
 
@@ -477,15 +478,8 @@ class GradPath:
 def _expression_children(node: ast.AST) -> list[ast.expr]:
     """The expression children of ``node``, in ``ast.iter_child_nodes`` order (without its
     generators, and without the contexts and operators it yields)."""
-    found = []
     expr = ast.expr
-    for name in child_fields(type(node)):
-        value = getattr(node, name, None)
-        if type(value) is list:
-            found.extend([item for item in value if isinstance(item, expr)])
-        elif isinstance(value, expr):
-            found.append(value)
-    return found
+    return [child for child in child_nodes(node) if isinstance(child, expr)]
 
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -34,7 +34,8 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._flow_ast import LOOPS, _child_positions, backward_roots, child_fields, file_backward_calls, is_backward_call, walk
+from ._ast import child_nodes
+from ._flow_ast import LOOPS, _child_positions, backward_roots, file_backward_calls, is_backward_call, walk
 from ._values import Analysis, Function, Kind, dotted, indexed
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -414,7 +415,7 @@ class LossPath:
     def _propagate(self) -> None:
         while self._work:
             node = self._work.pop()
-            for child in reversed(_children(node)):  # every child but contexts and operators
+            for child in child_nodes(node):  # every child but contexts and operators
                 self._mark(child)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 self._name(node, node.id)
@@ -558,19 +559,6 @@ _SCOPE_TYPES = frozenset(_SCOPES)
 _LOOP_TYPES = frozenset(LOOPS)
 # Where a walk's place changes: the module and a function start one, a class body is not walked.
 _BOUNDARY_TYPES = _SCOPE_TYPES | {ast.Module, ast.ClassDef}
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """The child nodes of ``node`` that :func:`walk` visits, last first (a stack to pop)."""
-    children = []
-    for name in child_fields(type(node)):
-        child = getattr(node, name, None)
-        if type(child) is list:
-            children.extend(item for item in child if isinstance(item, AST))
-        elif isinstance(child, AST):
-            children.append(child)
-    children.reverse()
-    return children
 
 
 def _is_method(function: Function) -> bool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from . import _torch
-from ._ast import imports_of
+from ._ast import child_fields, imports_of
 
 
 class Kind(enum.Enum):
@@ -486,7 +486,6 @@ class Analysis:
         returns: dict[int, dict[int, Value]] = {}  # function id -> scope index -> value
         arguments: dict[int, dict[str, dict[int, Value]]] = {}
         attributes: dict[tuple[str, str], dict[int, Value]] = {}
-        live_attributes: dict[tuple[str, str], Value] = {}
         self._returns, self._arguments = {}, {}
         dirty = list(range(len(self._scopes)))
         for _ in range(_MAX_ROUNDS):
@@ -512,16 +511,14 @@ class Analysis:
                         self._arguments.pop(key, None)
                 for key in old[2].keys() | new[2].keys():
                     _replace_part(attributes, key, index, new[2].get(key))
-                    value = _joined(attributes.get(key))
                     info = self.classes.get(key[0])
+                    if info is None:
+                        continue  # not a class of this file's table: nothing reads it
+                    value = _joined(attributes.get(key))
                     if value is None:
-                        live_attributes.pop(key, None)
-                        if info is not None:
-                            info.attributes.pop(key[1], None)
+                        info.attributes.pop(key[1], None)
                     else:
-                        live_attributes[key] = value
-                        if info is not None:
-                            info.attributes[key[1]] = value
+                        info.attributes[key[1]] = value
             dirty = [index for index in sorted(seen) if any(self._current(key) != value for key, value in seen[index].items())]
             if not dirty:
                 break
@@ -618,15 +615,6 @@ def release(tree: ast.AST) -> None:
     tree.__dict__.pop("_gradfix_graph_flow", None)
 
 
-# Fields that never hold a node worth indexing: names and numbers, and the shared singleton
-# nodes of contexts and operators (`Load`, `Add`: one object for the whole file, so no parent).
-_LEAF_FIELDS = frozenset({
-    "ctx", "op", "ops", "id", "attr", "name", "arg", "module", "level", "kind", "type_comment",
-    "conversion", "simple", "is_async", "n", "s",
-})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
     """Every node's parent, and the nodes by type (breadth first), in one pass.
 
@@ -636,7 +624,7 @@ def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]
     """
     parents: dict[int, ast.AST] = {}
     by_type: dict[type, list[ast.AST]] = {}
-    AST, fields_of, queue = ast.AST, _CHILD_FIELDS, [tree]
+    AST, queue = ast.AST, [tree]
     append = queue.append
     for node in queue:  # the list grows as it is read
         kind = type(node)
@@ -644,12 +632,7 @@ def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]
         if found is None:
             found = by_type[kind] = []
         found.append(node)
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = fields_of[kind] = tuple(
-                f for f in kind._fields if f not in _LEAF_FIELDS and not (kind is ast.Constant and f == "value")
-            )
-        for name in fields:
+        for name in child_fields(kind):
             child = getattr(node, name, None)
             if child is None:
                 continue
