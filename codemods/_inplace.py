@@ -190,7 +190,8 @@ def why_not_rewritable(analysis: Analysis, stmt: ast.stmt, base: str) -> str | N
 def binds_locally(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
     """Whether ``name`` is a local variable of ``function``: a parameter, or bound in its own
     body (not in a nested function, class or comprehension) and not declared global or nonlocal."""
-    if name in parameter_names(function) or name in (function.args.vararg and function.args.vararg.arg, function.args.kwarg and function.args.kwarg.arg):
+    starred = [a.arg for a in (function.args.vararg, function.args.kwarg) if a is not None]
+    if name in parameter_names(function) or name in starred:
         return True
     bound = False
     stack: list[ast.AST] = list(function.body)

@@ -209,18 +209,8 @@ def _text_check(source: str) -> bool:
         if attr is None:
             local.append((names, first, empty))
             continue
-        if not _read_again(source, attr):
-            continue
-        if empty:
-            if _filled(source, "self." + attr):
-                return True
-        elif first is None:
+        if _read_again(source, attr) and _may_hold_modules(source, "self." + attr, first, empty, bound):
             return True
-        else:
-            if first not in bound:
-                bound[first] = _bound_to_call(source, first)
-            if bound[first]:
-                return True
     for match in _TUPLE_CALLS.finditer(source):
         head = _TUPLE_HEAD.match(source, source.rfind("\n", 0, match.start()) + 1)
         if head is not None and head.end() <= match.start():
@@ -234,17 +224,22 @@ def _text_check(source: str) -> bool:
     stored = _stored_names(source)
     for names, first, empty in local:
         for name in stored.intersection(names):
-            if empty:
-                if _filled(source, name):
-                    return True
-            elif first is None:
+            if _may_hold_modules(source, name, first, empty, bound):
                 return True
-            else:
-                if first not in bound:
-                    bound[first] = _bound_to_call(source, first)
-                if bound[first]:
-                    return True
     return False
+
+
+def _may_hold_modules(source: str, holder: str, first: str | None, empty: bool, bound: dict[str, bool]) -> bool:
+    """Whether the list or dict written to ``holder`` may hold modules, by the text: an empty
+    one filled later, one whose first element is not a plain name, or a name some line binds to
+    a call (``bound`` memoizes that per name)."""
+    if empty:
+        return _filled(source, holder)
+    if first is None:
+        return True
+    if first not in bound:
+        bound[first] = _bound_to_call(source, first)
+    return bound[first]
 
 
 class UnregisteredParams(Rule):
