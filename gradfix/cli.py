@@ -546,6 +546,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: one-line errors, ruff's exit codes."""
     command = typer.main.get_command(app)
     debug = bool(os.environ.get("GRADFIX_DEBUG"))
+    exit_hard = argv is None  # the console script: nothing runs after it in this process
+    if exit_hard:
+        from gradfix import engine
+
+        engine.keep_last_file()
     try:
         code = command.main(args=argv, prog_name="gradfix", standalone_mode=False)
     except typer.Exit as exc:  # pragma: no cover - returned, not raised, in this mode
@@ -569,7 +574,25 @@ def main(argv: Optional[List[str]] = None) -> None:
             raise
         typer.echo(f"gradfix: internal error: {type(exc).__name__}: {exc} (set GRADFIX_DEBUG=1 for a traceback)", err=True)
         code = 2
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if exit_hard:
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Flush and exit without the interpreter's teardown (as mypy does): freeing the last file's
+    tree and analysis, object by object, would only delay the exit. Every file is written and
+    every worker joined by now; what is left is output."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
