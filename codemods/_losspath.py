@@ -104,7 +104,6 @@ class LossPath:
         self._path_calls: dict[int, list[ast.Call]] = {}  # callee id -> its calls on the path
         self._path_parameters: dict[int, set[str]] = {}  # callee id -> its parameters on the path
         self._calls_backward: set[int] = set()  # functions that run backward themselves
-        self._calls_of: dict[int, list[ast.Call]] = {}  # callee id -> every call of it
         self._work: list[ast.AST] = []
         self._backward_calls: list[ast.Call] = []
         self._seed()
@@ -210,8 +209,6 @@ class LossPath:
         for _, key, value in returns:
             self._returns.setdefault(key, []).append(value)
         self._define(events)
-        calls_of(analysis, tree)  # builds the file's table of calls by callee
-        self._calls_of = analysis.memo["calls by callee"]  # type: ignore[assignment]
 
     def _definition_events(self, scope: _Scope, node: ast.AST, events: list) -> None:
         """The definitions one defining statement (or walrus) makes: (scope, node, target, position, values)."""
@@ -487,7 +484,7 @@ class LossPath:
         if name in names:
             return
         names.add(name)
-        calls = self._calls_of.get(key, []) if key in self._calls_backward else self._path_calls.get(key, [])
+        calls = calls_of(self.analysis, function) if key in self._calls_backward else self._path_calls.get(key, [])
         for call in calls:
             for argument in arguments_for(function, call, name):  # type: ignore[arg-type]
                 self._mark(argument)
@@ -575,16 +572,8 @@ def loss_path(analysis: Analysis) -> LossPath:
 
 
 def calls_of(analysis: Analysis, function: ast.AST) -> list[ast.Call]:
-    """Every call of this file whose callee is ``function``, in ``analysis.calls()`` order (one
-    table per file instead of a scan of every call per function)."""
-    table: dict[int, list[ast.Call]] | None = analysis.memo.get("calls by callee")  # type: ignore[assignment]
-    if table is None:
-        table = analysis.memo["calls by callee"] = {}
-        for call in analysis.calls():
-            callee = analysis.callee(call)
-            if callee is not None:
-                table.setdefault(id(callee), []).append(call)
-    return table.get(id(function), [])
+    """Every call of this file whose callee is ``function``, in ``analysis.calls()`` order."""
+    return analysis.callers(function)  # type: ignore[arg-type]
 
 
 def on_loss_path(analysis: Analysis, node: ast.AST) -> bool:

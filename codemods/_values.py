@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from . import _torch
-from ._ast import child_fields, imports_of
+from ._ast import child_fields, child_nodes, imports_of
 
 
 class Kind(enum.Enum):
@@ -269,7 +269,8 @@ class ClassInfo:
     is_module: bool
     methods: dict[str, Function]
     properties: set[str]
-    # self.<attr> -> the join of every value assigned to it, in any method
+    # self.<attr> -> the join of every value assigned to it, in any method (read it with
+    # `Analysis.attributes_of`, which runs the methods first)
     attributes: dict[str, Value]
 
 
@@ -303,9 +304,19 @@ _MAX_LOOP_PASSES = 3
 
 
 class Analysis:
-    """The value analysis of one file, built in full when constructed (the engine builds one per file)."""
+    """The value analysis of one file (the engine builds one per file).
 
-    def __init__(self, tree: ast.Module, source: str = "", path: str = "") -> None:
+    Scopes are interpreted on demand: a query about an expression (its value, the callee of a
+    call, what a function returns or is passed) runs the scopes of its *component* first, and
+    each component runs once. Components group the scopes that can exchange a value through
+    the summaries (see `_components`); a component's summaries are read and written by its own
+    scopes only, so running one alone gives each of its expressions the value that running the
+    whole file gives. Code no rule asks about is never interpreted.
+    """
+
+    def __init__(self, tree: ast.Module, source: str = "", path: str = "", on_demand: bool = True) -> None:
+        """``on_demand=False``: every scope now, as one fixed point over the whole file (what
+        the components must agree with; the tests and benchmarks compare the two)."""
         self.tree = tree
         self.source = source
         self.path = path
@@ -328,7 +339,18 @@ class Analysis:
         # their key. Its values hold the analysis: `release` breaks that cycle.
         self.memo: dict[str, object] = {}
         self._collect()
-        self._run()
+        self._scope_index = {id(scope): index for index, (scope, _) in enumerate(self._scopes)}
+        self._component: list[int] | None = None  # scope index -> the first scope index of its component
+        self._members: dict[int, list[int]] = {}  # that first index -> the component's scopes, in order
+        self._analysed: set[int] = set()  # components run (by their first index)
+        self._running = False
+        self._resolved: list[ast.Call] = []  # the calls the running component resolved to a function of the file
+        self._callers: dict[int, list[ast.Call]] = {}  # function id -> the calls that run it
+        self._call_order: dict[int, int] | None = None
+        if not on_demand:
+            everything = list(range(len(self._scopes)))
+            self._component, self._members = [0] * len(everything), {0: everything}
+            self._analyse(0)
 
     def release(self) -> None:
         """Free what this analysis and its memo hold, now (the engine calls it when a file is done)."""
@@ -456,26 +478,112 @@ class Analysis:
     # Queries ---------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
         """What ``expr`` is where it stands (UNKNOWN for code the analysis never reached)."""
-        return self._values.get(id(expr), UNKNOWN)
+        found = self._values.get(id(expr))
+        if found is None:
+            found = self._values[id(expr)] = self._value_after_running(expr)
+        return found
 
     def returns(self, function: Function) -> Value:
+        self._analyse_scope_of(function)
         return self._returns.get(id(function), UNKNOWN)
 
     def arguments(self, function: Function) -> dict[str, Value]:
         """Parameter -> the join of what this file's callers pass for it."""
+        self._analyse_scope_of(function)
         return self._arguments.get(id(function), {})
 
     def callee(self, call: ast.Call) -> Function | None:
         """The function or method of this file that ``call`` runs (a module call: its ``forward``)."""
-        return self._callees.get(id(call))
+        found = self._callees.get(id(call), _UNASKED)
+        if found is _UNASKED:
+            self._analyse_around(call)
+            found = self._callees.setdefault(id(call), None)  # (None kept: its scopes have run)
+        return found  # type: ignore[return-value]
+
+    def callers(self, function: Function) -> list[ast.Call]:
+        """Every call of this file that runs ``function``, in ``calls()`` order (they are all in
+        its component)."""
+        self._analyse_scope_of(function)
+        return self._callers.get(id(function), [])
+
+    def attributes_of(self, cls: ClassInfo) -> dict[str, Value]:
+        """``self.<attr>`` -> the join of every value a method of the class assigns to it."""
+        for method in cls.methods.values():
+            self._analyse_scope_of(method)
+            break  # (the methods of a class are one component)
+        return cls.attributes
+
+    def complete(self) -> "Analysis":
+        """Interpret every scope now (queries do it on demand)."""
+        for index in range(len(self._scopes)):
+            self._analyse(index)
+        return self
+
+    # On demand -----------------------------------------------------------------------------
+    def _value_after_running(self, expr: ast.AST) -> Value:
+        # The scope that records an expression is one around it: the function it is in, or
+        # (a decorator) the scope around that function, or the module.
+        for index in self._scopes_around(expr):
+            self._analyse(index)
+            found = self._values.get(id(expr))
+            if found is not None:
+                return found
+        return UNKNOWN  # (kept: every scope that could record it has run)
+
+    def _analyse_around(self, node: ast.AST) -> None:
+        for index in self._scopes_around(node):
+            self._analyse(index)
+
+    def _scopes_around(self, node: ast.AST) -> list[int]:
+        found = [self._scope_index[id(a)] for a in self.ancestors(node) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        found.append(0)
+        return found
+
+    def _analyse_scope_of(self, function: Function) -> None:
+        index = self._scope_index.get(id(function))
+        if index is not None:
+            self._analyse(index)
+
+    def _analyse(self, index: int) -> None:
+        if self._component is None:
+            self._component, self._members = _components(self)
+        first = self._component[index]
+        if first in self._analysed or self._running:
+            return  # (a scope's own run reads what it recorded: never a query that runs more)
+        self._analysed.add(first)
+        self._running = True
+        try:
+            self._run(self._members[first])
+        finally:
+            self._running = False
+        self._index_callers()
+
+    def _index_callers(self) -> None:
+        """File the calls the component resolved under their callees (their final ones: a scope
+        that ran again may have resolved a call otherwise)."""
+        resolved = {id(call): call for call in self._resolved}
+        self._resolved = []
+        if not resolved:
+            return
+        if self._call_order is None:
+            self._call_order = {id(call): index for index, call in enumerate(self.calls())}
+        filed = set()
+        for key, call in resolved.items():
+            callee = self._callees.get(key)
+            if callee is not None:
+                self._callers.setdefault(id(callee), []).append(call)
+                filed.add(id(callee))
+        order = self._call_order
+        for key in filed:
+            self._callers[key].sort(key=lambda call: order.get(id(call), 0))
 
     def module_class(self, name: str | None) -> ClassInfo | None:
         info = self.classes.get(name or "")
         return info if info is not None and info.is_module else None
 
     # Driver ------------------------------------------------------------------------------
-    def _run(self) -> None:
-        # Each scope reads the summaries (what functions return, what callers pass them, self
+    def _run(self, scopes: list[int]) -> None:
+        # The scopes of one component, in source order. Each scope reads the summaries (what functions return, what callers pass them, self
         # attributes, module globals) and contributes fresh ones. The summaries are updated as
         # soon as a scope has run, so a scope that runs after the functions it calls reads
         # their final returns at once; a scope runs again only when a summary it read has
@@ -486,8 +594,7 @@ class Analysis:
         returns: dict[int, dict[int, Value]] = {}  # function id -> scope index -> value
         arguments: dict[int, dict[str, dict[int, Value]]] = {}
         attributes: dict[tuple[str, str], dict[int, Value]] = {}
-        self._returns, self._arguments = {}, {}
-        dirty = list(range(len(self._scopes)))
+        dirty = list(scopes)
         for _ in range(_MAX_ROUNDS):
             for index in dirty:
                 scope, cls = self._scopes[index]
@@ -592,6 +699,145 @@ def _joined(parts: dict[int, Value] | None) -> Value | None:
         value = parts[index]
         found = value if found is None else found.join(value)
     return found
+
+
+def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
+    """The scopes that may exchange values through the summaries, grouped: for each scope
+    index, the first index of its group, and each group's scopes in order.
+
+    Every way a value crosses scopes ends in a scope that names what it reaches: a function
+    is called by its name, or through a value that came from a scope that names it; a class
+    is instantiated by its name (a library module of the same last name counts as it), and
+    its attributes and methods are reached through ``self`` or such an instance; a module
+    global is read by its name. So two scopes are joined when one names a function of the
+    file or a class of the file (Name, attribute or imported alias: the other is that
+    function, or a method of that class), when one is nested in the other, when both are
+    methods of classes of one name or one class is based on the other, and when one reads a
+    global that the module body binds by anything but ``def``, ``class`` or ``import``. (A
+    global bound only by those reads the same value whether or not the module body has run:
+    the function, the class, or the import.)
+    """
+    scopes = analysis._scopes
+    index_of = analysis._scope_index
+    parents = analysis._parents or {}
+    group = list(range(len(scopes)))
+
+    def find(index: int) -> int:
+        while group[index] != index:
+            group[index] = group[group[index]]
+            index = group[index]
+        return index
+
+    def join(one: int, other: int) -> None:
+        one, other = find(one), find(other)
+        if one != other:
+            group[max(one, other)] = min(one, other)
+
+    def owner(node: ast.AST) -> int:
+        """The scope that evaluates ``node``: the function around it, or (a decorator) the one
+        around that, or the module."""
+        below, current = node, parents.get(id(node))
+        while current is not None:
+            if type(current) in _FUNCTION_TYPES and not any(below is d for d in current.decorator_list):
+                return index_of[id(current)]
+            below, current = current, parents.get(id(current))
+        return 0
+
+    functions: dict[str, list[int]] = {}
+    for index in range(1, len(scopes)):
+        function = scopes[index][0]
+        functions.setdefault(function.name, []).append(index)
+        outer = analysis.enclosing_function(function)
+        if outer is not None:
+            join(index, index_of[id(outer)])
+    methods: dict[str, int] = {}  # class name -> a method of a class of that name
+    class_nodes = analysis._by_type.get(ast.ClassDef, []) if analysis._by_type else []
+    for cls in class_nodes:
+        for stmt in cls.body:
+            if type(stmt) in _FUNCTION_TYPES:
+                index = index_of[id(stmt)]
+                if cls.name in methods:
+                    join(methods[cls.name], index)
+                else:
+                    methods[cls.name] = index
+    for cls in class_nodes:
+        for base in cls.bases:
+            based = methods.get((dotted(base) or "").rsplit(".", 1)[-1])
+            if based is not None and cls.name in methods:
+                join(based, methods[cls.name])
+    aliased = {}  # an imported name that a library module of the name of a class of the file is spelled with
+    for local, qualified in analysis.imports.aliases.items():
+        last = qualified.rsplit(".", 1)[-1]
+        if last in methods:
+            aliased[local] = methods[last]
+    changing = _rebound_globals(analysis.tree, set(analysis.functions), set(analysis.classes), set(analysis.imports.aliases))
+    for node in analysis._by_type.get(ast.Name, []) if analysis._by_type else []:
+        name = node.id  # type: ignore[attr-defined]
+        named = functions.get(name)
+        method = methods.get(name, aliased.get(name))
+        if named is None and method is None and name not in changing:
+            continue
+        where = owner(node)
+        for index in named or ():
+            join(where, index)
+        if method is not None:
+            join(where, method)
+        if name in changing:
+            join(where, 0)
+    if methods:
+        for node in analysis._by_type.get(ast.Attribute, []) if analysis._by_type else []:
+            method = methods.get(node.attr)  # type: ignore[attr-defined]
+            if method is not None:
+                join(owner(node), method)
+    first = [find(index) for index in range(len(scopes))]
+    members: dict[int, list[int]] = {}
+    for index, root in enumerate(first):
+        members.setdefault(root, []).append(index)
+    return first, members
+
+
+_FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+_UNASKED = object()
+
+
+def _rebound_globals(tree: ast.Module, functions: set[str], classes: set[str], imported: set[str]) -> set[str]:
+    """The names the module body binds other than by one kind of ``def`` (at its top level),
+    ``class`` or ``import``: what a function reads of them depends on the module body's run."""
+    rebound: set[str] = set()
+    kinds: dict[str, set[str]] = {}
+    top_level = {id(stmt) for stmt in tree.body}
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _FUNCTION_TYPES or kind is ast.ClassDef:
+            top = id(node) in top_level or kind is ast.ClassDef
+            kinds.setdefault(node.name, set()).add("def" if kind is not ast.ClassDef else "class")  # type: ignore[attr-defined]
+            if not top:
+                rebound.add(node.name)  # type: ignore[attr-defined]
+            stack.extend(node.decorator_list)  # type: ignore[attr-defined]
+            if kind is ast.ClassDef:
+                stack.extend(node.bases)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Lambda:
+            continue
+        if kind is ast.Import or kind is ast.ImportFrom:
+            for alias in node.names:  # type: ignore[attr-defined]
+                kinds.setdefault((alias.asname or alias.name).split(".")[0], set()).add("import")
+            continue
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                rebound.add(node.id)  # type: ignore[attr-defined]
+            continue
+        for field in ("name", "rest"):  # except ... as e, match captures
+            bound = getattr(node, field, None)
+            if type(bound) is str:
+                rebound.add(bound)
+        stack.extend(child_nodes(node))
+    for name, how in kinds.items():
+        if len(how) > 1 or (how == {"def"} and (name in classes or name in imported)) or (how == {"class"} and (name in functions or name in imported)) or (how == {"import"} and (name in functions or name in classes)):
+            rebound.add(name)
+    return rebound
 
 
 def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:
@@ -793,7 +1039,7 @@ class _ScopeInterpreter:
         current = self._expr(stmt.target)
         value = self._binop(current, self._expr(stmt.value), stmt.op)
         if current.kind is Kind.LIST and isinstance(stmt.op, ast.Add):
-            value = current.join(container(Kind.LIST, self._element_of(self.a.value(stmt.value))))
+            value = current.join(container(Kind.LIST, self._element_of(self._recorded.get(id(stmt.value), UNKNOWN))))
         self._bind(stmt.target, value)
 
     def _stmt_Return(self, stmt: ast.Return) -> None:
@@ -1280,7 +1526,7 @@ class _ScopeInterpreter:
         if func.kind is Kind.MODULE:
             return self._module_output(node, func, args, kwargs)
         if isinstance(node.func, ast.Attribute):
-            receiver = self.a.value(node.func.value)
+            receiver = self._recorded.get(id(node.func.value), UNKNOWN)
             return self._method(node, receiver, node.func.attr, args, kwargs)
         if isinstance(node.func, ast.Name):
             return self._builtin(node, node.func.id, args, kwargs)
@@ -1401,6 +1647,7 @@ class _ScopeInterpreter:
 
     def _pass_arguments(self, function: Function, node: ast.Call, args, kwargs, skip_first: bool) -> None:
         self.a._callees[id(node)] = function
+        self.a._resolved.append(node)
         params = [p.arg for p in [*function.args.posonlyargs, *function.args.args]]
         if skip_first and "staticmethod" not in _decorator_names(function, self.a.imports):
             params = params[1:]
@@ -1604,7 +1851,7 @@ class _ScopeInterpreter:
         name = node.args[0]
         if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
             return
-        value = self.a.value(node.args[1])
+        value = self._recorded.get(id(node.args[1]), UNKNOWN)
         if method == "register_buffer":
             value = as_cut(value, "buffer") if value.kind is Kind.TENSOR else tensor(Graph.NO, cut="buffer")
         elif method == "register_parameter":

@@ -228,7 +228,7 @@ class TensorFromTensors(Rule):
             if qualified not in _CONSTRUCTORS and not is_new_tensor:
                 continue
             data = _data_argument(call)
-            if data is None or analysis.grad_disabled(call) or _integer_dtype(analysis, call):
+            if data is None or _literal(data) or analysis.grad_disabled(call) or _integer_dtype(analysis, call):
                 continue
             what = "`" + (dotted(call.func) or "tensor") + "`"
             if isinstance(data, (ast.List, ast.Tuple)):
@@ -368,6 +368,20 @@ def _data_argument(call: ast.Call) -> ast.expr | None:
 
 def _keyword(call: ast.Call, name: str) -> ast.keyword | None:
     return next((k for k in call.keywords if k.arg == name), None)
+
+
+def _literal(data: ast.expr) -> bool:
+    """Data of numbers only (``[1.0, -0.5]``, ``3``): it carries no graph, so the analysis
+    need not be asked (nor run for the scope it is in)."""
+    if isinstance(data, (ast.List, ast.Tuple)):
+        return all(_constant(leaf) for leaf in _leaves(data))  # (no leaves: nothing to report either)
+    return _constant(data)
+
+
+def _constant(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant)
 
 
 def _leaves(node: ast.expr):

@@ -313,7 +313,7 @@ class UnregisteredParams(Rule):
             registers_by_hand = _registers_by_hand(analysis, info)
             for stmt in _init_assignments(init):
                 attr = stmt.targets[0].attr  # type: ignore[attr-defined]
-                value = info.attributes.get(attr)
+                value = analysis.attributes_of(info).get(attr)
                 if value is None or value.kind not in _REPORTED_KINDS:
                     continue  # what `_tensor` and `_container` can report (asked first: it is cheap)
                 if _stores(analysis, info, attr) != 1 or attr in info.methods or attr in info.properties:
@@ -725,15 +725,15 @@ def _optimized_classes(analysis: Analysis) -> set[str]:
         for name, info in analysis.classes.items():
             if name in names or not info.is_module:
                 continue
-            if any(owner in names and any(v.kind is Kind.MODULE and v.name == name for v in _held(analysis.classes[owner])) for owner in list(names) if owner in analysis.classes):
+            if any(owner in names and any(v.kind is Kind.MODULE and v.name == name for v in _held(analysis, analysis.classes[owner])) for owner in list(names) if owner in analysis.classes):
                 names.add(name)
                 changed = True
     return names
 
 
-def _held(info: ClassInfo) -> list[Value]:
+def _held(analysis: Analysis, info: ClassInfo) -> list[Value]:
     held = []
-    for value in info.attributes.values():
+    for value in analysis.attributes_of(info).values():
         held.append(value)
         element = value.element_value() if value.kind in (Kind.LIST, Kind.TUPLE, Kind.DICT) else None
         if element is not None:
