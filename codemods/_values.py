@@ -855,10 +855,11 @@ def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]
 
 
 def release(tree: ast.AST) -> None:
-    """Drop what is kept on ``tree`` and holds it, :func:`indexed`'s index and the quick
-    checks' graph flow (the engine calls it when a file is done)."""
+    """Drop what is kept on ``tree``: :func:`indexed`'s index (it holds the tree), the quick
+    checks' graph flow and bound names (the engine calls it when a file is done)."""
     tree.__dict__.pop("_gradfix_index", None)
     tree.__dict__.pop("_gradfix_graph_flow", None)
+    tree.__dict__.pop("_gradfix_bound_names", None)
 
 
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:

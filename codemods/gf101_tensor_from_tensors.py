@@ -11,7 +11,7 @@ from functools import partial
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import calls, nodes_of
+from ._ast import bound_names, calls
 from ._quick_graph import GraphFlow
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
@@ -92,18 +92,9 @@ class _NeverCarries:
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NUMBER_BUILTINS:
             if self.bound is None:
-                self.bound = _bound_names(self.tree)
+                self.bound = bound_names(self.tree)
             return node.func.id not in self.bound
         return False
-
-
-def _bound_names(tree: ast.Module) -> "set[str]":
-    """Every name the file binds (assigns, imports, defines, takes as a parameter)."""
-    bound = {n.id for n in nodes_of(tree, ast.Name) if not isinstance(n.ctx, ast.Load)}
-    bound |= {n.arg for n in nodes_of(tree, ast.arg)}
-    bound |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
-    bound |= {(a.asname or a.name).split(".")[0] for n in nodes_of(tree, ast.Import, ast.ImportFrom) for a in n.names}
-    return bound
 
 
 class TensorFromTensors(Rule):

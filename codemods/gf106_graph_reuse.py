@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import backward_loops
+from ._ast import backward_loops, bound_names, imports_of
 from ._flow_ast import (
     LOOPS,
     alone_on_its_lines,
@@ -34,7 +34,7 @@ from ._flow_ast import (
     walk,
 )
 from ._text import ANYTHING, BACKPROP, calls_backward
-from ._values import Analysis, Kind
+from ._values import Analysis, Kind, dotted
 
 # Calls that draw random numbers: moving them would change what every later draw returns.
 _RANDOM = {
@@ -116,8 +116,9 @@ class GraphReuse(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A loop around a backward call in the call's scope (``_loops_around_backward``), in a
-        block where an assignment to one name comes before it (``_loop``'s candidates)."""
+        block where a statement that may be one of ``_loop``'s candidates comes before it."""
         seen: set[int] = set()
+        may_be_candidate = _SyntaxCandidates(tree)
         for loop, parent in backward_loops(tree):
             if id(loop) in seen:
                 continue
@@ -128,7 +129,7 @@ class GraphReuse(Rule):
                     continue
                 for index, stmt in enumerate(block):
                     if stmt is loop:
-                        if any(_assigns_a_name(s) for s in block[:index]):
+                        if any(may_be_candidate(block, position) for position in range(index)):
                             return True
                         break
         return False
@@ -227,6 +228,33 @@ def _assigns_a_name(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
 
 
+class _SyntaxCandidates:
+    """Whether ``block[position]`` may be a ``_candidate``, as far as the syntax tells: one name
+    assigned alone on its lines a value ``_derived`` may accept. A call of an imported name
+    (not bound otherwise in the file, so the analysis gives it the import) is judged by that
+    name, as ``_derived`` does: not an optimizer, a module or Parameter constructor."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.imports = imports_of(tree)
+        self.tree = tree
+
+    def __call__(self, block: list[ast.stmt], position: int) -> bool:
+        stmt = block[position]
+        if not _assigns_a_name(stmt) or not _alone_at(block, position):
+            return False
+        value = stmt.value  # type: ignore[attr-defined]
+        if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Subscript)):
+            return True
+        if not isinstance(value, ast.Call):
+            return False
+        qualified = self.imports.qualify(value.func)
+        if qualified is None:
+            return True  # a module call, a helper, a method: the analysis decides
+        if (dotted(value.func) or "").split(".")[0] in bound_names(self.tree):
+            return True  # the name may hold something else where it is called
+        return _derived_call(qualified, value)
+
+
 def _is_true(expr: ast.AST | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
@@ -309,19 +337,25 @@ def _derived(analysis: Analysis, value: ast.expr) -> bool:
         return True
     qualified = analysis.qualify(value.func)
     if qualified is not None:
-        if not qualified.startswith("torch."):
-            return False
-        last = qualified.rsplit(".", 1)[-1]
-        if qualified.startswith("torch.distributions."):
-            return last[:1].isupper()
-        if qualified.startswith(("torch.optim", "torch.utils", "torch.nn.Parameter", "torch.cuda", "torch.jit")):
-            return False
-        if qualified.startswith("torch.nn.") and last[:1].isupper():
-            return False
-        return not any(k.arg == "requires_grad" for k in value.keywords)
+        return _derived_call(qualified, value)
     if isinstance(value.func, ast.Attribute):
         return value.func.attr not in _NOT_DERIVED_METHODS
     return isinstance(value.func, ast.Name) and value.func.id in analysis.functions
+
+
+def _derived_call(qualified: str, call: ast.Call) -> bool:
+    """:func:`_derived` of a call of an imported name: a torch computation, not an optimizer,
+    a data utility, a module or a new leaf."""
+    if not qualified.startswith("torch."):
+        return False
+    last = qualified.rsplit(".", 1)[-1]
+    if qualified.startswith("torch.distributions."):
+        return last[:1].isupper()
+    if qualified.startswith(("torch.optim", "torch.utils", "torch.nn.Parameter", "torch.cuda", "torch.jit")):
+        return False
+    if qualified.startswith("torch.nn.") and last[:1].isupper():
+        return False
+    return not any(k.arg == "requires_grad" for k in call.keywords)
 
 
 def _pure(analysis: Analysis, value: ast.AST, depth: int = 0) -> bool:
