@@ -37,18 +37,18 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return children
 
 
-def bound_names(tree: ast.Module) -> set[str]:
-    """Every name the file binds (assigns, imports, defines, takes as a parameter), computed
-    once per tree (kept on it; ``_values.release`` drops it)."""
+def bound_names(tree: ast.Module, imports: bool = True) -> set[str]:
+    """Every name the file binds: assigns, defines, takes as a parameter, and (``imports``)
+    imports. Computed once per tree (kept on it; ``_values.release`` drops it)."""
     found = tree.__dict__.get("_gradfix_bound_names")
     if found is None:
         Load = ast.Load
-        found = {n.id for n in nodes_of(tree, ast.Name) if type(n.ctx) is not Load}  # type: ignore[attr-defined]
-        found |= {n.arg for n in nodes_of(tree, ast.arg)}  # type: ignore[attr-defined]
-        found |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
-        found |= {(a.asname or a.name).split(".")[0] for n in nodes_of(tree, ast.Import, ast.ImportFrom) for a in n.names}  # type: ignore[attr-defined]
-        tree._gradfix_bound_names = found  # type: ignore[attr-defined]
-    return found
+        assigned = {n.id for n in nodes_of(tree, ast.Name) if type(n.ctx) is not Load}  # type: ignore[attr-defined]
+        assigned |= {n.arg for n in nodes_of(tree, ast.arg)}  # type: ignore[attr-defined]
+        assigned |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
+        imported = {(a.asname or a.name).split(".")[0] for n in nodes_of(tree, ast.Import, ast.ImportFrom) for a in n.names}  # type: ignore[attr-defined]
+        found = tree._gradfix_bound_names = (assigned | imported, assigned)  # type: ignore[attr-defined]
+    return found[0] if imports else found[1]
 
 
 def called_name(call: ast.Call) -> str:

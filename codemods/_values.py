@@ -496,7 +496,7 @@ class Analysis:
         """The function or method of this file that ``call`` runs (a module call: its ``forward``)."""
         found = self._callees.get(id(call), _UNASKED)
         if found is _UNASKED:
-            self._analyse_around(call)
+            self._analyse(self._owner(call))
             found = self._callees.setdefault(id(call), None)  # (None kept: its scopes have run)
         return found  # type: ignore[return-value]
 
@@ -521,23 +521,19 @@ class Analysis:
 
     # On demand -----------------------------------------------------------------------------
     def _value_after_running(self, expr: ast.AST) -> Value:
-        # The scope that records an expression is one around it: the function it is in, or
-        # (a decorator) the scope around that function, or the module.
-        for index in self._scopes_around(expr):
-            self._analyse(index)
-            found = self._values.get(id(expr))
-            if found is not None:
-                return found
-        return UNKNOWN  # (kept: every scope that could record it has run)
+        self._analyse(self._owner(expr))
+        return self._values.get(id(expr), UNKNOWN)  # (UNKNOWN is kept: the scope that could record it has run)
 
-    def _analyse_around(self, node: ast.AST) -> None:
-        for index in self._scopes_around(node):
-            self._analyse(index)
-
-    def _scopes_around(self, node: ast.AST) -> list[int]:
-        found = [self._scope_index[id(a)] for a in self.ancestors(node) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        found.append(0)
-        return found
+    def _owner(self, node: ast.AST) -> int:
+        """The scope that interprets ``node``: the function it is in, or (a decorator) the scope
+        around that function, or the module."""
+        parents, below = self._parents or {}, node
+        current = parents.get(id(node))
+        while current is not None:
+            if type(current) in _FUNCTION_TYPES and not any(below is d for d in current.decorator_list):  # type: ignore[attr-defined]
+                return self._scope_index[id(current)]
+            below, current = current, parents.get(id(current))
+        return 0
 
     def _analyse_scope_of(self, function: Function) -> None:
         index = self._scope_index.get(id(function))
@@ -719,7 +715,6 @@ def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
     """
     scopes = analysis._scopes
     index_of = analysis._scope_index
-    parents = analysis._parents or {}
     group = list(range(len(scopes)))
 
     def find(index: int) -> int:
@@ -733,16 +728,7 @@ def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
         if one != other:
             group[max(one, other)] = min(one, other)
 
-    def owner(node: ast.AST) -> int:
-        """The scope that evaluates ``node``: the function around it, or (a decorator) the one
-        around that, or the module."""
-        below, current = node, parents.get(id(node))
-        while current is not None:
-            if type(current) in _FUNCTION_TYPES and not any(below is d for d in current.decorator_list):
-                return index_of[id(current)]
-            below, current = current, parents.get(id(current))
-        return 0
-
+    owner = analysis._owner
     functions: dict[str, list[int]] = {}
     for index in range(1, len(scopes)):
         function = scopes[index][0]
@@ -771,12 +757,13 @@ def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
         if last in methods:
             aliased[local] = methods[last]
     changing = _rebound_globals(analysis.tree, set(analysis.functions), set(analysis.classes), set(analysis.imports.aliases))
+    wanted = functions.keys() | methods.keys() | aliased.keys() | changing
     for node in analysis._by_type.get(ast.Name, []) if analysis._by_type else []:
         name = node.id  # type: ignore[attr-defined]
+        if name not in wanted:
+            continue
         named = functions.get(name)
         method = methods.get(name, aliased.get(name))
-        if named is None and method is None and name not in changing:
-            continue
         where = owner(node)
         for index in named or ():
             join(where, index)

@@ -250,7 +250,7 @@ class _SyntaxCandidates:
         qualified = self.imports.qualify(value.func)
         if qualified is None:
             return True  # a module call, a helper, a method: the analysis decides
-        if (dotted(value.func) or "").split(".")[0] in bound_names(self.tree):
+        if (dotted(value.func) or "").split(".")[0] in bound_names(self.tree, imports=False):
             return True  # the name may hold something else where it is called
         return _derived_call(qualified, value)
 

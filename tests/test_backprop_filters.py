@@ -61,3 +61,28 @@ def test_files_without_a_root_are_filtered(tail):
     assert not calls_backward(source)
     assert not has_loss_root(tree)
     assert not backward_calls_of(tree)
+
+
+# GF106's quick check judges what comes before a training loop by its syntax where it can.
+_TRAIN = "import torch\n\n\ndef train(model, x, helper, make):\n"
+_LOOP = "for step in range(3):\n    loss = (model(x) * w).sum()\n    loss.backward()\n"
+
+
+@pytest.mark.parametrize(
+    "before, passes",
+    [
+        ("w = torch.exp(model.weight)\n", True),  # a torch computation: a candidate
+        ("w = model.weight * 2\n", True),
+        ("w = helper(model)\n", True),  # a call the analysis must judge
+        ("w = torch.optim.SGD(model.parameters(), lr=0.1)\n", False),  # an optimizer
+        ("w = torch.nn.Linear(2, 1)\n", False),  # a module constructor
+        ("w = []\n", False),
+        ("torch = make()\nw = torch.optim.SGD(model.parameters(), lr=0.1)\n", True),  # `torch` is not the import here
+    ],
+)
+def test_gf106_quick_check_reads_what_comes_before_the_loop(before, passes):
+    from gradfix.codemods.gf106_graph_reuse import GraphReuse
+
+    body = before + _LOOP
+    tree = ast.parse(_TRAIN + "".join("    " + line + "\n" for line in body.splitlines()))
+    assert GraphReuse.quick_check(tree) is passes
