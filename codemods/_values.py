@@ -75,7 +75,7 @@ class Graph(enum.IntEnum):
     YES = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Value:
     kind: Kind = Kind.UNKNOWN
     graph: Graph = Graph.UNKNOWN
@@ -88,6 +88,19 @@ class Value:
     name: str | None = None  # IMPORTED/FUNCTION: qualified name; MODULE/INSTANCE/CLASS: class name
     shape: "tuple[int | None, ...] | None" = None  # tensors: sizes where the code states them
     optional: bool = False  # may also be None
+
+    def __init__(
+        self, kind: Kind = Kind.UNKNOWN, graph: Graph = Graph.UNKNOWN, element: "Value | None" = None,
+        items: "tuple[Value, ...] | None" = None, cut: str | None = None, leaf: bool = False,
+        parameter: bool = False, name: str | None = None, shape: "tuple[int | None, ...] | None" = None,
+        optional: bool = False,
+    ) -> None:
+        # The fields in one dictionary, not one frozen-dataclass `object.__setattr__` each: a
+        # Value is made for most expressions of a file. (Same fields, same order.)
+        object.__setattr__(self, "__dict__", {
+            "kind": kind, "graph": graph, "element": element, "items": items, "cut": cut, "leaf": leaf,
+            "parameter": parameter, "name": name, "shape": shape, "optional": optional,
+        })
 
     # Queries ---------------------------------------------------------------------------
     @property

@@ -61,3 +61,15 @@ def test_a_sequential_of_torch_layers_outputs_a_tensor():
     assert values["y"].is_tensor and values["y"].carries
     assert not values["z"].is_tensor  # a module of this file decides what comes out
     assert not values["w"].is_tensor  # an LSTM's (output, state) tuple
+
+
+def test_value_constructor_sets_the_dataclass_fields_in_order():
+    """``Value.__init__`` is written out (speed): it must set exactly the declared fields."""
+    import dataclasses
+
+    from gradfix.codemods._values import Graph, Value
+
+    value = Value(Kind.TENSOR, Graph.YES, shape=(2,), cut=None, name="x")
+    assert list(value.__dict__) == [f.name for f in dataclasses.fields(Value)]
+    assert dataclasses.replace(value, leaf=True) == Value(Kind.TENSOR, Graph.YES, shape=(2,), name="x", leaf=True)
+    assert hash(value) == hash(Value(Kind.TENSOR, Graph.YES, shape=(2,), name="x"))
