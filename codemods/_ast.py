@@ -42,13 +42,28 @@ def bound_names(tree: ast.Module, imports: bool = True) -> set[str]:
     imports. Computed once per tree (kept on it; ``_values.release`` drops it)."""
     found = tree.__dict__.get("_gradfix_bound_names")
     if found is None:
-        Load = ast.Load
-        assigned = {n.id for n in nodes_of(tree, ast.Name) if type(n.ctx) is not Load}  # type: ignore[attr-defined]
+        assigned = set(_names(tree)[1])
         assigned |= {n.arg for n in nodes_of(tree, ast.arg)}  # type: ignore[attr-defined]
         assigned |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}  # type: ignore[attr-defined]
         imported = {(a.asname or a.name).split(".")[0] for n in nodes_of(tree, ast.Import, ast.ImportFrom) for a in n.names}  # type: ignore[attr-defined]
         found = tree._gradfix_bound_names = (assigned | imported, assigned)  # type: ignore[attr-defined]
     return found[0] if imports else found[1]
+
+
+def _names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(the names the file reads, the names it assigns or deletes), from one pass (kept on the tree)."""
+    found = tree.__dict__.get("_gradfix_names")
+    if found is None:
+        loaded: set[str] = set()
+        stored: set[str] = set()
+        read, store, Load = loaded.add, stored.add, ast.Load
+        for node in nodes_of(tree, ast.Name):
+            if type(node.ctx) is Load:  # type: ignore[attr-defined]
+                read(node.id)  # type: ignore[attr-defined]
+            else:
+                store(node.id)  # type: ignore[attr-defined]
+        found = tree._gradfix_names = (loaded, stored)  # type: ignore[attr-defined]
+    return found
 
 
 def called_name(call: ast.Call) -> str:
@@ -112,14 +127,20 @@ def backward_calls_of(tree: ast.Module) -> list[ast.Call]:
     for node in nodes_of(tree, ast.Import):
         imported |= {a.asname for a in node.names if a.asname and a.name in ("torch.autograd.grad", "torch.autograd.backward")}  # type: ignore[attr-defined]
     found = []
+    others = []  # (for `unreachable_functions`: the other calls that may make a loss root)
+    Attribute, Name = ast.Attribute, ast.Name
     for call in nodes_of(tree, ast.Call):
         func = call.func  # type: ignore[attr-defined]
-        if isinstance(func, ast.Attribute):
+        kind = type(func)
+        if kind is Attribute:
             if func.attr in _AUTOGRAD_FUNCTIONS:
                 found.append(call)
-        elif isinstance(func, ast.Name) and func.id in imported:
+            elif func.attr in _ROOT_METHODS:
+                others.append(call)
+        elif kind is Name and func.id in imported:
             found.append(call)
     tree._gradfix_backward_calls = found  # type: ignore[attr-defined]
+    tree._gradfix_root_calls = others  # type: ignore[attr-defined]
     return found
 
 
@@ -136,6 +157,56 @@ def backward_loops(tree: ast.Module) -> list[tuple[ast.AST, ast.AST]]:
                 found.append((node, parent))
             node = parent
     return found
+
+
+def outside_unreachable(tree: ast.Module, node: ast.AST) -> bool:
+    """Whether ``node`` may be on a loss path, as far as the file's names tell: not in a
+    module-level function that no loss path can enter (:func:`unreachable_functions`)."""
+    unreachable = unreachable_functions(tree)
+    if not unreachable:
+        return True
+    parents = parents_of(tree)
+    child, parent = node, parents.get(id(node))
+    while parent is not None and parent is not tree:
+        child, parent = parent, parents.get(id(parent))
+    return id(child) not in unreachable
+
+
+def unreachable_functions(tree: ast.Module) -> set[int]:
+    """The module-level functions no loss path can enter (their ids): the file names them
+    nowhere (no read of the name, no attribute of that name: nothing calls, passes or decorates
+    with them), and they hold no loss root (no backward call, ``manual_backward``, optimizer
+    ``step``) and no ``global`` or ``nonlocal`` (their values stay theirs). An evaluation or
+    plotting function a script defines and another module imports. Computed once per tree."""
+    found = tree.__dict__.get("_gradfix_unreachable")
+    if found is None:
+        functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        found = set()
+        if functions:
+            loaded = _names(tree)[0]
+            candidates = {id(f): f.name for f in functions if f.name not in loaded}
+            if candidates:
+                names = set(candidates.values())
+                attributed = {n.attr for n in nodes_of(tree, ast.Attribute) if n.attr in names}  # type: ignore[attr-defined]
+                candidates = {key: name for key, name in candidates.items() if name not in attributed}
+            if candidates:
+                marks: list[ast.AST] = list(backward_calls_of(tree))
+                marks += tree.__dict__["_gradfix_root_calls"]
+                marks += nodes_of(tree, ast.Global, ast.Nonlocal)
+                parents = parents_of(tree)
+                for mark in marks:
+                    child, parent = mark, parents.get(id(mark))
+                    while parent is not None and parent is not tree:
+                        child, parent = parent, parents.get(id(parent))
+                    candidates.pop(id(child), None)
+                found = set(candidates)
+        tree._gradfix_unreachable = found  # type: ignore[attr-defined]
+    return found
+
+
+# Methods whose call may make a loss root (`_losspath._seed`), besides backward calls:
+# `manual_backward(loss)`, an optimizer's `step(closure)`.
+_ROOT_METHODS = frozenset({"manual_backward", "step"})
 
 
 def has_loss_root(tree: ast.Module) -> bool:

@@ -13,7 +13,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import has_loss_root, nodes_of
+from ._ast import has_loss_root, nodes_of, outside_unreachable
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
@@ -86,12 +86,17 @@ class NoGradScope(Rule):
     def quick_check(tree: ast.Module) -> bool:
         """A loss root of ``_losspath`` (a backward call, ``manual_backward(loss)``, an optimizer
         ``step(closure)`` with a closure of the file, a ``training_step``), and code that names
-        what disables grad (``torch.no_grad``, or a name imported as it)."""
+        what disables grad (``torch.no_grad``, or a name imported as it) where a loss path may
+        go (``outside_unreachable``: not in an evaluation function nothing in the file calls)."""
         if not has_loss_root(tree):
             return False
-        if any(n.attr in _DISABLING_NAMES for n in nodes_of(tree, ast.Attribute)):
+        if any(n.attr in _DISABLING_NAMES and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute)):
             return True
-        return any(a.name.rsplit(".", 1)[-1] in _DISABLING_NAMES for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names)
+        imported = {
+            a.asname or a.name for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names
+            if a.name.rsplit(".", 1)[-1] in _DISABLING_NAMES
+        }
+        return bool(imported) and any(n.id in imported and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Name))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -10,7 +10,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _gradpath
-from ._ast import called_name, has_loss_root, nodes_of
+from ._ast import called_name, has_loss_root, nodes_of, outside_unreachable, parents_of
 from ._gradpath import grad_path
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, dotted
@@ -33,6 +33,15 @@ _ADVICE = {
     "zero": ("`{op}` has a zero gradient everywhere", "use the straight-through estimator `x + (torch.round(x) - x).detach()`"),
     "cast": ("an integer cast (`{op}`) drops the graph", "keep the value in floating point"),
 }
+
+
+def _tests_only(parents: dict, compare: ast.AST) -> bool:
+    """The comparison is what an ``if``/``while`` tests (alone, or under `and`/`or`/`not`): its
+    value goes into no expression, so no loss path reads it."""
+    child, parent = compare, parents.get(id(compare))
+    while isinstance(parent, ast.BoolOp) or (isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not)):
+        child, parent = parent, parents.get(id(parent))
+    return isinstance(parent, (ast.If, ast.While)) and parent.test is child
 
 
 class DiscreteInLoss(Rule):
@@ -100,16 +109,18 @@ class DiscreteInLoss(Rule):
         """A loss root, and a cut of one of ``_KINDS`` (``_gradpath``): a comparison, a call of a
         discrete, comparing, zero-gradient, index-returning or integer-casting function or
         method (by its name, or by the name it was imported as: `_gradpath` reads the qualified
-        name of a torch function), `.type(...)`/`.to(...)` (an integer dtype), or a `.indices` read."""
+        name of a torch function), `.type(...)`/`.to(...)` (an integer dtype), or a `.indices` read;
+        where a loss path may go (``outside_unreachable``; a comparison an `if` only tests is not)."""
         if not has_loss_root(tree):
             return False
-        if nodes_of(tree, ast.Compare):
+        parents = parents_of(tree)
+        if any(not _tests_only(parents, n) and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Compare)):
             return True
-        if any(called_name(n) in _CUT_NAMES for n in nodes_of(tree, ast.Call)):
+        if any(called_name(n) in _CUT_NAMES and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Call)):
             return True
         if any(a.name.rsplit(".", 1)[-1] in _CUT_NAMES for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names):
             return True
-        return any(n.attr == "indices" for n in nodes_of(tree, ast.Attribute))
+        return any(n.attr == "indices" and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import has_loss_root, nodes_of
+from ._ast import has_loss_root, nodes_of, outside_unreachable
 from ._gradpath import grad_path
 from ._text import BACKPROP, backpropagates
 from ._values import Analysis
@@ -65,12 +65,13 @@ class DetachInLossPath(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A loss root, and a `.detach()` call or a `.data` read."""
+        """A loss root, and a `.detach()` call or a `.data` read where a loss path may go
+        (``outside_unreachable``)."""
         if not has_loss_root(tree):
             return False
-        if any(isinstance(n.func, ast.Attribute) and n.func.attr in ("detach", "detach_") for n in nodes_of(tree, ast.Call)):
+        if any(isinstance(n.func, ast.Attribute) and n.func.attr in ("detach", "detach_") and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Call)):
             return True
-        return any(n.attr == "data" and isinstance(n.ctx, ast.Load) for n in nodes_of(tree, ast.Attribute))
+        return any(n.attr == "data" and isinstance(n.ctx, ast.Load) and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -86,3 +86,49 @@ def test_gf106_quick_check_reads_what_comes_before_the_loop(before, passes):
     body = before + _LOOP
     tree = ast.parse(_TRAIN + "".join("    " + line + "\n" for line in body.splitlines()))
     assert GraphReuse.quick_check(tree) is passes
+
+
+# Code no loss path can enter: a module-level function the file never names, without a root.
+_STEP = "import torch\n\n\ndef train(model, x, opt):\n    loss = model(x).sum()\n    loss.backward()\n    opt.step()\n\n\n"
+_EVALUATE = "def evaluate(model, x):\n    with torch.no_grad():\n        out = model(x).detach()\n        return (out > 0).float().mean(), out.data\n"
+
+
+@pytest.mark.parametrize(
+    "tail, reachable",
+    [
+        ("", False),  # evaluate is never called here (another module imports it)
+        ("\n\nresult = evaluate(None, None)\n", True),  # called
+        ("\n\nhooks = [evaluate]\n", True),  # passed around
+        ("\n\nclass Runner:\n    def run(self):\n        return self.evaluate\n", True),  # an attribute of that name
+    ],
+)
+def test_unreachable_functions_leave_the_backprop_rules_out(tail, reachable):
+    from gradfix.codemods.gf111_no_grad_scope import NoGradScope
+    from gradfix.codemods.gf115_discrete_in_loss import DiscreteInLoss
+    from gradfix.codemods.gf116_detach_in_loss_path import DetachInLossPath
+
+    tree = ast.parse(_STEP + _EVALUATE + tail)
+    for rule in (NoGradScope, DiscreteInLoss, DetachInLossPath):
+        assert rule.quick_check(tree) is reachable, rule.code
+
+
+@pytest.mark.parametrize(
+    "evaluate",
+    [
+        _EVALUATE.replace("        return", "        loss = out.sum()\n        loss.backward()\n        return"),  # a root of its own
+        _EVALUATE.replace("    with torch.no_grad():", "    global cache\n    with torch.no_grad():"),  # writes a global
+    ],
+)
+def test_a_function_with_a_root_or_a_global_stays_reachable(evaluate):
+    from gradfix.codemods.gf111_no_grad_scope import NoGradScope
+
+    assert NoGradScope.quick_check(ast.parse(_STEP + evaluate))
+
+
+def test_gf115_skips_comparisons_that_only_an_if_tests():
+    from gradfix.codemods.gf115_discrete_in_loss import DiscreteInLoss
+
+    tested = _STEP.replace("    loss.backward()", "    if step % 10 == 0 and not done:\n        print(loss)\n    loss.backward()")
+    assert not DiscreteInLoss.quick_check(ast.parse(tested))
+    used = _STEP.replace("    loss.backward()", "    loss = loss + (x > 0).sum()\n    loss.backward()")
+    assert DiscreteInLoss.quick_check(ast.parse(used))
