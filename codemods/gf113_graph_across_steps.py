@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import backward_loops
+from ._ast import backward_loops, nodes_of
 from ._flow_ast import (
     COMPOUND,
     LOOPS,
@@ -127,8 +127,21 @@ class GraphAcrossSteps(Rule):
 
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
-        """A loop around a backward call, in the call's scope (what ``backward_calls`` walks)."""
-        return bool(backward_loops(tree))
+        """What each shape needs, from the syntax: a loop around a backward call (in the call's
+        scope, what ``backward_calls`` walks) that carries a name into the next iteration
+        (``_carries``: ``carried_names``) or holds two backward calls (``_pairs``); or a
+        ``forward`` that stores a ``self`` attribute it reads (``_module_state``)."""
+        loops = backward_loops(tree)
+        if not loops:
+            return False
+        calls_in: dict[int, int] = {}  # loop id -> backward calls in it (one entry per call and loop around it)
+        for loop, _ in loops:
+            calls_in[id(loop)] = calls_in.get(id(loop), 0) + 1
+            if calls_in[id(loop)] > 1:
+                return True
+        if any(set(carried_names(loop, branches=True)) - {"self"} for loop in {id(l): l for l, _ in loops}.values()):
+            return True
+        return any(_stores_what_it_reads(f) for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef) if f.name == "forward")  # type: ignore[attr-defined]
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
@@ -313,6 +326,15 @@ class GraphAcrossSteps(Rule):
 
 
 # Carried state --------------------------------------------------------------------------
+def _stores_what_it_reads(forward: ast.AST) -> bool:
+    """``forward`` assigns some ``self.X`` that it also reads (``_forward_carries``' candidates)."""
+    stored, read = set(), set()
+    for node in walk(forward.body):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            (read if isinstance(node.ctx, ast.Load) else stored).add(node.attr)
+    return bool(stored & read)
+
+
 def _no_fix_reason(statement: str | None) -> str:
     if statement is None:
         return " (no automatic fix: the state's structure is not known)"

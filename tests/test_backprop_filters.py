@@ -132,3 +132,22 @@ def test_gf115_skips_comparisons_that_only_an_if_tests():
     assert not DiscreteInLoss.quick_check(ast.parse(tested))
     used = _STEP.replace("    loss.backward()", "    loss = loss + (x > 0).sum()\n    loss.backward()")
     assert DiscreteInLoss.quick_check(ast.parse(used))
+
+
+@pytest.mark.parametrize(
+    "body, passes",
+    [
+        ("for x in data:\n    loss = model(x).sum()\n    loss.backward()\n", False),  # nothing carried
+        ("h = None\nfor x in data:\n    out, h = rnn(x, h)\n    out.sum().backward()\n", True),  # a carried state
+        ("for x in data:\n    out = model(x)\n    out.sum().backward(retain_graph=True)\n    out.mean().backward()\n", True),  # two backward calls
+        (
+            "class Net(torch.nn.Module):\n    def forward(self, x):\n        self.h = self.cell(x, self.h)\n        return self.h\n"
+            "for x in data:\n    loss = model(x).sum()\n    loss.backward()\n",
+            True,  # a module's state
+        ),
+    ],
+)
+def test_gf113_quick_check_needs_what_a_shape_needs(body, passes):
+    from gradfix.codemods.gf113_graph_across_steps import GraphAcrossSteps
+
+    assert GraphAcrossSteps.quick_check(ast.parse("import torch\n" + body)) is passes
