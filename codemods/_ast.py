@@ -109,6 +109,49 @@ def calls(tree: ast.AST):
         yield node, called_name(node)
 
 
+def calls_named(tree: ast.AST, names) -> list[ast.Call]:
+    """The calls whose called name (:func:`called_name`) is one of ``names``, from one table
+    of the file's calls by name (kept on the tree): a quick check that looks for a few names
+    reads only their calls, not every call of the file. Grouped by name, in ``ast.walk``
+    order within a name."""
+    table = tree.__dict__.get("_gradfix_calls_by_name")
+    if table is None:
+        table = {}
+        Attribute, Name = ast.Attribute, ast.Name
+        for call in nodes_of(tree, ast.Call):
+            func = call.func  # type: ignore[attr-defined]
+            kind = type(func)
+            name = func.attr if kind is Attribute else func.id if kind is Name else ""
+            found = table.get(name)
+            if found is None:
+                table[name] = [call]
+            else:
+                found.append(call)
+        tree._gradfix_calls_by_name = table  # type: ignore[attr-defined]
+    if isinstance(names, str):
+        return table.get(names, [])
+    return [call for name in names if name in table for call in table[name]]
+
+
+def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:
+    """The ``x.name`` nodes (loads and stores) of one of ``names``, from one table of the file's
+    attributes by name (kept on the tree); grouped by name, in ``ast.walk`` order within one."""
+    table = tree.__dict__.get("_gradfix_attributes_by_name")
+    if table is None:
+        table = {}
+        for node in nodes_of(tree, ast.Attribute):
+            attr = node.attr  # type: ignore[attr-defined]
+            found = table.get(attr)
+            if found is None:
+                table[attr] = [node]
+            else:
+                found.append(node)
+        tree._gradfix_attributes_by_name = table  # type: ignore[attr-defined]
+    if isinstance(names, str):
+        return table.get(names, [])
+    return [node for name in names if name in table for node in table[name]]
+
+
 _SCOPE_BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _AUTOGRAD_FUNCTIONS = ("grad", "backward")
 
@@ -116,7 +159,7 @@ _AUTOGRAD_FUNCTIONS = ("grad", "backward")
 def backward_calls_of(tree: ast.Module) -> list[ast.Call]:
     """The calls that may be backward calls (``_flow_ast.is_backward_call``): ``x.backward(...)``,
     ``<anything>.grad(...)`` (``torch.autograd.grad``, ``ag.grad``), and calls of a name imported
-    as torch.autograd's ``grad`` or ``backward``. Computed once per tree."""
+    as torch.autograd's ``grad`` or ``backward``; grouped by name. Computed once per tree."""
     found = tree.__dict__.get("_gradfix_backward_calls")
     if found is not None:
         return found
@@ -129,7 +172,7 @@ def backward_calls_of(tree: ast.Module) -> list[ast.Call]:
     found = []
     others = []  # (for `unreachable_functions`: the other calls that may make a loss root)
     Attribute, Name = ast.Attribute, ast.Name
-    for call in nodes_of(tree, ast.Call):
+    for call in calls_named(tree, (*_AUTOGRAD_FUNCTIONS, *_ROOT_METHODS, *imported)):  # (grouped by name)
         func = call.func  # type: ignore[attr-defined]
         kind = type(func)
         if kind is Attribute:
@@ -187,7 +230,7 @@ def unreachable_functions(tree: ast.Module) -> set[int]:
             candidates = {id(f): f.name for f in functions if f.name not in loaded}
             if candidates:
                 names = set(candidates.values())
-                attributed = {n.attr for n in nodes_of(tree, ast.Attribute) if n.attr in names}  # type: ignore[attr-defined]
+                attributed = {n.attr for n in attributes_named(tree, names)}  # type: ignore[attr-defined]
                 candidates = {key: name for key, name in candidates.items() if name not in attributed}
             if candidates:
                 marks: list[ast.AST] = list(backward_calls_of(tree))

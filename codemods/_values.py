@@ -856,10 +856,11 @@ def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]
 
 def release(tree: ast.AST) -> None:
     """Drop what is kept on ``tree``: :func:`indexed`'s index (it holds the tree), the quick
-    checks' graph flow and bound names (the engine calls it when a file is done)."""
+    checks' graph flow and tables of names (the engine calls it when a file is done)."""
     tree.__dict__.pop("_gradfix_index", None)
     tree.__dict__.pop("_gradfix_graph_flow", None)
-    tree.__dict__.pop("_gradfix_bound_names", None)
+    for key in ("_gradfix_bound_names", "_gradfix_calls_by_name", "_gradfix_attributes_by_name", "_gradfix_backward_calls", "_gradfix_root_calls"):
+        tree.__dict__.pop(key, None)
 
 
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:

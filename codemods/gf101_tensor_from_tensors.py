@@ -11,7 +11,7 @@ from functools import partial
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import bound_names, calls
+from ._ast import bound_names, calls_named
 from ._quick_graph import GraphFlow
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
@@ -168,9 +168,7 @@ class TensorFromTensors(Rule):
         spelled = _SHORT_NAMES | {"new_tensor"} | {local for local, name in imports.aliases.items() if name in _CONSTRUCTORS}
         never = _NeverCarries(tree)
         candidates: list[ast.expr] = []  # the data, or list elements, that must carry a graph
-        for node, name in calls(tree):
-            if name not in spelled:
-                continue
+        for node in calls_named(tree, spelled):
             qualified = imports.qualify(node.func)
             is_new_tensor = qualified is None and isinstance(node.func, ast.Attribute) and node.func.attr == "new_tensor"
             if qualified not in _CONSTRUCTORS and not is_new_tensor:

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import calls, has_loss_root, nodes_of
+from ._ast import calls_named, has_loss_root, nodes_of
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import calls_of, loss_path
 from ._names import kwarg, torch_module
@@ -137,12 +137,14 @@ class ScalarEscape(Rule):
         # Local names that qualify to `math.*` (``Imports``): `import math [as m]`, `from math import f [as g]`.
         math_names = {a.asname or a.name for n in nodes_of(tree, ast.ImportFrom) if _is_math(n.module) and not n.level for a in n.names}
         math_names |= {a.asname or a.name.split(".")[0] for n in nodes_of(tree, ast.Import) for a in n.names if _is_math(a.name)}
-        for node, name in calls(tree):
+        if any(isinstance(node.func, ast.Attribute) and not node.args for node in calls_named(tree, _ESCAPE_METHODS)):
+            return True
+        if any(isinstance(node.func, ast.Name) and len(node.args) == 1 for node in calls_named(tree, ("float", "int"))):
+            return True
+        if not math_names:
+            return False
+        for node in nodes_of(tree, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and name in _ESCAPE_METHODS and not node.args:
-                return True
-            if isinstance(func, ast.Name) and name in ("float", "int") and len(node.args) == 1:
-                return True
             while isinstance(func, ast.Attribute):
                 func = func.value
             if isinstance(func, ast.Name) and func.id in math_names:

@@ -13,7 +13,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import has_loss_root, nodes_of, outside_unreachable
+from ._ast import attributes_named, has_loss_root, nodes_of, outside_unreachable
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
@@ -90,7 +90,7 @@ class NoGradScope(Rule):
         go (``outside_unreachable``: not in an evaluation function nothing in the file calls)."""
         if not has_loss_root(tree):
             return False
-        if any(n.attr in _DISABLING_NAMES and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute)):
+        if any(outside_unreachable(tree, n) for n in attributes_named(tree, _DISABLING_NAMES)):
             return True
         imported = {
             a.asname or a.name for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names

@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import called_name, calls
+from ._ast import called_name, calls_named
 from ._quick_leaves import grad_disabled, imports_of, imports_torch
 from ._flow_ast import names_read
 from ._names import torch_module
@@ -125,9 +125,7 @@ class WhereNan(Rule):
             return False
         imports = imports_of(tree)
         spelled = {"where"} | {local for local, name in imports.aliases.items() if name == "torch.where"}
-        for node, name in calls(tree):
-            if name not in spelled:
-                continue
+        for node in calls_named(tree, spelled):
             qualified = imports.qualify(node.func)
             if qualified == "torch.where":
                 branches = [*node.args[1:], *(k.value for k in node.keywords if k.arg in ("input", "other"))]

@@ -10,7 +10,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _gradpath
-from ._ast import called_name, has_loss_root, nodes_of, outside_unreachable, parents_of
+from ._ast import attributes_named, calls_named, has_loss_root, nodes_of, outside_unreachable, parents_of
 from ._gradpath import grad_path
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, dotted
@@ -116,11 +116,11 @@ class DiscreteInLoss(Rule):
         parents = parents_of(tree)
         if any(not _tests_only(parents, n) and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Compare)):
             return True
-        if any(called_name(n) in _CUT_NAMES and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Call)):
+        if any(outside_unreachable(tree, n) for n in calls_named(tree, _CUT_NAMES)):
             return True
         if any(a.name.rsplit(".", 1)[-1] in _CUT_NAMES for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names):
             return True
-        return any(n.attr == "indices" and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute))
+        return any(outside_unreachable(tree, n) for n in attributes_named(tree, "indices"))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import has_loss_root, nodes_of, outside_unreachable
+from ._ast import attributes_named, calls_named, has_loss_root, outside_unreachable
 from ._gradpath import grad_path
 from ._text import BACKPROP, backpropagates
 from ._values import Analysis
@@ -69,9 +69,9 @@ class DetachInLossPath(Rule):
         (``outside_unreachable``)."""
         if not has_loss_root(tree):
             return False
-        if any(isinstance(n.func, ast.Attribute) and n.func.attr in ("detach", "detach_") and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Call)):
+        if any(isinstance(n.func, ast.Attribute) and outside_unreachable(tree, n) for n in calls_named(tree, ("detach", "detach_"))):
             return True
-        return any(n.attr == "data" and isinstance(n.ctx, ast.Load) and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Attribute))
+        return any(isinstance(n.ctx, ast.Load) and outside_unreachable(tree, n) for n in attributes_named(tree, "data"))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

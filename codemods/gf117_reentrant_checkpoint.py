@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import calls, nodes_of
+from ._ast import calls_named, nodes_of
 from ._flow_ast import keyword, statements, target_names, walk
 from ._names import kwarg
 from ._values import Analysis, Graph, Kind, _parameter_names, dotted
@@ -113,7 +113,7 @@ class ReentrantCheckpoint(Rule):
         names = set(_CALLED_NAMES)
         for node in nodes_of(tree, ast.ImportFrom):
             names.update(a.asname for a in node.names if a.asname and a.name in _CALLED_NAMES)  # type: ignore[attr-defined]
-        return any(name in names for _, name in calls(tree))
+        return bool(calls_named(tree, names))
 
     def detect(self, analysis: Analysis):
         if not (analysis.imports.imports_module("torch") or analysis.imports.imports_module("deepspeed")):

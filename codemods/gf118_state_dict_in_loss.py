@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import nodes_of
+from ._ast import calls_named
 from ._flow_ast import walk
 from ._losspath import loss_path
 from ._names import keyword as cst_keyword
@@ -76,9 +76,8 @@ class StateDictInLoss(Rule):
     @staticmethod
     def quick_check(tree: ast.Module) -> bool:
         """A ``.state_dict()`` call without arguments nor ``keep_vars`` (nor ``**kwargs``)."""
-        for node in nodes_of(tree, ast.Call):
-            func = node.func  # type: ignore[attr-defined]
-            if isinstance(func, ast.Attribute) and func.attr == "state_dict" and not node.args and not _keeps_vars(node):  # type: ignore[attr-defined]
+        for node in calls_named(tree, "state_dict"):
+            if isinstance(node.func, ast.Attribute) and not node.args and not _keeps_vars(node):
                 return True
         return False
 
