@@ -110,43 +110,30 @@ def calls(tree: ast.AST):
 
 
 def calls_named(tree: ast.AST, names) -> list[ast.Call]:
-    """The calls whose called name (:func:`called_name`) is one of ``names``, from one table
-    of the file's calls by name (kept on the tree): a quick check that looks for a few names
-    reads only their calls, not every call of the file. Grouped by name, in ``ast.walk``
+    """The calls whose called name (:func:`called_name`) is ``names`` (or one of them), from one
+    table of the file's calls by name (kept on the tree): a quick check that looks for a few
+    names reads only their calls, not every call of the file. Grouped by name, in ``ast.walk``
     order within a name."""
-    table = tree.__dict__.get("_gradfix_calls_by_name")
-    if table is None:
-        table = {}
-        Attribute, Name = ast.Attribute, ast.Name
-        for call in nodes_of(tree, ast.Call):
-            func = call.func  # type: ignore[attr-defined]
-            kind = type(func)
-            name = func.attr if kind is Attribute else func.id if kind is Name else ""
-            found = table.get(name)
-            if found is None:
-                table[name] = [call]
-            else:
-                found.append(call)
-        tree._gradfix_calls_by_name = table  # type: ignore[attr-defined]
-    if isinstance(names, str):
-        return table.get(names, [])
-    return [call for name in names if name in table for call in table[name]]
+    return _named(tree, "_gradfix_calls_by_name", ast.Call, called_name, names)  # type: ignore[return-value]
 
 
 def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:
-    """The ``x.name`` nodes (loads and stores) of one of ``names``, from one table of the file's
-    attributes by name (kept on the tree); grouped by name, in ``ast.walk`` order within one."""
-    table = tree.__dict__.get("_gradfix_attributes_by_name")
+    """The ``x.name`` nodes (loads and stores) of ``names`` (or one of them), as :func:`calls_named`."""
+    return _named(tree, "_gradfix_attributes_by_name", ast.Attribute, lambda node: node.attr, names)  # type: ignore[return-value]
+
+
+def _named(tree: ast.AST, key: str, kind: type, name_of, names) -> list[ast.AST]:
+    table = tree.__dict__.get(key)
     if table is None:
         table = {}
-        for node in nodes_of(tree, ast.Attribute):
-            attr = node.attr  # type: ignore[attr-defined]
-            found = table.get(attr)
+        for node in nodes_of(tree, kind):
+            name = name_of(node)
+            found = table.get(name)
             if found is None:
-                table[attr] = [node]
+                table[name] = [node]
             else:
                 found.append(node)
-        tree._gradfix_attributes_by_name = table  # type: ignore[attr-defined]
+        setattr(tree, key, table)
     if isinstance(names, str):
         return table.get(names, [])
     return [node for name in names if name in table for node in table[name]]
