@@ -10,7 +10,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import backward_loops, nodes_of
+from ._ast import backward_loops, nodes_of, walked
 from ._flow_ast import (
     COMPOUND,
     LOOPS,
@@ -139,8 +139,9 @@ class GraphAcrossSteps(Rule):
             calls_in[id(loop)] = calls_in.get(id(loop), 0) + 1
             if calls_in[id(loop)] > 1:
                 return True
-        if any(set(carried_names(loop, branches=True)) - {"self"} for loop in {id(l): l for l, _ in loops}.values()):
-            return True
+        for loop in {id(loop): loop for loop, _ in loops}.values():
+            if _may_carry(loop) and set(carried_names(loop, branches=True)) - {"self"}:
+                return True
         return any(_stores_what_it_reads(f) for f in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef) if f.name == "forward")  # type: ignore[attr-defined]
 
     def detect(self, analysis: Analysis):
@@ -326,6 +327,91 @@ class GraphAcrossSteps(Rule):
 
 
 # Carried state --------------------------------------------------------------------------
+def _may_carry(loop) -> bool:
+    """A cheap necessary condition of ``carried_names(loop, branches=True)`` (not counting
+    ``self``): a name the body may write (every store or delete target, in-place method
+    receiver, definition: a superset of ``names_written``) is read by a statement of the
+    body before the body has surely assigned it (loop targets, and the names plain
+    assignments of the body bind before). Reads are the names and ``a.b`` chains a statement
+    loads, and an augmented assignment's target: ``carried_names`` counts no more, and
+    assigns no less. One walk of the body."""
+    Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
+    written: set[str] = set()
+    walks = [walked(stmt) for stmt in loop.body]
+    for nodes in walks:  # what the body may write
+        for node in nodes:
+            kind = type(node)
+            if kind is Name:
+                if type(node.ctx) is not Load:  # type: ignore[attr-defined]
+                    written.add(node.id)  # type: ignore[attr-defined]
+            elif kind is Attribute:
+                if type(node.ctx) is not Load:  # type: ignore[attr-defined]
+                    written |= _prefixes(node)
+            elif kind in (ast.Subscript, ast.Starred, ast.Tuple, ast.List) and type(node.ctx) is not Load:  # type: ignore[attr-defined]
+                for inner in walked(node):
+                    if type(inner) is Name or type(inner) is Attribute:
+                        written |= _prefixes(inner)
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                written.add(node.name)  # type: ignore[attr-defined]
+            elif kind is ast.Call and type(node.func) is Attribute and node.func.attr.endswith("_"):  # type: ignore[attr-defined]
+                written |= {c for inner in walked(node.func.value) if type(inner) in (Name, Attribute) for c in _prefixes(inner)}  # type: ignore[attr-defined]
+            elif kind in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and node.name:  # type: ignore[attr-defined]
+                written.add(node.name)  # type: ignore[attr-defined]
+    chains = any("." in name for name in written)  # else a chain's read is its first name's
+    reads_of: list[set[str]] = []
+    for stmt, nodes in zip(loop.body, walks):
+        reads: set[str] = set()
+        value = stmt.value if type(stmt) in (ast.Assign, ast.AnnAssign) else None  # type: ignore[attr-defined]
+        if value is not None:
+            nodes = walked(value)
+        for node in nodes:
+            kind = type(node)
+            if kind is Name:
+                if type(node.ctx) is Load:  # type: ignore[attr-defined]
+                    reads.add(node.id)  # type: ignore[attr-defined]
+            elif kind is Attribute:
+                if chains and type(node.ctx) is Load:  # type: ignore[attr-defined]
+                    reads |= _prefixes(node)
+            elif kind is ast.AugAssign:
+                reads |= {c for inner in walked(node.target) if type(inner) in (Name, Attribute) for c in _prefixes(inner)}  # type: ignore[attr-defined]
+        reads_of.append(reads)
+    written.discard("self")
+    if not written:
+        return False
+    assigned = set(_target_names(loop.target)) if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
+    for stmt, reads in zip(loop.body, reads_of):
+        if (reads & written) - assigned:
+            return True
+        if type(stmt) is ast.Assign:
+            for target in stmt.targets:
+                assigned.update(_target_names(target))
+        elif type(stmt) in (ast.AnnAssign, ast.AugAssign):
+            assigned.update(_target_names(stmt.target))  # type: ignore[attr-defined]
+    return False
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    """The plain names an assignment target binds (``a``, ``a, (b, *c)``), not ``a.x`` or ``a[k]``."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    return []
+
+
+def _prefixes(node: ast.AST) -> set[str]:
+    """A name, or an ``a.b.c`` chain and its prefixes (nothing for another chain)."""
+    if type(node) is ast.Name:
+        return {node.id}  # type: ignore[attr-defined]
+    chain = dotted(node)
+    if chain is None:
+        return set()
+    parts = chain.split(".")
+    return {".".join(parts[: i + 1]) for i in range(len(parts))}
+
+
 def _stores_what_it_reads(forward: ast.AST) -> bool:
     """``forward`` assigns some ``self.X`` that it also reads (``_forward_carries``' candidates)."""
     stored, read = set(), set()

@@ -151,3 +151,23 @@ def test_gf113_quick_check_needs_what_a_shape_needs(body, passes):
     from gradfix.codemods.gf113_graph_across_steps import GraphAcrossSteps
 
     assert GraphAcrossSteps.quick_check(ast.parse("import torch\n" + body)) is passes
+
+
+def test_gf113_may_carry_is_necessary_for_carried_names():
+    """``_may_carry`` (the quick check's cheap test) holds wherever ``carried_names`` finds a name."""
+    from pathlib import Path
+
+    from gradfix.codemods._ast import backward_loops
+    from gradfix.codemods._flow_ast import carried_names
+    from gradfix.codemods.gf113_graph_across_steps import _may_carry
+    from tests.golden_cases import load_cases
+
+    sources = [case.before for case in load_cases()]
+    sources += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent / "expert_code").glob("*.py"))]
+    carried = 0
+    for source in sources:
+        for loop, _ in backward_loops(ast.parse(source)):
+            if set(carried_names(loop, branches=True)) - {"self"}:
+                carried += 1
+                assert _may_carry(loop), ast.unparse(loop)[:300]
+    assert carried > 20  # the cases hold carried states
