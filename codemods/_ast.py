@@ -117,6 +117,12 @@ def calls_named(tree: ast.AST, names) -> list[ast.Call]:
     return _named(tree, "_gradfix_calls_by_name", ast.Call, called_name, names)  # type: ignore[return-value]
 
 
+def called_names(tree: ast.AST):
+    """Every called name of the file (the keys of :func:`calls_named`'s table)."""
+    calls_named(tree, "")
+    return tree.__dict__["_gradfix_calls_by_name"].keys()
+
+
 def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:
     """The ``x.name`` nodes (loads and stores) of ``names`` (or one of them), as :func:`calls_named`."""
     return _named(tree, "_gradfix_attributes_by_name", ast.Attribute, lambda node: node.attr, names)  # type: ignore[return-value]

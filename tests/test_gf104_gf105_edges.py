@@ -133,3 +133,13 @@ def test_gf105_dtype_of_another_tensor_makes_the_fix_unsafe():
     (finding,) = _check(source, "GF105")
     assert finding.fix_applicability == "unsafe"
     assert "requires_grad=True" in _fix(source, "GF105")  # not applied without --unsafe-fixes
+
+
+def test_leaf_used_names_find_optimizer_arguments_however_the_class_is_spelled():
+    import ast
+
+    from gradfix.codemods._quick_leaves import leaf_used_names
+
+    for spelled, call in (("import torch.optim as optim", "optim.SGD"), ("from torch.optim import SGD as sgd", "sgd"), ("from torch.optim import Adam", "Adam")):
+        source = f"import torch\n{spelled}\nw = torch.ones(2, requires_grad=True)\nparams = [w]\nopt = {call}(params, lr=0.1)\n"
+        assert {"w", "params"} <= leaf_used_names(ast.parse(source)), spelled
