@@ -128,6 +128,11 @@ def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:
     return _named(tree, "_gradfix_attributes_by_name", ast.Attribute, lambda node: node.attr, names)  # type: ignore[return-value]
 
 
+def names_named(tree: ast.AST, names) -> list[ast.Name]:
+    """The ``Name`` nodes (any context) of ``names`` (or one of them), as :func:`calls_named`."""
+    return _named(tree, "_gradfix_names_by_id", ast.Name, lambda node: node.id, names)  # type: ignore[return-value]
+
+
 def _named(tree: ast.AST, key: str, kind: type, name_of, names) -> list[ast.AST]:
     table = tree.__dict__.get(key)
     if table is None:

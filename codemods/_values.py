@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from . import _torch
-from ._ast import child_fields, child_nodes, imports_of
+from ._ast import attributes_named, child_fields, child_nodes, imports_of, names_named
 
 
 class Kind(enum.Enum):
@@ -771,10 +771,8 @@ def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
             aliased[local] = methods[last]
     changing = _rebound_globals(analysis.tree, set(analysis.functions), set(analysis.classes), set(analysis.imports.aliases))
     wanted = functions.keys() | methods.keys() | aliased.keys() | changing
-    for node in analysis._by_type.get(ast.Name, []) if analysis._by_type else []:
+    for node in names_named(analysis.tree, wanted):
         name = node.id  # type: ignore[attr-defined]
-        if name not in wanted:
-            continue
         named = functions.get(name)
         method = methods.get(name, aliased.get(name))
         where = owner(node)
@@ -784,11 +782,8 @@ def _components(analysis: Analysis) -> tuple[list[int], dict[int, list[int]]]:
             join(where, method)
         if name in changing:
             join(where, 0)
-    if methods:
-        for node in analysis._by_type.get(ast.Attribute, []) if analysis._by_type else []:
-            method = methods.get(node.attr)  # type: ignore[attr-defined]
-            if method is not None:
-                join(owner(node), method)
+    for node in attributes_named(analysis.tree, methods) if methods else ():
+        join(owner(node), methods[node.attr])  # type: ignore[attr-defined]
     first = [find(index) for index in range(len(scopes))]
     members: dict[int, list[int]] = {}
     for index, root in enumerate(first):
@@ -859,7 +854,10 @@ def release(tree: ast.AST) -> None:
     checks' graph flow and tables of names (the engine calls it when a file is done)."""
     tree.__dict__.pop("_gradfix_index", None)
     tree.__dict__.pop("_gradfix_graph_flow", None)
-    for key in ("_gradfix_bound_names", "_gradfix_calls_by_name", "_gradfix_attributes_by_name", "_gradfix_backward_calls", "_gradfix_root_calls"):
+    for key in (
+        "_gradfix_bound_names", "_gradfix_calls_by_name", "_gradfix_attributes_by_name", "_gradfix_names_by_id",
+        "_gradfix_backward_calls", "_gradfix_root_calls",
+    ):
         tree.__dict__.pop(key, None)
 
 

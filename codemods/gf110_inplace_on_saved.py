@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import import_aliases, nodes_of, parents_of
+from ._ast import import_aliases, names_named, nodes_of, parents_of
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
@@ -1245,9 +1245,7 @@ def _quick_check(tree: ast.Module) -> bool:
             typed = any(isinstance(n, ast.Call) for n in writes[key]) or any(not isinstance(v, _NOT_TENSOR) for v in definitions.get(key, ()))
             spans[key] = (first_line(key), max(n.end_lineno or n.lineno for n in writes[key]), typed)
     names = {name for _, name in subjects}
-    for node in nodes_of(tree, ast.Name):
-        if node.id not in names:
-            continue
+    for node in names_named(tree, names):
         span = spans.get((id(_scope(parents, node)), node.id))
         if span is not None and span[0] <= node.lineno <= span[1]:
             saving = _saving_use(facts, node)
