@@ -66,6 +66,11 @@ def _names(tree: ast.Module) -> tuple[set[str], set[str]]:
     return found
 
 
+def loaded_names(tree: ast.Module) -> set[str]:
+    """Every name the file reads (kept on the tree)."""
+    return _names(tree)[0]
+
+
 def called_name(call: ast.Call) -> str:
     """The last name of what ``call`` calls: ``tensor`` for ``torch.tensor(...)``, else ``""``."""
     func = call.func
@@ -118,9 +123,15 @@ def calls_named(tree: ast.AST, names) -> list[ast.Call]:
 
 
 def called_names(tree: ast.AST):
-    """Every called name of the file (the keys of :func:`calls_named`'s table)."""
+    """Every called name of the file (the keys of :func:`calls_by_name`)."""
+    return calls_by_name(tree).keys()
+
+
+def calls_by_name(tree: ast.AST) -> dict[str, list[ast.Call]]:
+    """:func:`calls_named`'s table: called name -> the calls, ``""`` for a call of something
+    else (``f()()``, ``fns[i]()``). Read it, do not change it."""
     calls_named(tree, "")
-    return tree.__dict__["_gradfix_calls_by_name"].keys()
+    return tree.__dict__["_gradfix_calls_by_name"]
 
 
 def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:

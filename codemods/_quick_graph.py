@@ -23,10 +23,9 @@ search per question, with what is settled kept for the next question.
 from __future__ import annotations
 
 import ast
-from collections import Counter
 
 from . import _torch
-from ._ast import imports_of, nodes_of, parents_of
+from ._ast import attributes_named, calls_named, imports_of, loaded_names, names_named, nodes_of, parents_of
 from ._values import dotted
 
 _SOURCE = "source"
@@ -82,8 +81,7 @@ class GraphFlow:
         self.settled: dict = {}  # node -> bool, for nodes whose answer is final
         self.scopes: dict[int, ast.AST] = {}
         self.bound: dict[tuple, list] = {}  # key -> what is bound to it (expressions or _SOURCE)
-        self.calls_by_name: "dict | None" = None
-        self.counts: "tuple | None" = None
+        self.fetched: "set[str] | None" = None
         self.returns: "dict | None" = None
         self._names()
         self._collect()
@@ -387,50 +385,37 @@ class GraphFlow:
         found.extend(("e", d) for d in [*args.defaults, *(d for d in args.kw_defaults if d is not None)])
         return found
 
-    def _counted(self):
-        """How often each name is read and each attribute named, and which names ``getattr``
-        is given (``"*"``: one not written out); with the calls by what they call."""
-        if self.counts is None:
-            load = ast.Load
-            names = Counter([n.id for n in nodes_of(self.tree, ast.Name) if type(n.ctx) is load])
-            attributes = Counter([n.attr for n in nodes_of(self.tree, ast.Attribute)])
-            by_name: dict[tuple, list] = {}
-            fetched: set[str] = set()
-            for call in nodes_of(self.tree, ast.Call):
-                func = call.func
-                if type(func) is ast.Name:
-                    by_name.setdefault(("n", func.id), []).append(call)
-                    if func.id == "getattr" and len(call.args) > 1:
-                        name = call.args[1]
-                        fetched.add(name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*")
-                elif type(func) is ast.Attribute:
-                    by_name.setdefault(("a", func.attr), []).append(call)
-            self.counts = (names, attributes, fetched)
-            self.calls_by_name = by_name
-        return self.counts
+    def _fetched(self) -> set[str]:
+        """The names ``getattr`` is given (``"*"``: one not written out)."""
+        if self.fetched is None:
+            self.fetched = {
+                name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*"
+                for call in calls_named(self.tree, "getattr") if type(call.func) is ast.Name and len(call.args) > 1
+                for name in [call.args[1]]
+            }
+        return self.fetched
 
     def _used(self, name: str, called: bool = False) -> bool:
         """Whether the file reads ``name`` or names an attribute ``name`` (only as what a call
         calls, with ``called``)."""
-        names, attributes, _ = self._counted()
         if called:
-            return bool(self.calls_by_name.get(("n", name)))  # type: ignore[union-attr]
-        return name in names or name in attributes
+            return any(type(call.func) is ast.Name for call in calls_named(self.tree, name))
+        return name in loaded_names(self.tree) or bool(attributes_named(self.tree, name))
 
     def _referenced(self, name: str) -> bool:
         """Whether the file uses ``name`` (a name or an attribute) other than as what a call
         calls, so as a value (``fn = helper``, ``self.method`` passed on), or ``getattr`` may
         fetch it."""
-        names, attributes, fetched = self._counted()
-        calls = self.calls_by_name
-        uses = names.get(name, 0) + attributes.get(name, 0)
-        called = len(calls.get(("n", name), ())) + len(calls.get(("a", name), ()))  # type: ignore[union-attr]
+        load = ast.Load
+        uses = sum(1 for n in names_named(self.tree, name) if type(n.ctx) is load) + len(attributes_named(self.tree, name))
+        called = sum(1 for call in calls_named(self.tree, name) if type(call.func) in (ast.Name, ast.Attribute))
+        fetched = self._fetched()
         return uses > called or name in fetched or "*" in fetched
 
     def _calls_of(self, name: str, names: bool, attributes: bool) -> list:
-        self._counted()
-        calls = self.calls_by_name
-        return (calls.get(("n", name), []) if names else []) + (calls.get(("a", name), []) if attributes else [])  # type: ignore[union-attr]
+        """The calls of ``name`` (by a plain name, then as an attribute), each in walk order."""
+        calls = calls_named(self.tree, name)
+        return [c for c in calls if names and type(c.func) is ast.Name] + [c for c in calls if attributes and type(c.func) is ast.Attribute]
 
     def _call(self, call: ast.Call, scope):
         arguments = [("x", a, scope) for a in call.args] + [("x", k.value, scope) for k in call.keywords]

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import import_aliases, names_named, nodes_of, parents_of
+from ._ast import calls_by_name, import_aliases, names_named, nodes_of, parents_of
 from ._flow_ast import block_of
 from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
@@ -844,15 +844,11 @@ class _Tree:
     def leaf_names(self) -> dict[tuple[int, str], bool]:
         return {}
 
-    @cached_property
+    @property
     def calls_by_name(self) -> dict[str, list[ast.Call]]:
-        """Last name called (`f(...)`, `x.f(...)`) -> the calls; "" for the other calls."""
-        table: dict[str, list[ast.Call]] = {}
-        for call in nodes_of(self.tree, ast.Call):
-            func = call.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            table.setdefault(name, []).append(call)
-        return table
+        """Last name called (`f(...)`, `x.f(...)`) -> the calls; "" for the other calls (the
+        table `_ast.calls_named` keeps on the tree)."""
+        return calls_by_name(self.tree)
 
     def callers(self, name: str) -> list[ast.Call]:
         """The calls that may run the file's function or method ``name``: by that name, by a
