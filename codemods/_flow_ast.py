@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 from typing import Iterable, Iterator
 
-from ._ast import child_nodes
-from ._values import dotted
+from ._ast import calls_named, child_nodes
+from ._values import _CANONICAL, dotted
 
 _OTHER_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _OTHER_SCOPE_TYPES = frozenset(_OTHER_SCOPES)
@@ -411,7 +411,13 @@ def file_backward_calls(analysis) -> list[ast.Call]:
     list per file for the rules and tables that start from them."""
     found: list[ast.Call] | None = analysis.memo.get("backward calls")
     if found is None:
-        found = analysis.memo["backward calls"] = [c for c in analysis.calls() if is_backward_call(analysis, c)]
+        # Only `.backward(...)`, `.grad(...)` and a plain name imported as one of _AUTOGRAD can
+        # be one: their calls, from the file's table by name, not a qualify of every call.
+        aliases = [local for local, name in analysis.imports.aliases.items() if _CANONICAL.get(name, name) in _AUTOGRAD]
+        found = [c for c in calls_named(analysis.tree, ("backward", "grad", *aliases)) if is_backward_call(analysis, c)]
+        order = analysis.call_order()
+        found.sort(key=lambda call: order[id(call)])
+        analysis.memo["backward calls"] = found
     return found
 
 

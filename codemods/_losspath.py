@@ -34,7 +34,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._ast import child_nodes
+from ._ast import calls_named, child_nodes
 from ._flow_ast import LOOPS, _child_positions, backward_roots, file_backward_calls, is_backward_call, walk
 from ._values import Analysis, Function, Kind, dotted, indexed
 
@@ -368,8 +368,13 @@ class LossPath:
     # Seeds and propagation -------------------------------------------------------------
     def _seed(self) -> None:
         analysis = self.analysis
-        backward = {id(c) for c in file_backward_calls(analysis)}
-        for call in analysis.calls():
+        backward_calls = file_backward_calls(analysis)
+        backward = {id(c) for c in backward_calls}
+        # The calls that can make a root: backward calls, backward wrappers, `step(closure)`;
+        # in `analysis.calls()` order, from the file's table of calls by name.
+        candidates = {id(c): c for c in [*backward_calls, *calls_named(analysis.tree, (*_BACKWARD_METHODS, "step"))]}
+        order = analysis.call_order()
+        for call in sorted(candidates.values(), key=lambda c: order[id(c)]):
             if id(call) in backward:
                 self._backward_calls.append(call)
                 roots = backward_roots(analysis, call)

@@ -478,6 +478,12 @@ class Analysis:
     def calls(self) -> list[ast.Call]:
         return self.nodes(ast.Call)  # type: ignore[return-value]
 
+    def call_order(self) -> dict[int, int]:
+        """Call id -> its position in :meth:`calls` (one table per file)."""
+        if self._call_order is None:
+            self._call_order = {id(call): index for index, call in enumerate(self.calls())}
+        return self._call_order
+
     def attributes_named(self, attr: str) -> list[ast.Attribute]:
         """Every ``x.attr`` of the file (loads and stores), from one table built on first use:
         a rule that asks about each attribute of each class stays linear in the file."""
@@ -574,15 +580,13 @@ class Analysis:
         self._resolved = []
         if not resolved:
             return
-        if self._call_order is None:
-            self._call_order = {id(call): index for index, call in enumerate(self.calls())}
         filed = set()
         for key, call in resolved.items():
             callee = self._callees.get(key)
             if callee is not None:
                 self._callers.setdefault(id(callee), []).append(call)
                 filed.add(id(callee))
-        order = self._call_order
+        order = self.call_order()
         for key in filed:
             self._callers[key].sort(key=lambda call: order.get(id(call), 0))
 
