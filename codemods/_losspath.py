@@ -34,7 +34,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from ._ast import calls_named, child_nodes
+from ._ast import called_names, calls_named, child_nodes
 from ._flow_ast import LOOPS, _child_positions, backward_roots, file_backward_calls, is_backward_call, walk
 from ._values import Analysis, Function, Kind, dotted, indexed
 
@@ -187,7 +187,9 @@ class LossPath:
             if place is not None:
                 self._definition_events(place[0], node, events)
         in_function = _SCOPES
-        for call in analysis.calls():
+        storing = [name for name in called_names(tree) if name in _STORING or (name[-1:] == "_" and name[:1] != "_")]
+        order = analysis.call_order()
+        for call in sorted(calls_named(tree, storing), key=lambda c: order[id(c)]):  # (calls() order)
             func = call.func
             if type(func) is Attribute:
                 method = func.attr
