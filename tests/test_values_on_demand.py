@@ -20,6 +20,21 @@ CROSSINGS = {
     "library-module-named-like-a-class": """
         import torch
         from torch import nn
+
+        class Linear(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = nn.Parameter(torch.ones(3))
+            def forward(self, x):
+                return torch.zeros(2) if x is None else x.detach()
+
+        def use(x):
+            layer = nn.Linear(3, 3)
+            return layer(torch.ones(3))
+    """,
+    "library-module-imported-under-another-name": """
+        import torch
+        from torch import nn
         from torch.nn import Linear as L
 
         class Linear(nn.Module):
@@ -27,15 +42,11 @@ CROSSINGS = {
                 super().__init__()
                 self.w = nn.Parameter(torch.ones(3))
             def forward(self, x):
-                return x * self.w
-
-        def make():
-            return nn.Linear(3, 3)
+                return torch.zeros(2) if x is None else x.detach()
 
         def use(x):
-            layer = make()
             other = L(3, 3)
-            return layer(x) + other(x)
+            return other(torch.ones(3))
     """,
     "module-global-rebound": """
         import torch
