@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from . import _torch
-from ._ast import attributes_named, child_fields, child_nodes, imports_of, names_named
+from ._ast import _CHILD_FIELDS, attributes_named, child_fields, child_nodes, imports_of, names_named
 
 
 class Kind(enum.Enum):
@@ -876,13 +876,17 @@ def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]
     by_type: dict[type, list[ast.AST]] = {}
     AST, queue = ast.AST, [tree]
     append = queue.append
+    fields_of = _CHILD_FIELDS  # (child_fields' table, read directly: one call less per node)
     for node in queue:  # the list grows as it is read
         kind = type(node)
         found = by_type.get(kind)
         if found is None:
             found = by_type[kind] = []
         found.append(node)
-        for name in child_fields(kind):
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        for name in fields:
             child = getattr(node, name, None)
             if child is None:
                 continue
