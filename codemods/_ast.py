@@ -39,7 +39,7 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
 
 def bound_names(tree: ast.Module, imports: bool = True) -> set[str]:
     """Every name the file binds: assigns, defines, takes as a parameter, and (``imports``)
-    imports. Computed once per tree (kept on it; ``_values.release`` drops it)."""
+    imports. Computed once per tree (kept on it)."""
     found = tree.__dict__.get("_gradfix_bound_names")
     if found is None:
         assigned = set(_names(tree)[1])
@@ -54,14 +54,9 @@ def _names(tree: ast.Module) -> tuple[set[str], set[str]]:
     """(the names the file reads, the names it assigns or deletes), from one pass (kept on the tree)."""
     found = tree.__dict__.get("_gradfix_names")
     if found is None:
-        loaded: set[str] = set()
-        stored: set[str] = set()
-        read, store, Load = loaded.add, stored.add, ast.Load
-        for node in nodes_of(tree, ast.Name):
-            if type(node.ctx) is Load:  # type: ignore[attr-defined]
-                read(node.id)  # type: ignore[attr-defined]
-            else:
-                store(node.id)  # type: ignore[attr-defined]
+        table, Load = _names_by_id(tree), ast.Load
+        loaded = {name for name, nodes in table.items() if any(type(n.ctx) is Load for n in nodes)}  # type: ignore[attr-defined]
+        stored = {name for name, nodes in table.items() if any(type(n.ctx) is not Load for n in nodes)}  # type: ignore[attr-defined]
         found = tree._gradfix_names = (loaded, stored)  # type: ignore[attr-defined]
     return found
 
@@ -119,7 +114,7 @@ def calls_named(tree: ast.AST, names) -> list[ast.Call]:
     table of the file's calls by name (kept on the tree): a quick check that looks for a few
     names reads only their calls, not every call of the file. Grouped by name, in ``ast.walk``
     order within a name."""
-    return _named(tree, "_gradfix_calls_by_name", ast.Call, called_name, names)  # type: ignore[return-value]
+    return _named(calls_by_name(tree), names)
 
 
 def called_names(tree: ast.AST):
@@ -130,21 +125,41 @@ def called_names(tree: ast.AST):
 def calls_by_name(tree: ast.AST) -> dict[str, list[ast.Call]]:
     """:func:`calls_named`'s table: called name -> the calls, ``""`` for a call of something
     else (``f()()``, ``fns[i]()``). Read it, do not change it."""
-    calls_named(tree, "")
-    return tree.__dict__["_gradfix_calls_by_name"]
+    return _table(tree, "_gradfix_calls_by_name", ast.Call, called_name)
+
+
+def class_calls(tree: ast.AST, aliases: dict[str, str]) -> list[ast.Call]:
+    """The calls that may build an instance of a class (an optimizer, a module): of a
+    capitalized name, or of a name imported (``aliases``: local -> qualified) as one."""
+    spelled = {name for name in called_names(tree) if name[:1].isupper()}
+    spelled |= {local for local, qualified in aliases.items() if qualified.rsplit(".", 1)[-1][:1].isupper()}
+    return calls_named(tree, spelled)
 
 
 def attributes_named(tree: ast.AST, names) -> list[ast.Attribute]:
     """The ``x.name`` nodes (loads and stores) of ``names`` (or one of them), as :func:`calls_named`."""
-    return _named(tree, "_gradfix_attributes_by_name", ast.Attribute, lambda node: node.attr, names)  # type: ignore[return-value]
+    return _named(_table(tree, "_gradfix_attributes_by_name", ast.Attribute, lambda node: node.attr), names)
 
 
 def names_named(tree: ast.AST, names) -> list[ast.Name]:
     """The ``Name`` nodes (any context) of ``names`` (or one of them), as :func:`calls_named`."""
-    return _named(tree, "_gradfix_names_by_id", ast.Name, lambda node: node.id, names)  # type: ignore[return-value]
+    return _named(_names_by_id(tree), names)
 
 
-def _named(tree: ast.AST, key: str, kind: type, name_of, names) -> list[ast.AST]:
+def _names_by_id(tree: ast.AST) -> dict[str, list[ast.Name]]:
+    return _table(tree, "_gradfix_names_by_id", ast.Name, lambda node: node.id)
+
+
+def _named(table: dict, names) -> list:
+    """The nodes of ``names`` (one name, or several) in a table by name."""
+    if isinstance(names, str):
+        return table.get(names, [])
+    return [node for name in names if name in table for node in table[name]]
+
+
+def _table(tree: ast.AST, key: str, kind: type, name_of) -> dict:
+    """The nodes of ``kind`` by ``name_of``, in ``ast.walk`` order within a name (kept on the
+    tree as ``key``)."""
     table = tree.__dict__.get(key)
     if table is None:
         table = {}
@@ -156,9 +171,7 @@ def _named(tree: ast.AST, key: str, kind: type, name_of, names) -> list[ast.AST]
             else:
                 found.append(node)
         setattr(tree, key, table)
-    if isinstance(names, str):
-        return table.get(names, [])
-    return [node for name in names if name in table for node in table[name]]
+    return table
 
 
 _SCOPE_BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -179,20 +192,16 @@ def backward_calls_of(tree: ast.Module) -> list[ast.Call]:
     for node in nodes_of(tree, ast.Import):
         imported |= {a.asname for a in node.names if a.asname and a.name in ("torch.autograd.grad", "torch.autograd.backward")}  # type: ignore[attr-defined]
     found = []
-    others = []  # (for `unreachable_functions`: the other calls that may make a loss root)
     Attribute, Name = ast.Attribute, ast.Name
-    for call in calls_named(tree, (*_AUTOGRAD_FUNCTIONS, *_ROOT_METHODS, *imported)):  # (grouped by name)
+    for call in calls_named(tree, (*_AUTOGRAD_FUNCTIONS, *imported)):  # (grouped by name)
         func = call.func  # type: ignore[attr-defined]
         kind = type(func)
         if kind is Attribute:
             if func.attr in _AUTOGRAD_FUNCTIONS:
                 found.append(call)
-            elif func.attr in _ROOT_METHODS:
-                others.append(call)
         elif kind is Name and func.id in imported:
             found.append(call)
     tree._gradfix_backward_calls = found  # type: ignore[attr-defined]
-    tree._gradfix_root_calls = others  # type: ignore[attr-defined]
     return found
 
 
@@ -215,13 +224,16 @@ def outside_unreachable(tree: ast.Module, node: ast.AST) -> bool:
     """Whether ``node`` may be on a loss path, as far as the file's names tell: not in a
     module-level function that no loss path can enter (:func:`unreachable_functions`)."""
     unreachable = unreachable_functions(tree)
-    if not unreachable:
-        return True
+    return not unreachable or id(_top_statement(tree, node)) not in unreachable
+
+
+def _top_statement(tree: ast.Module, node: ast.AST) -> ast.AST:
+    """The statement of the module's body that holds ``node``."""
     parents = parents_of(tree)
     child, parent = node, parents.get(id(node))
     while parent is not None and parent is not tree:
         child, parent = parent, parents.get(id(parent))
-    return id(child) not in unreachable
+    return child
 
 
 def unreachable_functions(tree: ast.Module) -> set[int]:
@@ -243,14 +255,10 @@ def unreachable_functions(tree: ast.Module) -> set[int]:
                 candidates = {key: name for key, name in candidates.items() if name not in attributed}
             if candidates:
                 marks: list[ast.AST] = list(backward_calls_of(tree))
-                marks += tree.__dict__["_gradfix_root_calls"]
+                marks += [c for c in calls_named(tree, _ROOT_METHODS) if isinstance(c.func, ast.Attribute)]  # type: ignore[attr-defined]
                 marks += nodes_of(tree, ast.Global, ast.Nonlocal)
-                parents = parents_of(tree)
                 for mark in marks:
-                    child, parent = mark, parents.get(id(mark))
-                    while parent is not None and parent is not tree:
-                        child, parent = parent, parents.get(id(parent))
-                    candidates.pop(id(child), None)
+                    candidates.pop(id(_top_statement(tree, mark)), None)
                 found = set(candidates)
         tree._gradfix_unreachable = found  # type: ignore[attr-defined]
     return found

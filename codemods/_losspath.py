@@ -191,12 +191,10 @@ class LossPath:
         order = analysis.call_order()
         for call in sorted(calls_named(tree, storing), key=lambda c: order[id(c)]):  # (calls() order)
             func = call.func
-            if type(func) is Attribute:
-                method = func.attr
-                if method in _STORING or (method[-1:] == "_" and method[:1] != "_"):
-                    place = where(call)
-                    if place is not None:
-                        events.append((place[0], call, func.value, _end(call), [*call.args, *(k.value for k in call.keywords)]))
+            if type(func) is Attribute:  # (a method: not `append(x)` of a plain name)
+                place = where(call)
+                if place is not None:
+                    events.append((place[0], call, func.value, _end(call), [*call.args, *(k.value for k in call.keywords)]))
         for call in self._backward_calls:  # `loss.backward()`, `grad(...)` imported from torch.autograd
             place = where(call)
             if place is not None and isinstance(place[0].node, in_function):

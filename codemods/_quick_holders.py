@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 
-from ._ast import imports_of, nodes_of, parents_of
+from ._ast import attributes_named, bound_names, imports_of, loaded_names, nodes_of, parents_of
 from ._values import dotted
 
 _MAYBE = None  # a binding whose value may be a tensor
@@ -58,27 +58,6 @@ def scope_of(tree: ast.Module, node: ast.AST) -> ast.AST:
     return scope if scope is not None else tree
 
 
-def _locally_bound(tree: ast.Module) -> "set[str]":
-    """Every name the file binds other than by an import (stores, parameters, defs, classes)."""
-    found = tree.__dict__.get("_gradfix_locally_bound")
-    if found is None:
-        found = {n.id for n in nodes_of(tree, ast.Name) if not isinstance(n.ctx, ast.Load)}
-        found |= {n.arg for n in nodes_of(tree, ast.arg)}
-        found |= {n.name for n in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
-        tree._gradfix_locally_bound = found  # type: ignore[attr-defined]
-    return found
-
-
-def _used_names(tree: ast.Module) -> "set[str]":
-    """Every name read and every attribute named in the file (a function the file may call)."""
-    found = tree.__dict__.get("_gradfix_used_names")
-    if found is None:
-        found = {n.id for n in nodes_of(tree, ast.Name) if isinstance(n.ctx, ast.Load)}
-        found |= {n.attr for n in nodes_of(tree, ast.Attribute)}
-        tree._gradfix_used_names = found  # type: ignore[attr-defined]
-    return found
-
-
 def never_tensor(tree: ast.Module, value: ast.expr) -> bool:
     """Whether the analysis never makes ``value`` a tensor, nor a value whose joins with a
     tensor are one (``None`` joined with a tensor is an optional tensor: not ``is_tensor``)."""
@@ -100,11 +79,11 @@ def never_tensor(tree: ast.Module, value: ast.expr) -> bool:
     if isinstance(value, ast.Call):
         func = value.func
         if isinstance(func, ast.Name) and func.id in _NON_TENSOR_BUILTINS:
-            return func.id not in _locally_bound(tree) and func.id not in imports_of(tree).aliases
+            return func.id not in bound_names(tree, imports=False) and func.id not in imports_of(tree).aliases
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value
-        if isinstance(root, ast.Name) and root.id not in _locally_bound(tree):
+        if isinstance(root, ast.Name) and root.id not in bound_names(tree, imports=False):
             qualified = imports_of(tree).qualify(func)
             # `_library_call`: a name from outside torch gives an unknown, ndarray or number.
             return qualified is not None and qualified != "torch" and not qualified.startswith("torch.")
@@ -232,5 +211,5 @@ def _parameter_may_be_tensor(tree: ast.Module, function, name: str) -> bool:
             if known:
                 return False  # a number, a list: joined with a caller's tensor, not a tensor
             return True  # `Tensor` (or what the analysis may read as one)
-        return function.name in _CALLED_UNNAMED or function.name in _used_names(tree)
+        return function.name in _CALLED_UNNAMED or function.name in loaded_names(tree) or bool(attributes_named(tree, function.name))
     return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import re
 
-from ._ast import attributes_named, called_names, calls_named, imports_of, imports_torch, nodes_of, parents_of, walked  # noqa: F401 (imports_torch: for the rules)
+from ._ast import attributes_named, class_calls, imports_of, imports_torch, nodes_of, parents_of, walked  # noqa: F401 (imports_torch: for the rules)
 from ._text import _memoized
 from ._values import _FRAMEWORK_MODULE_BASES, Imports, dotted, grad_disabling
 
@@ -32,10 +32,7 @@ def leaf_used_names(tree: ast.Module) -> "set[str]":
         if isinstance(node.value, ast.Name):
             names.add(node.value.id)
     imports = imports_of(tree)
-    # An optimizer's class name is capitalized, or imported under another name.
-    capitalized = {name for name in called_names(tree) if name[:1].isupper()}
-    capitalized |= {local for local, qualified in imports.aliases.items() if qualified.rsplit(".", 1)[-1][:1].isupper()}
-    for call in calls_named(tree, capitalized):
+    for call in class_calls(tree, imports.aliases):  # (an optimizer is a class)
         if (call.args or call.keywords) and _is_optimizer(imports, call):
             for arg in [*call.args, *(k.value for k in call.keywords)]:
                 names.update(n.id for n in walked(arg) if isinstance(n, ast.Name))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ._ast import called_names, calls_named
+from ._ast import class_calls
 from ._values import _CANONICAL, Analysis
 
 LOAD, STORE, LEAF = "load", "store", "leaf"
@@ -222,12 +222,8 @@ def may_be_leaf(analysis: Analysis, scope: ast.AST, name: str) -> bool:
                 found.append((node, {node.value.id}))
         # `x.y.Z(...)` qualifies to a name ending in `Z` (no canonical name of an optimizer
         # differs), so only a capitalised attribute can be one: no qualify of every other call.
-        # A plain name may be any import's alias: those whose qualified name is capitalised.
         renamed = any(v.startswith("torch.optim.") for v in _CANONICAL.values())
-        tree = analysis.tree
-        spelled = {name for name in called_names(tree) if name[:1].isupper()}
-        spelled |= {local for local, qualified in analysis.imports.aliases.items() if qualified.rsplit(".", 1)[-1][:1].isupper()}
-        for call in analysis.calls() if renamed else calls_named(tree, spelled):
+        for call in analysis.calls() if renamed else class_calls(analysis.tree, analysis.imports.aliases):
             if _is_optimizer(analysis, call):
                 found.append((call, {n.id for a in [*call.args, *call.keywords] for n in ast.walk(a) if isinstance(n, ast.Name)}))
         for stmt in analysis.nodes(ast.Assign):

@@ -485,14 +485,10 @@ class Analysis:
         return self._call_order
 
     def attributes_named(self, attr: str) -> list[ast.Attribute]:
-        """Every ``x.attr`` of the file (loads and stores), from one table built on first use:
-        a rule that asks about each attribute of each class stays linear in the file."""
-        table: "dict[str, list[ast.Attribute]] | None" = self.memo.get("attributes by name")  # type: ignore[assignment]
-        if table is None:
-            table = self.memo["attributes by name"] = {}
-            for node in self.nodes(ast.Attribute):
-                table.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
-        return table.get(attr, [])
+        """Every ``x.attr`` of the file (loads and stores), from the tree's table by name
+        (``_ast.attributes_named``): a rule that asks about each attribute of each class stays
+        linear in the file."""
+        return attributes_named(self.tree, attr)
 
     # Queries ---------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -596,10 +592,10 @@ class Analysis:
 
     # Driver ------------------------------------------------------------------------------
     def _run(self, scopes: list[int]) -> None:
-        # The scopes of one component, in source order. Each scope reads the summaries (what functions return, what callers pass them, self
-        # attributes, module globals) and contributes fresh ones. The summaries are updated as
-        # soon as a scope has run, so a scope that runs after the functions it calls reads
-        # their final returns at once; a scope runs again only when a summary it read has
+        # The scopes of one component, in source order. Each scope reads the summaries (what
+        # functions return, what callers pass them, self attributes, module globals) and
+        # contributes fresh ones. The summaries are updated as soon as a scope has run, so a
+        # scope that runs after the functions it calls reads their final returns at once; a scope runs again only when a summary it read has
         # changed since it read it (at most a few rounds). Runs of one round and the joins
         # of one summary go in source order, so the result does not depend on timing.
         contributions: dict[int, tuple[dict, dict, dict]] = {}
@@ -855,15 +851,11 @@ def indexed(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]
 
 
 def release(tree: ast.AST) -> None:
-    """Drop what is kept on ``tree``: :func:`indexed`'s index (it holds the tree), the quick
-    checks' graph flow and tables of names (the engine calls it when a file is done)."""
+    """Drop what is kept on ``tree`` and holds it, :func:`indexed`'s index and the quick
+    checks' graph flow (the engine calls it when a file is done). The tables of names and
+    nodes by name that ``_ast`` keeps on the tree hold only its descendants: they go with it."""
     tree.__dict__.pop("_gradfix_index", None)
     tree.__dict__.pop("_gradfix_graph_flow", None)
-    for key in (
-        "_gradfix_bound_names", "_gradfix_calls_by_name", "_gradfix_attributes_by_name", "_gradfix_names_by_id",
-        "_gradfix_backward_calls", "_gradfix_root_calls",
-    ):
-        tree.__dict__.pop(key, None)
 
 
 def _index(tree: ast.AST) -> tuple[dict[int, ast.AST], dict[type, list[ast.AST]]]:

@@ -13,7 +13,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import attributes_named, has_loss_root, nodes_of, outside_unreachable
+from ._ast import attributes_named, has_loss_root, names_named, nodes_of, outside_unreachable
 from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
@@ -96,7 +96,7 @@ class NoGradScope(Rule):
             a.asname or a.name for n in nodes_of(tree, ast.ImportFrom, ast.Import) for a in n.names
             if a.name.rsplit(".", 1)[-1] in _DISABLING_NAMES
         }
-        return bool(imported) and any(n.id in imported and outside_unreachable(tree, n) for n in nodes_of(tree, ast.Name))
+        return any(outside_unreachable(tree, n) for n in names_named(tree, imported))
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):

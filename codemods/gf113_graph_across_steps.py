@@ -20,6 +20,7 @@ from ._flow_ast import (
     carried_names,
     flows_into,
     keyword,
+    loop_targets,
     mentions,
     names_read,
     names_written,
@@ -331,8 +332,8 @@ def _may_carry(loop) -> bool:
     """A cheap necessary condition of ``carried_names(loop, branches=True)`` (not counting
     ``self``): a name the body may write (every store or delete target, in-place method
     receiver, definition: a superset of ``names_written``) is read by a statement of the
-    body before the body has surely assigned it (loop targets, and the names plain
-    assignments of the body bind before). Reads are the names and ``a.b`` chains a statement
+    body before the body has surely assigned it (loop targets, and the targets of the plain
+    assignments of the body before it: ``carried_names`` assigns these too). Reads are the names and ``a.b`` chains a statement
     loads, and an augmented assignment's target: ``carried_names`` counts no more, and
     assigns no less. One walk of the body."""
     Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
@@ -378,27 +379,16 @@ def _may_carry(loop) -> bool:
     written.discard("self")
     if not written:
         return False
-    assigned = set(_target_names(loop.target)) if isinstance(loop, (ast.For, ast.AsyncFor)) else set()
+    assigned = loop_targets(loop)
     for stmt, reads in zip(loop.body, reads_of):
         if (reads & written) - assigned:
             return True
         if type(stmt) is ast.Assign:
             for target in stmt.targets:
-                assigned.update(_target_names(target))
+                assigned |= target_names(target)
         elif type(stmt) in (ast.AnnAssign, ast.AugAssign):
-            assigned.update(_target_names(stmt.target))  # type: ignore[attr-defined]
+            assigned |= target_names(stmt.target)  # type: ignore[attr-defined]
     return False
-
-
-def _target_names(target: ast.AST) -> list[str]:
-    """The plain names an assignment target binds (``a``, ``a, (b, *c)``), not ``a.x`` or ``a[k]``."""
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, ast.Starred):
-        return _target_names(target.value)
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [name for element in target.elts for name in _target_names(element)]
-    return []
 
 
 def _prefixes(node: ast.AST) -> set[str]:

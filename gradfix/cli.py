@@ -463,8 +463,10 @@ def clean(
 @app.command()
 def server() -> None:
     """Run the language server on standard input/output (diagnostics, quick fixes; for editors)."""
+    from gradfix import engine
     from gradfix.server import serve
 
+    engine.keep_last_file(False)  # (it checks documents for as long as the editor runs: free each)
     serve()
 
 

@@ -226,7 +226,7 @@ def _collector_paused():
     try:
         yield
     finally:
-        if _kept_units is not None and _keeper == os.getpid():
+        if _keeping():
             # The file's objects stay alive (see `keep_last_file`): without this, the
             # collector's first pass would walk all of them.
             gc.freeze()
@@ -432,8 +432,8 @@ def _check_triggered(rules: list[type[Rule]], source: str, path: str, settings: 
     finally:
         for unit in units:
             unit.release()
-        if _kept_units is not None and _keeper == os.getpid():
-            _kept_units[:] = units  # (the previous file's units are freed here instead)
+        if _keeping():
+            _kept_units[:] = units  # type: ignore[index]  # (the previous file's units are freed here instead)
 
 
 # With `keep_last_file()`, the units of the last file checked stay alive instead of being freed
@@ -445,10 +445,15 @@ _kept_units: list | None = None
 _keeper = 0
 
 
-def keep_last_file() -> None:
-    """Free each file's tree and analysis only when the next file is checked (see ``_kept_units``)."""
+def keep_last_file(keep: bool = True) -> None:
+    """Free each file's tree and analysis only when the next file is checked (see
+    ``_kept_units``); ``keep=False``: free each as it is done (a long-running process)."""
     global _kept_units, _keeper
-    _kept_units, _keeper = [], os.getpid()
+    _kept_units, _keeper = ([], os.getpid()) if keep else (None, 0)
+
+
+def _keeping() -> bool:
+    return _kept_units is not None and _keeper == os.getpid()
 
 
 def _check_units(rules, source: str, path: str, settings: Settings, fix: bool, units: list[_Source]) -> SourceResult:

@@ -406,7 +406,6 @@ class Probe:
         return out
 
     def _after_op(self, name, args, kwargs, out, graph, taints, pre, frame, func=None):
-        torch = self.torch
         Tensor = self.Tensor
         ufile, uline = self.site(frame)
         reparam = False
@@ -699,7 +698,7 @@ class Probe:
     def unregistered(self, roots):
         """Tensors that require grad kept where ``parameters()`` does not look (lists, dicts, plain attributes)."""
         torch = self.torch
-        Module, Tensor, Parameter = torch.nn.Module, self.Tensor, torch.nn.Parameter
+        Module, Tensor = torch.nn.Module, self.Tensor
         found = []
         for var, root in roots:
             for prefix, m in root.named_modules():
