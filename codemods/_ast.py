@@ -236,30 +236,41 @@ def _top_statement(tree: ast.Module, node: ast.AST) -> ast.AST:
     return child
 
 
-def unreachable_functions(tree: ast.Module) -> set[int]:
-    """The module-level functions no loss path can enter (their ids): the file names them
-    nowhere (no read of the name, no attribute of that name: nothing calls, passes or decorates
-    with them), and they hold no loss root (no backward call, ``manual_backward``, optimizer
-    ``step``) and no ``global`` or ``nonlocal`` (their values stay theirs). An evaluation or
-    plotting function a script defines and another module imports. Computed once per tree."""
-    found = tree.__dict__.get("_gradfix_unreachable")
+def unnamed_functions(tree: ast.Module) -> dict[int, str]:
+    """The module-level functions the file names nowhere (id -> name): no read of the name, no
+    attribute of that name, so nothing of the file calls, passes or decorates with them, and no
+    value can flow into or out of them through this file. Computed once per tree."""
+    found = tree.__dict__.get("_gradfix_unnamed")
     if found is None:
         functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        found = set()
+        found = {}
         if functions:
             loaded = _names(tree)[0]
-            candidates = {id(f): f.name for f in functions if f.name not in loaded}
-            if candidates:
-                names = set(candidates.values())
-                attributed = {n.attr for n in attributes_named(tree, names)}  # type: ignore[attr-defined]
-                candidates = {key: name for key, name in candidates.items() if name not in attributed}
-            if candidates:
-                marks: list[ast.AST] = list(backward_calls_of(tree))
-                marks += [c for c in calls_named(tree, _ROOT_METHODS) if isinstance(c.func, ast.Attribute)]  # type: ignore[attr-defined]
-                marks += nodes_of(tree, ast.Global, ast.Nonlocal)
-                for mark in marks:
-                    candidates.pop(id(_top_statement(tree, mark)), None)
-                found = set(candidates)
+            found = {id(f): f.name for f in functions if f.name not in loaded}
+            if found:
+                attributed = {n.attr for n in attributes_named(tree, set(found.values()))}  # type: ignore[attr-defined]
+                found = {key: name for key, name in found.items() if name not in attributed}
+        tree._gradfix_unnamed = found  # type: ignore[attr-defined]
+    return found
+
+
+def unreachable_functions(tree: ast.Module) -> set[int]:
+    """The module-level functions no loss path can enter (their ids): the file names them
+    nowhere (`unnamed_functions`), and they hold no loss root (no backward call,
+    ``manual_backward``, optimizer ``step``) and no ``global`` or ``nonlocal`` (their values
+    stay theirs). An evaluation or plotting function a script defines and another module
+    imports. Computed once per tree."""
+    found = tree.__dict__.get("_gradfix_unreachable")
+    if found is None:
+        candidates = dict(unnamed_functions(tree))
+        found = set()
+        if candidates:
+            marks: list[ast.AST] = list(backward_calls_of(tree))
+            marks += [c for c in calls_named(tree, _ROOT_METHODS) if isinstance(c.func, ast.Attribute)]  # type: ignore[attr-defined]
+            marks += nodes_of(tree, ast.Global, ast.Nonlocal)
+            for mark in marks:
+                candidates.pop(id(_top_statement(tree, mark)), None)
+            found = set(candidates)
         tree._gradfix_unreachable = found  # type: ignore[attr-defined]
     return found
 

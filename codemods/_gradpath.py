@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 from typing import Iterable
 
 from . import _torch
@@ -590,7 +591,4 @@ def _integer_dtype(analysis: Analysis, call: ast.Call) -> bool:
 
 def grad_path(analysis: Analysis) -> GradPath:
     """The file's gradient path, built on first use and shared by the rules that ask."""
-    path = analysis.memo.get("grad_path")
-    if path is None:
-        path = analysis.memo["grad_path"] = GradPath(analysis)
-    return path  # type: ignore[return-value]
+    return analysis.shared("grad_path", partial(GradPath, analysis))

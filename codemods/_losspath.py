@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import bisect
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Iterator
 
 from ._ast import called_names, calls_named, child_nodes
@@ -89,7 +90,6 @@ class LossPath:
 
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
-        self.roots: list[ast.AST] = []
         self._on: set[int] = set()
         # node id -> (its scope, the end of the outermost loop around it in that scope), for the
         # nodes a walk of each scope's body would visit, or None; filled on demand (`_where`)
@@ -105,8 +105,9 @@ class LossPath:
         self._path_parameters: dict[int, set[str]] = {}  # callee id -> its parameters on the path
         self._calls_backward: set[int] = set()  # functions that run backward themselves
         self._work: list[ast.AST] = []
-        self._backward_calls: list[ast.Call] = []
-        self._seed()
+        seeds = analysis.shared("loss roots", partial(_seed, analysis))
+        self.roots = seeds.roots
+        self._backward_calls = seeds.backward_calls
         if self.roots:  # most library files backpropagate nothing: no index to build
             self._index()
             for root in self.roots:
@@ -365,50 +366,7 @@ class LossPath:
         parameters |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
         return _Scope(function, outer, parameters, cls)
 
-    # Seeds and propagation -------------------------------------------------------------
-    def _seed(self) -> None:
-        analysis = self.analysis
-        backward_calls = file_backward_calls(analysis)
-        backward = {id(c) for c in backward_calls}
-        # The calls that can make a root: backward calls, backward wrappers, `step(closure)`;
-        # in `analysis.calls()` order, from the file's table of calls by name.
-        candidates = {id(c): c for c in [*backward_calls, *calls_named(analysis.tree, (*_BACKWARD_METHODS, "step"))]}
-        order = analysis.call_order()
-        for call in sorted(candidates.values(), key=lambda c: order[id(c)]):
-            if id(call) in backward:
-                self._backward_calls.append(call)
-                roots = backward_roots(analysis, call)
-                receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
-                if receiver is not None and call.args and _backward_wrapper(analysis, receiver):
-                    roots = [call.args[0]]  # accelerator.backward(loss)
-                self.roots.extend(roots)
-            elif isinstance(call.func, ast.Attribute) and call.func.attr in _BACKWARD_METHODS and call.args:
-                self.roots.append(call.args[0])
-            elif (
-                isinstance(call.func, ast.Attribute) and call.func.attr == "step" and call.args
-                and analysis.value(call.func.value).kind is Kind.OPTIMIZER
-            ):
-                closure = self._closure(call, call.args[0])
-                if closure is not None:
-                    self.roots.extend(_returned(closure))
-        for info in analysis.classes.values():
-            for name in _LOSS_RETURNING_METHODS & info.methods.keys():
-                method = info.methods[name]
-                if not any(_runs_backward(analysis, n) for n in walk(method.body)):  # else: manual optimization
-                    self.roots.extend(_returned(method))
-
-    def _closure(self, call: ast.Call, expr: ast.AST) -> Function | None:
-        """The function of this file named by ``expr`` where ``call`` stands."""
-        if not isinstance(expr, ast.Name):
-            return None
-        for ancestor in self.analysis.ancestors(call):
-            body = getattr(ancestor, "body", None)
-            if isinstance(ancestor, (*_SCOPES, ast.Module)) and isinstance(body, list):
-                for stmt in walk(body):
-                    if isinstance(stmt, _SCOPES) and stmt.name == expr.id:
-                        return stmt
-        return None
-
+    # Propagation -------------------------------------------------------------------
     def _mark(self, node: ast.AST) -> None:
         if id(node) not in self._on:
             self._on.add(id(node))
@@ -568,12 +526,68 @@ def _is_method(function: Function) -> bool:
     return bool(arguments) and arguments[0].arg in ("self", "cls")
 
 
+@dataclass
+class _Seeds:
+    roots: list[ast.AST]  # in `analysis.calls()` order of the calls that make them, then training steps
+    backward_calls: list[ast.Call]
+
+
+def _seed(analysis: Analysis) -> _Seeds:
+    """The roots, and the backward calls among the calls that make them."""
+    seeds = _Seeds([], [])
+    backward_calls = file_backward_calls(analysis)
+    backward = {id(c) for c in backward_calls}
+    # The calls that can make a root: backward calls, backward wrappers, `step(closure)`;
+    # in `analysis.calls()` order, from the file's table of calls by name.
+    candidates = {id(c): c for c in [*backward_calls, *calls_named(analysis.tree, (*_BACKWARD_METHODS, "step"))]}
+    order = analysis.call_order()
+    for call in sorted(candidates.values(), key=lambda c: order[id(c)]):
+        if id(call) in backward:
+            seeds.backward_calls.append(call)
+            roots = backward_roots(analysis, call)
+            receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+            if receiver is not None and call.args and _backward_wrapper(analysis, receiver):
+                roots = [call.args[0]]  # accelerator.backward(loss)
+            seeds.roots.extend(roots)
+        elif isinstance(call.func, ast.Attribute) and call.func.attr in _BACKWARD_METHODS and call.args:
+            seeds.roots.append(call.args[0])
+        elif (
+            isinstance(call.func, ast.Attribute) and call.func.attr == "step" and call.args
+            and analysis.value(call.func.value).kind is Kind.OPTIMIZER
+        ):
+            closure = _closure(analysis, call, call.args[0])
+            if closure is not None:
+                seeds.roots.extend(_returned(closure))
+    for info in analysis.classes.values():
+        for name in _LOSS_RETURNING_METHODS & info.methods.keys():
+            method = info.methods[name]
+            if not any(_runs_backward(analysis, n) for n in walk(method.body)):  # else: manual optimization
+                seeds.roots.extend(_returned(method))
+    return seeds
+
+
+def _closure(analysis: Analysis, call: ast.Call, expr: ast.AST) -> Function | None:
+    """The function of this file named by ``expr`` where ``call`` stands."""
+    if not isinstance(expr, ast.Name):
+        return None
+    for ancestor in analysis.ancestors(call):
+        body = getattr(ancestor, "body", None)
+        if isinstance(ancestor, (*_SCOPES, ast.Module)) and isinstance(body, list):
+            for stmt in walk(body):
+                if isinstance(stmt, _SCOPES) and stmt.name == expr.id:
+                    return stmt
+    return None
+
+
+def loss_roots(analysis: Analysis) -> list[ast.AST]:
+    """The file's loss roots alone, without the path grown from them (cheap: no index, and the
+    value analysis is asked only about a wrapper's receiver or an optimizer's ``step(closure)``)."""
+    return analysis.shared("loss roots", partial(_seed, analysis)).roots
+
+
 def loss_path(analysis: Analysis) -> LossPath:
     """The file's loss path, built on first use and shared by every rule."""
-    path = analysis.memo.get("loss_path")
-    if path is None:
-        path = analysis.memo["loss_path"] = LossPath(analysis)
-    return path  # type: ignore[return-value]
+    return analysis.shared("loss_path", partial(LossPath, analysis))
 
 
 def calls_of(analysis: Analysis, function: ast.AST) -> list[ast.Call]:

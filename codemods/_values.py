@@ -32,10 +32,12 @@ from __future__ import annotations
 import ast
 import enum
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from . import _torch
 from ._ast import _CHILD_FIELDS, attributes_named, child_fields, child_nodes, imports_of, names_named
+
+_Built = TypeVar("_Built")
 
 
 class Kind(enum.Enum):
@@ -364,6 +366,14 @@ class Analysis:
             everything = list(range(len(self._scopes)))
             self._component, self._members = [0] * len(everything), {0: everything}
             self._analyse(0)
+
+    def shared(self, key: str, build: Callable[[], _Built]) -> _Built:
+        """What ``build()`` returns, built on first use and kept in the memo under ``key``: one
+        for the file, shared by every rule that asks."""
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = build()
+        return found  # type: ignore[return-value]
 
     def release(self) -> None:
         """Free what this analysis and its memo hold, now (the engine calls it when a file is done)."""

@@ -12,9 +12,9 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import calls_named, has_loss_root, nodes_of
+from ._ast import _top_statement, calls_named, has_loss_root, nodes_of, unnamed_functions
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
-from ._losspath import calls_of, loss_path
+from ._losspath import calls_of, loss_path, loss_roots
 from ._names import kwarg, torch_module
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._uses import LEAF, may_be_leaf, uses
@@ -154,13 +154,15 @@ class ScalarEscape(Rule):
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
-        roots = loss_path(analysis).roots
+        roots = loss_roots(analysis)  # the path itself only if a fix is planned (`_callers_all_train`)
         if not roots:
             return
         covered = _gf101_sites(analysis)
         reported: set[frozenset[int]] = set()
         for root in roots:
             scope = analysis.enclosing_function(root) or analysis.tree
+            if not _may_meet_escape(analysis, root, scope):
+                continue
             trace = _Trace(analysis, covered)
             trace.root = root
             flags = trace.expr(root, scope)
@@ -658,6 +660,93 @@ class _Trace:
                 if block is None or len(block) == 1 or not alone_on_its_lines(node, block):
                     return None  # the statement cannot simply go
         return _Plan(dict(self.edits), self.rounding)
+
+
+@dataclass
+class _EscapeCalls:
+    """The calls `_Trace._escape` may take for an escape, by their syntax alone, by the scope
+    each stands in (the innermost def, class or lambda around it, else the module)."""
+
+    by_scope: dict[int, list[ast.Call]] = field(default_factory=dict)
+    named: set[int] = field(default_factory=set)  # scopes of those outside a function the file never names
+    unnamed: dict[int, set[int]] = field(default_factory=dict)  # such a function's id -> the scopes of those in it
+
+
+def _escape_calls(analysis: Analysis) -> _EscapeCalls:
+    """One table per file."""
+    found: _EscapeCalls | None = analysis.memo.get("GF108 escape calls")  # type: ignore[assignment]
+    if found is None:
+        tree = analysis.tree
+        calls = [c for c in calls_named(tree, _ESCAPE_METHODS) if isinstance(c.func, ast.Attribute) and not c.args]
+        calls += [c for c in calls_named(tree, ("float", "int")) if isinstance(c.func, ast.Name) and len(c.args) == 1]
+        if any(_is_math(module) for module in analysis.imports.aliases.values()):
+            calls += [c for c in analysis.calls() if c.args and (analysis.qualify(c.func) or "").startswith("math.")]
+        found = analysis.memo["GF108 escape calls"] = _EscapeCalls()
+        unnamed = unnamed_functions(tree) if calls else {}
+        for call in calls:
+            owner = analysis.parent(call)
+            while owner is not None and not isinstance(owner, _WALK_SCOPES):
+                owner = analysis.parent(owner)
+            owner = owner or tree
+            found.by_scope.setdefault(id(owner), []).append(call)
+            top = id(_top_statement(tree, call))
+            if top in unnamed:
+                found.unnamed.setdefault(top, set()).add(id(owner))
+            else:
+                found.named.add(id(owner))
+    return found
+
+
+def _may_meet_escape(analysis: Analysis, root: ast.AST, scope: ast.AST) -> bool:
+    """Whether the trace from ``root`` in ``scope`` may meet an escape (a necessary condition,
+    so that a training loop that only logs `loss.item()` costs no trace, nor the value analysis
+    the trace asks).
+
+    An escape elsewhere than directly in ``scope`` may be reached through a callee, a method's
+    ``self.x`` or a global, unless it lies in another module-level function the file never
+    names (`unnamed_functions`: nothing can call it, and the trace reads only module-level
+    bindings of globals). One directly in ``scope`` is met only inside an expression the trace
+    follows there: the root, the values bound to the names and ``self.x`` it reads
+    (flow-insensitively, every binding of the scope), and what the scope returns or binds to
+    ``self.x`` (another method, or a recursive call, may read those)."""
+    escapes = _escape_calls(analysis)
+    if escapes.named - {id(scope)}:
+        return True
+    if escapes.unnamed and escapes.unnamed.get(id(_top_statement(analysis.tree, scope)), set()) - {id(scope)}:
+        return True  # in a def, class or lambda inside the function around the root
+    inside = escapes.by_scope.get(id(scope))
+    if not inside:
+        return False
+    index = _scope_index(analysis, scope)
+    followed = {id(root)}
+    keys: set[str] = set()
+    work = [root]
+    while work:
+        for node in ast.walk(work.pop()):
+            if type(node) is ast.Name:
+                key = node.id
+            elif type(node) is ast.Attribute and type(node.value) is ast.Name and node.value.id == "self":
+                key = f"self.{node.attr}"
+            else:
+                continue
+            if key not in keys:
+                keys.add(key)
+                for _, value, _ in index.bindings.get(key, ()):
+                    if value is not None and id(value) not in followed:
+                        followed.add(id(value))
+                        work.append(value)
+    for key, bindings in index.bindings.items():
+        if key[:5] == "self.":
+            followed.update(id(value) for _, value, _ in bindings if value is not None)
+    if not isinstance(scope, ast.Module):
+        followed.update(id(value) for value in _returned_values(analysis, scope))
+    for call in inside:
+        node: ast.AST | None = call
+        while node is not None and node is not scope:
+            if id(node) in followed:
+                return True
+            node = analysis.parent(node)
+    return False
 
 
 def _returned_values(analysis: Analysis, function: ast.AST) -> list[ast.expr]:
