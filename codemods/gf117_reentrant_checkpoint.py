@@ -19,7 +19,9 @@ _TORCH_CHECKPOINTS = {
     "torch.utils.checkpoint.checkpoint": "checkpoint",
     "torch.utils.checkpoint.checkpoint_sequential": "checkpoint_sequential",
 }
-_TORCH_IMPORT = re.compile(r"utils\.checkpoint|utils\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint")
+# `utils.checkpoint`, `from torch.utils import ... checkpoint`, or an alias of torch.utils
+# (`import torch.utils as tu`: `tu.checkpoint.checkpoint`; anything may follow it).
+_TORCH_IMPORT = re.compile(r"utils(?:\.checkpoint|\s+import\s*(?:\([^)]*|(?:[\w \t,]|\\\n)*)\bcheckpoint|\s+as\s)")
 _DEEPSPEED_MODULE = re.compile(r"(?<!\w)checkpointing")
 # The last names of those functions (what a call of one is spelled with, unless imported as another name).
 _CALLED_NAMES = {"checkpoint", "checkpoint_sequential"}
@@ -93,7 +95,8 @@ class ReentrantCheckpoint(Rule):
     literals = ("utils", "deepspeed")
     requires = (("checkpoint",),)
     # The text check tells torch.utils.checkpoint.checkpoint(...), import
-    # torch.utils.checkpoint as cp, from torch.utils import (data, checkpoint) and
+    # torch.utils.checkpoint as cp, from torch.utils import (data, checkpoint), import
+    # torch.utils as tu and
     # deepspeed.checkpointing from "save a checkpoint". (The trigger is the one string both
     # need, literal: `utils...|deepspeed` has no literal start, and `re` tried it at every
     # `u` and `d` of the file.)
