@@ -250,17 +250,20 @@ def is_view_of(expr: ast.expr, base: str) -> bool:
     return False
 
 
-def clone_write(ctx, node: cst.Assign, base: str) -> Fix:
-    """``x[k] = v`` -> ``x_new = x.clone(); x_new[k] = v; x = x_new`` (setitem's casting and
-    broadcasting kept: bitwise equal)."""
-    target = node.targets[0].target
+def clone_write(ctx, node: cst.Assign | cst.AugAssign, base: str) -> Fix:
+    """``x[k] = v`` (or ``x[k] += v``) -> ``x_new = x.clone(); x_new[k] = v; x = x_new``
+    (setitem's casting and broadcasting kept: bitwise equal)."""
     line = ctx.parent(node)
     temp = fresh_name(ctx, f"{base}_new")
     clone = cst.parse_statement(f"{temp} = {base}.clone()")
-    write = cst.Assign(
-        targets=[cst.AssignTarget(target.with_changes(value=cst.Name(temp)), whitespace_before_equal=node.targets[0].whitespace_before_equal, whitespace_after_equal=node.targets[0].whitespace_after_equal)],
-        value=node.value,
-    )
+    if isinstance(node, cst.AugAssign):
+        write = node.with_changes(target=node.target.with_changes(value=cst.Name(temp)), semicolon=cst.MaybeSentinel.DEFAULT)
+    else:
+        target = node.targets[0].target
+        write = cst.Assign(
+            targets=[cst.AssignTarget(target.with_changes(value=cst.Name(temp)), whitespace_before_equal=node.targets[0].whitespace_before_equal, whitespace_after_equal=node.targets[0].whitespace_after_equal)],
+            value=node.value,
+        )
     rebind = cst.parse_statement(f"{base} = {temp}")
     if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
         statements = [

@@ -62,7 +62,7 @@ class InplaceOnSaved(Rule):
     Many ops keep tensors for their backward: `sigmoid`, `tanh`, `exp`, `softmax`, `relu`
     keep their *output*; `x * w`, `x @ w`, convolutions, `Linear`, the norms and `log` keep
     their *input*. Writing into such a tensor afterwards (`x += y`, `x[mask] = 0`,
-    `x.mul_(2)`, `F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`) bumps its version, and
+    `x[mask] *= 2`, `x.mul_(2)`, `F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`) bumps its version, and
     `backward()` raises "one of the variables needed for gradient computation has been
     modified by an inplace operation". In-place writes into a leaf that requires grad raise
     at once ("a leaf Variable that requires grad is being used in an in-place operation").
@@ -137,8 +137,12 @@ def _in_autograd_function(analysis: Analysis, node: ast.AST) -> bool:
 # The writes ------------------------------------------------------------------------------
 def _writes(analysis: Analysis):
     for stmt in analysis.nodes(ast.AugAssign):
-        if isinstance(stmt.target, ast.Name):
-            yield _Write(stmt, stmt, stmt.target, f"`{stmt.target.id} {_op(stmt.op)}= ...`", "augassign")
+        target = stmt.target
+        if isinstance(target, ast.Name):
+            yield _Write(stmt, stmt, target, f"`{target.id} {_op(stmt.op)}= ...`", "augassign")
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and analysis.value(target.value).is_tensor:
+            # `x[mask] += v`: setitem of `x[mask] + v`, in place like `x[mask] = ...`
+            yield _Write(stmt, stmt, target.value, f"`{ast.unparse(target)} {_op(stmt.op)}= ...`", "subscript")
     for stmt in analysis.nodes(ast.Assign):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if reads(stmt.value, stmt.targets[0].value.id) or not analysis.value(stmt.targets[0].value).is_tensor:
@@ -585,7 +589,9 @@ def _plan_fix(analysis: Analysis, write: _Write, forward_changes: bool, into_vie
     if write.kind == "augassign":
         return LazyFix(partial(_fix_augassign, stmt=write.stmt), Applicability.SAFE, f"write `{name} = {name} {_op(write.stmt.op)} ...`"), None
     if write.kind == "subscript":
-        masked = _masked_fill_form(write.stmt)
+        if isinstance(write.stmt, ast.AugAssign) and reads(write.stmt.value, name):
+            return None, f"the value reads `{name}` too, and a copy could change what it reads"
+        masked = isinstance(write.stmt, ast.Assign) and _masked_fill_form(write.stmt)
         how = f"use `{name}.masked_fill`" if masked else f"write into a copy of `{name}`"
         return LazyFix(partial(_fix_subscript, stmt=write.stmt, name=name, masked=masked), Applicability.SAFE, how), None
     method = write.node.func.attr  # type: ignore[attr-defined]
@@ -654,7 +660,7 @@ def _fix_augassign(ctx, stmt: ast.AugAssign) -> Fix | None:
     return _replace_statement(ctx, node, name, value, f"write `{name} = {name} ...`")
 
 
-def _fix_subscript(ctx, stmt: ast.Assign, name: str, masked: bool) -> Fix | None:
+def _fix_subscript(ctx, stmt: ast.Assign | ast.AugAssign, name: str, masked: bool) -> Fix | None:
     node = ctx.node_for(stmt)
     if node is None:
         return None
@@ -909,8 +915,11 @@ def _tree_writes(facts: _Tree) -> dict[str, list[ast.AST]]:
     writes: dict[str, list[ast.AST]] = {}
     tree = facts.tree
     for stmt in nodes_of(tree, ast.AugAssign):
-        if isinstance(stmt.target, ast.Name):
-            writes.setdefault(stmt.target.id, []).append(stmt)
+        target = stmt.target
+        if isinstance(target, ast.Name):
+            writes.setdefault(target.id, []).append(stmt)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            writes.setdefault(target.value.id, []).append(stmt)
     for stmt in nodes_of(tree, ast.Assign):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript) and isinstance(stmt.targets[0].value, ast.Name):
             if not reads(stmt.value, stmt.targets[0].value.id):
