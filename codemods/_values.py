@@ -1725,6 +1725,8 @@ class _ScopeInterpreter:
             return self._container_method(node, key, receiver, method, args)
         if receiver.kind in (Kind.MODULE, Kind.INSTANCE):
             return self._object_method(node, receiver, method, args, kwargs)
+        if receiver.kind is Kind.CLASS:
+            return self._class_method(node, receiver, method, args, kwargs)
         if receiver.kind is Kind.DISTRIBUTION:
             if method in _torch.NON_REPARAMETERISED_DRAWS:
                 return tensor(Graph.NO, cut=".sample()")
@@ -1853,6 +1855,19 @@ class _ScopeInterpreter:
                 self._registration(node, method)
                 return NONE
         return UNKNOWN
+
+    def _class_method(self, node: ast.Call, receiver: Value, method: str, args, kwargs) -> Value:
+        """``Net.build(...)`` (or ``cls.build(...)``): a classmethod or staticmethod of a class
+        of this file gives what it returns (``cls(...)`` in it is an instance of the class)."""
+        info = self.a.classes.get(receiver.name or "")
+        function = info.methods.get(method) if info is not None else None
+        if function is None:
+            return UNKNOWN
+        decorators = _decorator_names(function, self.a.imports)
+        if "classmethod" not in decorators and "staticmethod" not in decorators:
+            return UNKNOWN  # `Net.forward(model, x)`: a plain function of the class, self passed by hand
+        self._pass_arguments(function, node, args, kwargs, skip_first=True)
+        return self.a.returned(function) or UNKNOWN
 
     def _registration(self, node: ast.Call, method: str) -> None:
         """``self.register_buffer("x", t)`` / ``register_parameter``: a ``self.x`` binding."""

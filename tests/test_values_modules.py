@@ -63,6 +63,41 @@ def test_a_sequential_of_torch_layers_outputs_a_tensor():
     assert not values["w"].is_tensor  # an LSTM's (output, state) tuple
 
 
+def test_classmethod_and_staticmethod_calls_give_what_they_return():
+    values = _values(
+        """
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.lin = nn.Linear(width, width)
+            @classmethod
+            def build(cls, width):
+                made = cls(width)
+                return made
+            @classmethod
+            def again(cls):
+                return cls.build(2)
+            @staticmethod
+            def doubled(x):
+                return x * 2
+            def forward(self, x):
+                return self.lin(x)
+
+        net = Net.build(3)
+        other = Net.again()
+        y = Net.doubled(torch.ones(2, requires_grad=True))
+        plain = Net.forward(net, torch.ones(3))
+        """
+    )
+    assert values["net"].kind is Kind.MODULE and values["net"].name == "Net"
+    assert values["other"].kind is Kind.MODULE and values["other"].name == "Net"
+    assert values["y"].is_tensor and values["y"].carries
+    assert values["plain"].kind is Kind.UNKNOWN  # a method called through its class: self passed by hand
+
+
 def test_value_constructor_sets_the_dataclass_fields_in_order():
     """``Value.__init__`` is written out (speed): it must set exactly the declared fields."""
     import dataclasses

@@ -129,6 +129,28 @@ CROSSINGS = {
             def forward(self, h):
                 return super().forward(h) * 2
     """,
+    "classmethod-and-staticmethod-calls": """
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.lin = nn.Linear(width, width)
+            @classmethod
+            def build(cls, width):
+                return cls.scaled(cls(width))
+            @staticmethod
+            def scaled(model):
+                return model
+            def forward(self, x):
+                return self.lin(x)
+
+        def train():
+            model = Net.build(3)
+            loss = model(torch.randn(2, 3)).sum()
+            loss.backward()
+    """,
     "decorators-and-defaults": """
         import functools
         import torch
