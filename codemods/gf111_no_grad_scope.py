@@ -601,11 +601,26 @@ class _Study:
         if self.a.value(call).graph is not Graph.NO:
             return None, None
         if id(function) not in self._return_regions:
-            self._return_regions[id(function)] = next(
-                (r for r in (self.region(n) for n in walk(function.body) if isinstance(n, ast.Return)) if r is not None), None
-            )
+            self._return_regions[id(function)] = None  # (a recursive function: no region while it is studied)
+            self._return_regions[id(function)] = self._return_region(function)
         region = self._return_regions[id(function)]
         return (function, region) if region is not None else (None, None)
+
+    def _return_region(self, function: Function) -> _Region | None:
+        """The no-grad region ``function``'s result comes from: a ``return`` inside one, or the
+        region that computes what a ``return`` reads (``h = self.encoder(x)`` under no_grad,
+        then ``return h * 2``), when nothing else brings the function a graph."""
+        returns = [n for n in walk(function.body) if isinstance(n, ast.Return)]
+        for node in returns:
+            region = self.region(node)
+            if region is not None:
+                return region
+        for node in returns:
+            if node.value is not None:
+                step = self.step(node.value, depth=1)
+                if step is not None and step.producers and not step.has_other_source and not step.inference:
+                    return step.producers[0].region
+        return None
 
 
     # Where parameters enter ------------------------------------------------------------------
