@@ -133,6 +133,11 @@ RSAMPLE_DISTRIBUTIONS = frozenset({
 })
 # Wrappers whose rsample exists exactly when their base distribution's does.
 DISTRIBUTION_WRAPPERS = frozenset({"Independent"})
+# Distributions over discrete values: no `rsample`, and a `sample()` that is an index or a count.
+DISCRETE_DISTRIBUTIONS = frozenset({
+    "Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "NegativeBinomial",
+    "OneHotCategorical", "Poisson",
+})
 
 # What an op saves for its backward pass: an in-place write to a saved tensor makes backward
 # raise "modified by an inplace operation" (each checked on torch 2.13). Ops that save

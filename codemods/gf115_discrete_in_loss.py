@@ -9,20 +9,20 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from . import _gradpath
+from . import _gradpath, _torch
 from ._ast import attributes_named, calls_named, has_loss_root, nodes_of, outside_unreachable, parents_of
 from ._gradpath import grad_path
 from ._text import ANYTHING, BACKPROP, backpropagates
-from ._values import Analysis, dotted
+from ._values import Analysis, Kind, dotted
 
-_KINDS = ("discrete", "indices", "compare", "zero", "cast")
+_KINDS = ("discrete", "indices", "compare", "zero", "cast", "sample")
 _CASTS_TO_FLOAT = {"float", "double", "half"}
 # The calls `_gradpath` cuts with one of _KINDS: discrete functions (and `one_hot`), comparisons,
 # zero-gradient functions, integer casts (`.type`/`.to` with an integer dtype), and the functions
 # whose second result is indices (`_, i = x.max(1)`); `where` cuts its condition.
 _CUT_NAMES = (
     _gradpath._DISCRETE_FUNCTIONS | _gradpath._COMPARISONS | _gradpath._ZERO_GRADIENT | _gradpath._INTEGER_CASTS
-    | _gradpath._INDEX_RESULTS | {"one_hot", "where", "type", "to"}
+    | _gradpath._INDEX_RESULTS | {"one_hot", "where", "type", "to", "sample", "sample_n"}
 )
 _ADVICE = {
     "discrete": ("`{op}` returns indices, which have no gradient", "give the loss the logits or probabilities "
@@ -32,6 +32,8 @@ _ADVICE = {
                 "or put the differentiable value itself in the loss"),
     "zero": ("`{op}` has a zero gradient everywhere", "use the straight-through estimator `x + (torch.round(x) - x).detach()`"),
     "cast": ("an integer cast (`{op}`) drops the graph", "keep the value in floating point"),
+    "sample": ("`{op}` draws a discrete value, which has no gradient", "train the distribution with the score function "
+               "(`loss = -(dist.log_prob(sample) * reward).mean()`) or draw a relaxed sample (`F.gumbel_softmax(logits, hard=True)`)"),
 }
 
 
@@ -54,7 +56,10 @@ class DiscreteInLoss(Rule):
     parameter gets no gradient (and if nothing else in the loss has a graph, `backward()`
     raises "element 0 of tensors does not require grad"). `round`, `floor`, `ceil`, `trunc`
     and `sign` keep a graph, but their derivative is zero everywhere: the gradient arrives
-    as all zeros, silently.
+    as all zeros, silently. A draw of a discrete distribution (`Categorical(logits=l).sample()`,
+    `Bernoulli`, `Poisson`...) is an index or a count with no graph: a loss built from it
+    gives the logits nothing (train them with the score function, `-(dist.log_prob(a) *
+    reward).mean()`, or a relaxed draw; a draw of a distribution that has `rsample` is GF107's).
 
     The rule reports only where the analysis shows that some trainable source (a module or
     Parameter that an optimizer stepped after the backward holds, or every source of the
@@ -97,7 +102,7 @@ class DiscreteInLoss(Rule):
 
     code = "GF115"
     name = "discrete-in-loss"
-    summary = "`argmax`, `round`, comparisons and integer casts between the parameters and the loss give them no gradient"
+    summary = "`argmax`, `round`, comparisons, integer casts and discrete draws between the parameters and the loss give them no gradient"
     # Every finding is a cut on the way to a loss root of ``_losspath``. The cuts themselves
     # give the text nothing to look for: a comparison is any `ast.Compare` (`in`, `is` too).
     requires = (BACKPROP,)
@@ -128,10 +133,20 @@ class DiscreteInLoss(Rule):
         path = grad_path(analysis)
         for node, source in path.lost(_KINDS):
             kind = path.kind_of(node)
-            op = _op_name(node)
+            if kind == "sample" and not _discrete_draw(analysis, node):
+                continue  # a draw of a distribution with `rsample` (GF107's), or of one the analysis does not know
+            op = _op_name(node) if kind != "sample" else f"{analysis.value(node.func.value).name}.{node.func.attr}()"
             why, instead = _ADVICE[kind]
             message = f"{why.format(op=op)}, so the loss gives `{path.describe(source)}` no gradient; {instead}"
             yield self.finding(node, message, _fix(analysis, node, kind))
+
+
+def _discrete_draw(analysis: Analysis, node: ast.AST) -> bool:
+    """``d.sample()`` of a distribution the analysis knows to be discrete (``Categorical``, ``Bernoulli``...)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    distribution = analysis.value(node.func.value)
+    return distribution.kind is Kind.DISTRIBUTION and distribution.name in _torch.DISCRETE_DISTRIBUTIONS
 
 
 def _op_name(node: ast.AST) -> str:
