@@ -224,10 +224,10 @@ def outside_unreachable(tree: ast.Module, node: ast.AST) -> bool:
     """Whether ``node`` may be on a loss path, as far as the file's names tell: not in a
     module-level function that no loss path can enter (:func:`unreachable_functions`)."""
     unreachable = unreachable_functions(tree)
-    return not unreachable or id(_top_statement(tree, node)) not in unreachable
+    return not unreachable or id(top_statement(tree, node)) not in unreachable
 
 
-def _top_statement(tree: ast.Module, node: ast.AST) -> ast.AST:
+def top_statement(tree: ast.Module, node: ast.AST) -> ast.AST:
     """The statement of the module's body that holds ``node``."""
     parents = parents_of(tree)
     child, parent = node, parents.get(id(node))
@@ -269,7 +269,7 @@ def unreachable_functions(tree: ast.Module) -> set[int]:
             marks += [c for c in calls_named(tree, _ROOT_METHODS) if isinstance(c.func, ast.Attribute)]  # type: ignore[attr-defined]
             marks += nodes_of(tree, ast.Global, ast.Nonlocal)
             for mark in marks:
-                candidates.pop(id(_top_statement(tree, mark)), None)
+                candidates.pop(id(top_statement(tree, mark)), None)
             found = set(candidates)
         tree._gradfix_unreachable = found  # type: ignore[attr-defined]
     return found

@@ -105,7 +105,7 @@ class LossPath:
         self._path_parameters: dict[int, set[str]] = {}  # callee id -> its parameters on the path
         self._calls_backward: set[int] = set()  # functions that run backward themselves
         self._work: list[ast.AST] = []
-        seeds = analysis.shared("loss roots", partial(_seed, analysis))
+        seeds = _seeds(analysis)
         self.roots = seeds.roots
         self._backward_calls = seeds.backward_calls
         if self.roots:  # most library files backpropagate nothing: no index to build
@@ -579,10 +579,14 @@ def _closure(analysis: Analysis, call: ast.Call, expr: ast.AST) -> Function | No
     return None
 
 
+def _seeds(analysis: Analysis) -> _Seeds:
+    return analysis.shared("loss roots", partial(_seed, analysis))
+
+
 def loss_roots(analysis: Analysis) -> list[ast.AST]:
-    """The file's loss roots alone, without the path grown from them (cheap: no index, and the
-    value analysis is asked only about a wrapper's receiver or an optimizer's ``step(closure)``)."""
-    return analysis.shared("loss roots", partial(_seed, analysis)).roots
+    """The file's loss roots alone, without the path grown from them: no index of the file's
+    definitions, no walk back from each root (what `loss_path` costs on a large file)."""
+    return _seeds(analysis).roots
 
 
 def loss_path(analysis: Analysis) -> LossPath:

@@ -12,7 +12,7 @@ import libcst as cst
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
-from ._ast import _top_statement, calls_named, has_loss_root, nodes_of, unnamed_functions
+from ._ast import calls_named, has_loss_root, nodes_of, top_statement, unnamed_functions
 from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
 from ._losspath import calls_of, loss_path, loss_roots
 from ._names import kwarg, torch_module
@@ -673,27 +673,25 @@ class _EscapeCalls:
 
 
 def _escape_calls(analysis: Analysis) -> _EscapeCalls:
-    """One table per file."""
-    found: _EscapeCalls | None = analysis.memo.get("GF108 escape calls")  # type: ignore[assignment]
-    if found is None:
-        tree = analysis.tree
-        calls = [c for c in calls_named(tree, _ESCAPE_METHODS) if isinstance(c.func, ast.Attribute) and not c.args]
-        calls += [c for c in calls_named(tree, ("float", "int")) if isinstance(c.func, ast.Name) and len(c.args) == 1]
-        if any(_is_math(module) for module in analysis.imports.aliases.values()):
-            calls += [c for c in analysis.calls() if c.args and (analysis.qualify(c.func) or "").startswith("math.")]
-        found = analysis.memo["GF108 escape calls"] = _EscapeCalls()
-        unnamed = unnamed_functions(tree) if calls else {}
-        for call in calls:
-            owner = analysis.parent(call)
-            while owner is not None and not isinstance(owner, _WALK_SCOPES):
-                owner = analysis.parent(owner)
-            owner = owner or tree
-            found.by_scope.setdefault(id(owner), []).append(call)
-            top = id(_top_statement(tree, call))
-            if top in unnamed:
-                found.unnamed.setdefault(top, set()).add(id(owner))
-            else:
-                found.named.add(id(owner))
+    """One table per file (`Analysis.shared`)."""
+    tree = analysis.tree
+    calls = [c for c in calls_named(tree, _ESCAPE_METHODS) if isinstance(c.func, ast.Attribute) and not c.args]
+    calls += [c for c in calls_named(tree, ("float", "int")) if isinstance(c.func, ast.Name) and len(c.args) == 1]
+    if any(_is_math(module) for module in analysis.imports.aliases.values()):
+        calls += [c for c in analysis.calls() if c.args and (analysis.qualify(c.func) or "").startswith("math.")]
+    found = _EscapeCalls()
+    unnamed = unnamed_functions(tree) if calls else {}
+    for call in calls:
+        owner = analysis.parent(call)
+        while owner is not None and not isinstance(owner, _WALK_SCOPES):
+            owner = analysis.parent(owner)
+        owner = owner or tree
+        found.by_scope.setdefault(id(owner), []).append(call)
+        top = id(top_statement(tree, call))
+        if top in unnamed:
+            found.unnamed.setdefault(top, set()).add(id(owner))
+        else:
+            found.named.add(id(owner))
     return found
 
 
@@ -709,10 +707,10 @@ def _may_meet_escape(analysis: Analysis, root: ast.AST, scope: ast.AST) -> bool:
     follows there: the root, the values bound to the names and ``self.x`` it reads
     (flow-insensitively, every binding of the scope), and what the scope returns or binds to
     ``self.x`` (another method, or a recursive call, may read those)."""
-    escapes = _escape_calls(analysis)
+    escapes = analysis.shared("GF108 escape calls", partial(_escape_calls, analysis))
     if escapes.named - {id(scope)}:
         return True
-    if escapes.unnamed and escapes.unnamed.get(id(_top_statement(analysis.tree, scope)), set()) - {id(scope)}:
+    if escapes.unnamed and escapes.unnamed.get(id(top_statement(analysis.tree, scope)), set()) - {id(scope)}:
         return True  # in a def, class or lambda inside the function around the root
     inside = escapes.by_scope.get(id(scope))
     if not inside:
