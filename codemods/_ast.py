@@ -66,6 +66,11 @@ def loaded_names(tree: ast.Module) -> set[str]:
     return _names(tree)[0]
 
 
+def is_named(tree: ast.Module, name: str) -> bool:
+    """Whether the file reads ``name`` or names an attribute ``name`` (a function it may call)."""
+    return name in _names(tree)[0] or bool(attributes_named(tree, name))
+
+
 def called_name(call: ast.Call) -> str:
     """The last name of what ``call`` calls: ``tensor`` for ``torch.tensor(...)``, else ``""``."""
     func = call.func
@@ -245,11 +250,7 @@ def unnamed_functions(tree: ast.Module) -> dict[int, str]:
         functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
         found = {}
         if functions:
-            loaded = _names(tree)[0]
-            found = {id(f): f.name for f in functions if f.name not in loaded}
-            if found:
-                attributed = {n.attr for n in attributes_named(tree, set(found.values()))}  # type: ignore[attr-defined]
-                found = {key: name for key, name in found.items() if name not in attributed}
+            found = {id(f): f.name for f in functions if not is_named(tree, f.name)}
         tree._gradfix_unnamed = found  # type: ignore[attr-defined]
     return found
 

@@ -11,6 +11,7 @@ those are other scopes.
 from __future__ import annotations
 
 import ast
+from functools import partial
 from typing import Iterable, Iterator
 
 from ._ast import calls_named, child_nodes
@@ -409,16 +410,14 @@ def is_backward_call(analysis, node: ast.AST) -> bool:
 def file_backward_calls(analysis) -> list[ast.Call]:
     """The file's backward calls (:func:`is_backward_call`), in ``analysis.calls()`` order: one
     list per file for the rules and tables that start from them."""
-    found: list[ast.Call] | None = analysis.memo.get("backward calls")
-    if found is None:
-        # Only `.backward(...)`, `.grad(...)` and a plain name imported as one of _AUTOGRAD can
-        # be one: their calls, from the file's table by name, not a qualify of every call.
-        aliases = [local for local, name in analysis.imports.aliases.items() if _CANONICAL.get(name, name) in _AUTOGRAD]
-        found = [c for c in calls_named(analysis.tree, ("backward", "grad", *aliases)) if is_backward_call(analysis, c)]
-        order = analysis.call_order()
-        found.sort(key=lambda call: order[id(call)])
-        analysis.memo["backward calls"] = found
-    return found
+    return analysis.shared("backward calls", partial(_file_backward_calls, analysis))
+
+
+def _file_backward_calls(analysis) -> list[ast.Call]:
+    # Only `.backward(...)`, `.grad(...)` and a plain name imported as one of _AUTOGRAD can be
+    # one: their calls, from the file's table by name, not a qualify of every call.
+    aliases = [local for local, name in analysis.imports.aliases.items() if _CANONICAL.get(name, name) in _AUTOGRAD]
+    return analysis.in_call_order(c for c in calls_named(analysis.tree, ("backward", "grad", *aliases)) if is_backward_call(analysis, c))
 
 
 def backward_calls(analysis, node: ast.AST) -> list[ast.Call]:

@@ -189,8 +189,7 @@ class LossPath:
                 self._definition_events(place[0], node, events)
         in_function = _SCOPES
         storing = [name for name in called_names(tree) if name in _STORING or (name[-1:] == "_" and name[:1] != "_")]
-        order = analysis.call_order()
-        for call in sorted(calls_named(tree, storing), key=lambda c: order[id(c)]):  # (calls() order)
+        for call in analysis.in_call_order(calls_named(tree, storing)):
             func = call.func
             if type(func) is Attribute:  # (a method: not `append(x)` of a plain name)
                 place = where(call)
@@ -540,8 +539,7 @@ def _seed(analysis: Analysis) -> _Seeds:
     # The calls that can make a root: backward calls, backward wrappers, `step(closure)`;
     # in `analysis.calls()` order, from the file's table of calls by name.
     candidates = {id(c): c for c in [*backward_calls, *calls_named(analysis.tree, (*_BACKWARD_METHODS, "step"))]}
-    order = analysis.call_order()
-    for call in sorted(candidates.values(), key=lambda c: order[id(c)]):
+    for call in analysis.in_call_order(candidates.values()):
         if id(call) in backward:
             seeds.backward_calls.append(call)
             roots = backward_roots(analysis, call)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 
 from . import _torch
-from ._ast import attributes_named, calls_named, imports_of, loaded_names, names_named, nodes_of, parents_of
+from ._ast import attributes_named, calls_named, imports_of, is_named, names_named, nodes_of, parents_of
 from ._values import dotted
 
 _SOURCE = "source"
@@ -400,7 +400,7 @@ class GraphFlow:
         calls, with ``called``)."""
         if called:
             return any(type(call.func) is ast.Name for call in calls_named(self.tree, name))
-        return name in loaded_names(self.tree) or bool(attributes_named(self.tree, name))
+        return is_named(self.tree, name)
 
     def _referenced(self, name: str) -> bool:
         """Whether the file uses ``name`` (a name or an attribute) other than as what a call

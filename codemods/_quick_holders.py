@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 
-from ._ast import attributes_named, bound_names, imports_of, loaded_names, nodes_of, parents_of
+from ._ast import bound_names, imports_of, is_named, nodes_of, parents_of
 from ._values import dotted
 
 _MAYBE = None  # a binding whose value may be a tensor
@@ -211,5 +211,5 @@ def _parameter_may_be_tensor(tree: ast.Module, function, name: str) -> bool:
             if known:
                 return False  # a number, a list: joined with a caller's tensor, not a tensor
             return True  # `Tensor` (or what the analysis may read as one)
-        return function.name in _CALLED_UNNAMED or function.name in loaded_names(tree) or bool(attributes_named(tree, function.name))
+        return function.name in _CALLED_UNNAMED or is_named(tree, function.name)
     return False

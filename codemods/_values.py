@@ -494,6 +494,11 @@ class Analysis:
             self._call_order = {id(call): index for index, call in enumerate(self.calls())}
         return self._call_order
 
+    def in_call_order(self, calls: Iterable[ast.Call]) -> list[ast.Call]:
+        """``calls`` (say, from a table by name) in :meth:`calls` order."""
+        order = self.call_order()
+        return sorted(calls, key=lambda call: order[id(call)])
+
     def attributes_named(self, attr: str) -> list[ast.Attribute]:
         """Every ``x.attr`` of the file (loads and stores), from the tree's table by name
         (``_ast.attributes_named``): a rule that asks about each attribute of each class stays
@@ -605,9 +610,10 @@ class Analysis:
         # The scopes of one component, in source order. Each scope reads the summaries (what
         # functions return, what callers pass them, self attributes, module globals) and
         # contributes fresh ones. The summaries are updated as soon as a scope has run, so a
-        # scope that runs after the functions it calls reads their final returns at once; a scope runs again only when a summary it read has
-        # changed since it read it (at most a few rounds). Runs of one round and the joins
-        # of one summary go in source order, so the result does not depend on timing.
+        # scope that runs after the functions it calls reads their final returns at once; a
+        # scope runs again only when a summary it read has changed since it read it (at most
+        # a few rounds). Runs of one round and the joins of one summary go in source order,
+        # so the result does not depend on timing.
         contributions: dict[int, tuple[dict, dict, dict]] = {}
         seen: dict[int, dict] = {}  # scope index -> what its last run read: key -> value
         returns: dict[int, dict[int, Value]] = {}  # function id -> scope index -> value

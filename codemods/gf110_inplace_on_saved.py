@@ -62,9 +62,9 @@ class InplaceOnSaved(Rule):
     Many ops keep tensors for their backward: `sigmoid`, `tanh`, `exp`, `softmax`, `relu`
     keep their *output*; `x * w`, `x @ w`, convolutions, `Linear`, the norms and `log` keep
     their *input*. Writing into such a tensor afterwards (`x += y`, `x[mask] = 0`,
-    `x[mask] *= 2`, `x.mul_(2)`, `F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`) bumps its version, and
-    `backward()` raises "one of the variables needed for gradient computation has been
-    modified by an inplace operation". In-place writes into a leaf that requires grad raise
+    `x[mask] *= 2`, `x.mul_(2)`, `F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`) bumps
+    its version, and `backward()` raises "one of the variables needed for gradient
+    computation has been modified by an inplace operation". In-place writes into a leaf that requires grad raise
     at once ("a leaf Variable that requires grad is being used in an in-place operation").
 
     A third case raises nothing: `out = self.relu(x)` with an in-place ReLU overwrites `x`

@@ -333,9 +333,9 @@ def _may_carry(loop) -> bool:
     ``self``): a name the body may write (every store or delete target, in-place method
     receiver, definition: a superset of ``names_written``) is read by a statement of the
     body before the body has surely assigned it (loop targets, and the targets of the plain
-    assignments of the body before it: ``carried_names`` assigns these too). Reads are the names and ``a.b`` chains a statement
-    loads, and an augmented assignment's target: ``carried_names`` counts no more, and
-    assigns no less. One walk of the body."""
+    assignments of the body before it: ``carried_names`` assigns these too). Reads are the
+    names and ``a.b`` chains a statement loads, and an augmented assignment's target:
+    ``carried_names`` counts no more, and assigns no less. One walk of the body."""
     Name, Attribute, Load = ast.Name, ast.Attribute, ast.Load
     written: set[str] = set()
     walks = [walked(stmt) for stmt in loop.body]
