@@ -345,6 +345,10 @@ class Analysis:
         self._returns: dict[int, Value] = {}  # function id -> join of its return values
         self._arguments: dict[int, dict[str, Value]] = {}  # function id -> parameter -> join of call-site values
         self._module_env: dict[str, Value] = {}
+        # function id -> name -> the join of every value the function binds to the name (its
+        # parameters included), for the functions nested in it, which read those names when
+        # they run (a closure; any time after the binding, so every binding counts).
+        self._closures: dict[int, dict[str, Value]] = {}
         self._reading: dict = {}  # what the running scope has read: summary key -> value
         self._writing: tuple[dict, dict, dict] = ({}, {}, {})
         self._nested: dict[int, dict[str, Function]] = {}  # function id -> functions defined in it
@@ -665,6 +669,8 @@ class Analysis:
         if kind == "t":
             info = self.classes.get(key[1])
             return None if info is None else info.attributes.get(key[2])
+        if kind == "c":
+            return self._closures.get(key[1], {}).get(key[2])
         return self._module_env.get(key[1])
 
     # Summaries, read by the scopes (each read is a dependency of the running scope).
@@ -682,6 +688,10 @@ class Analysis:
 
     def module_global(self, name: str) -> Value | None:
         found = self._reading[("m", name)] = self._module_env.get(name)
+        return found
+
+    def closure_variable(self, function: Function, name: str) -> Value | None:
+        found = self._reading[("c", id(function), name)] = self._closures.get(id(function), {}).get(name)
         return found
 
     def _record(self, node: ast.AST, value: Value) -> Value:
@@ -947,6 +957,10 @@ class _ScopeInterpreter:
         self.env: dict[str, Value] = {}
         self.grad_enabled = True
         self.is_function = not isinstance(scope, ast.Module)
+        # The functions around this one, innermost first (a free name is read from them).
+        self._enclosing: list[Function] = []
+        # What this function binds, when functions nested in it read it (`Analysis._closures`).
+        self._bindings: dict[str, Value] | None = None
         self._recorded = analysis._values
         self._statement_handlers = _handlers(type(self), "_stmt_")
         self._expression_handlers = _handlers(type(self), "_e_")
@@ -958,9 +972,17 @@ class _ScopeInterpreter:
             self.a._module_env = dict(self.env)
             return
         function = self.scope
+        outer = self.a.enclosing_function(function)
+        while outer is not None:
+            self._enclosing.append(outer)
+            outer = self.a.enclosing_function(outer)
         self.grad_enabled = not self.a._decorated_no_grad(function)
         self._bind_parameters(function)
+        if id(function) in self.a._nested:
+            self._bindings = dict(self.env)
         self._block(function.body)
+        if self._bindings is not None:
+            self.a._closures[id(function)] = self._bindings
 
     def _bind_parameters(self, function: Function) -> None:
         params = _parameter_names(function)
@@ -1190,6 +1212,10 @@ class _ScopeInterpreter:
 
     def _set(self, key: str, value: Value, target: ast.AST) -> None:
         self.env[key] = value
+        bindings = self._bindings
+        if bindings is not None and "." not in key:
+            old = bindings.get(key)
+            bindings[key] = value if old is None else old.join(value)
         if key.startswith("self.") and key.count(".") == 1 and self.cls is not None:
             self.a._add_attribute(self.cls, key[5:], value)
 
@@ -1310,6 +1336,10 @@ class _ScopeInterpreter:
     def _e_Name(self, node: ast.Name) -> Value:
         if node.id in self.env:
             return self.env[node.id]
+        for function in self._enclosing:
+            known = self.a.closure_variable(function, node.id)
+            if known is not None:
+                return known
         if self.is_function:
             known = self.a.module_global(node.id)
             if known is not None:

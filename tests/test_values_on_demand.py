@@ -176,6 +176,24 @@ CROSSINGS = {
 
         value = Box.of(torch.ones(1, requires_grad=True)).area()
     """,
+    "closure-reads-outer-variables": """
+        import torch
+        from torch import nn
+
+        def train(model, x, y, optimizer):
+            def closure():
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(model(x) * scale, y)
+                loss.backward()
+                def report():
+                    return loss.item() + scale.sum()
+                return report()
+            scale = torch.ones(1, requires_grad=True)
+            optimizer.step(closure)
+            return scale
+
+        train(nn.Linear(3, 1), torch.randn(4, 3), torch.randn(4, 1), None)
+    """,
 }
 
 # The same, with the library module reached only through an imported alias (`L`), not `nn.Linear`.
