@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _torch
 from ._ast import calls_by_name, import_aliases, names_named, nodes_of, parents_of
 from ._flow_ast import block_of
-from ._inplace import VIEW_METHODS, clone_write, parameter_names, reads, why_not_rewritable
+from ._inplace import VIEW_METHODS, binds_locally, clone_write, parameter_names, reads, why_not_rewritable
 from ._uses import STORE, uses
 from ._values import Analysis, Kind, dotted
 
@@ -292,11 +292,19 @@ def _judge(analysis: Analysis, write: _Write):
     if at is None:
         return None
     definition = _reaching(analysis, occurrences, at, write.stmt, scope, name)
+    outer = None
     if definition is None:
-        return None
+        outer = _outer_definition(analysis, scope, name) if scope is not analysis.tree else None
+        if outer is None:
+            return None
+        definition = _Definition(None, -1)  # in the function, there from the start, as a parameter
     tensor_known = write.kind in ("method", "function", "module")
     via = ""
-    reason = _why_breaks(analysis, definition, occurrences, at, write, tensor_known)
+    producer = _saved_output(analysis, outer.value) if outer is not None else None
+    if producer is not None:
+        reason = "output", f"{producer} on line {outer.lineno} saved its output for backward"
+    else:
+        reason = _why_breaks(analysis, definition, occurrences, at, write, tensor_known)
     if reason is None and definition.stmt is not None:
         base = _view_base(definition.stmt.value)
         if base is not None and base.id != name:
@@ -348,6 +356,28 @@ def _reaching(analysis, occurrences, at: int, stmt: ast.stmt, scope, name: str) 
         return _Definition(binder, use.index)
     if scope is not analysis.tree and name in parameter_names(scope):
         return _Definition(None, -1)
+    return None
+
+
+def _outer_definition(analysis: Analysis, function, name: str) -> ast.Assign | None:
+    """The one ``name = value`` of the scope whose variable the free name ``name`` of
+    ``function`` is (the module, or an enclosing function), when that scope binds it once and
+    no code declares it global or nonlocal (then no other code may rebind it).
+
+    A leaf is not judged this way: a helper that updates a global leaf may be called under
+    `torch.no_grad()`. A saved output raises whatever mode the write ran in.
+    """
+    if binds_locally(function, name) or any(name in node.names for node in analysis.nodes(ast.Global, ast.Nonlocal)):
+        return None
+    outer = analysis.enclosing_function(function)
+    while outer is not None and not binds_locally(outer, name):
+        outer = analysis.enclosing_function(outer)
+    stores = [o for o in uses(analysis, outer or analysis.tree).of(name) if o.kind == STORE]
+    if len(stores) != 1:
+        return None
+    binder = analysis.parent(stores[0].node)
+    if isinstance(binder, ast.Assign) and len(binder.targets) == 1 and binder.targets[0] is stores[0].node:
+        return binder
     return None
 
 
@@ -1201,6 +1231,19 @@ def _quick_check(tree: ast.Module) -> bool:
         return key in definitions or (scope is not None and key[1] in parameter_names(scope))
 
     candidates = [key for key in writes if defined(key)]
+    # A function's write into a free name (a module global, an enclosing function's
+    # variable) the outer scope made with an op that saves its output (`_outer_definition`).
+    for key in writes:
+        function = scopes.get(key[0])
+        if function is None or key in candidates:
+            continue
+        while function is not None:
+            function = _scope(parents, function)
+            outer = definitions.get((id(function), key[1]))
+            if outer is not None:
+                if any(_saves_output(facts, value) for value in outer):
+                    return True
+                break
     if not candidates:
         return False
     # An in-place activation whose result is bound: `_read_after` needs no saving op.
