@@ -82,6 +82,25 @@ def _child_statements(node: ast.AST) -> list[ast.stmt]:
     return list(reversed(out))
 
 
+def forced_requires_grad(stmt: ast.stmt) -> str | None:
+    """The dotted name a statement turns ``requires_grad`` on for: ``x.requires_grad = True``,
+    ``x.requires_grad_()``, ``x.requires_grad_(True)`` (what hides a cut loss: on a tensor with
+    no graph it makes a fresh leaf, and backward then runs and trains nothing)."""
+    if type(stmt) is ast.Assign and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if type(target) is ast.Attribute and target.attr == "requires_grad" and type(stmt.value) is ast.Constant and stmt.value.value is True:
+            return dotted(target.value)
+        return None
+    if type(stmt) is ast.Expr and type(stmt.value) is ast.Call:
+        call = stmt.value
+        func = call.func
+        if type(func) is ast.Attribute and func.attr == "requires_grad_" and len(call.args) + len(call.keywords) <= 1:
+            flag = call.args[0] if call.args else call.keywords[0].value if call.keywords else None
+            if flag is None or (type(flag) is ast.Constant and flag.value is True):
+                return dotted(func.value)
+    return None
+
+
 def block_of(parent_of, stmt: ast.stmt) -> list[ast.stmt] | None:
     """The statement list that holds ``stmt`` (``parent_of``: ``Analysis.parent``)."""
     parent = parent_of(stmt)

@@ -13,7 +13,8 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import calls_named, has_loss_root, nodes_of, top_statement, unnamed_functions
-from ._flow_ast import LOOPS, alone_on_its_lines, block_of, walk
+from ._flow_ast import LOOPS, alone_on_its_lines, block_of, forced_requires_grad, walk
+from ._hacks import removal_of
 from ._losspath import calls_of, loss_path, loss_roots
 from ._names import kwarg, torch_module
 from ._text import ANYTHING, BACKPROP, backpropagates
@@ -935,7 +936,7 @@ def _scope_index(analysis: Analysis, scope: ast.AST) -> _ScopeIndex:
                 name, stmt = dotted(node.func.value), _statement_of(analysis, node)
                 if node.func.attr in ("append", "extend", "insert", "add") and node.args and stmt is not None:
                     index.bindings.setdefault(name, []).append((stmt, node.args[-1], False))
-                elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and not node.args:
+                elif node.func.attr == "requires_grad_" and isinstance(stmt, ast.Expr) and stmt.value is node and forced_requires_grad(stmt):
                     index.hacks.setdefault(name, []).append(stmt)
         elif kind is ast.AugAssign or kind is ast.AnnAssign:
             if node.value is not None:
@@ -1030,13 +1031,10 @@ def _build_fix(ctx, plan: _Plan, description: str) -> Fix | None:
     for node in outermost:
         kind = targets[id(node)][0]
         if kind == "drop":
-            line = ctx.parent(node)
-            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+            removal = removal_of(ctx, node)
+            if removal is None:
                 return None
-            block = ctx.parent(line)
-            if block is None or len(getattr(block, "body", ())) == 1:
-                return None  # the only statement of its block
-            edits.append((line, cst.RemoveFromParent()))
+            edits.append(removal)
             continue
         edits.append((node, node.visit(Rewriter())))
     return Fix([*edits, *import_edits], Applicability.SAFE, description)

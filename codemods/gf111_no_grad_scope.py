@@ -14,7 +14,8 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import attributes_named, has_loss_root, names_named, nodes_of, outside_unreachable
-from ._flow_ast import LOOPS, is_backward_call, statements, target_names, walk
+from ._flow_ast import LOOPS, forced_requires_grad, is_backward_call, statements, target_names, walk
+from ._hacks import dropping
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
@@ -118,7 +119,10 @@ class NoGradScope(Rule):
             if id(producer.region.node) in reported:
                 continue
             reported.add(id(producer.region.node))
-            yield self._finding(study, step, producer, training_statements)
+            finding = self._finding(study, step, producer, training_statements)
+            if isinstance(finding.fix, LazyFix):
+                finding.fix = dropping(finding.fix, step.hacks)
+            yield finding
 
     def _inference_finding(self, step: "_Step", producer: "_Producer"):
         names = sorted(target_names(producer.statement.targets[0])) if isinstance(producer.statement, ast.Assign) else []
@@ -144,8 +148,8 @@ class NoGradScope(Rule):
             callee = producer.callee_name
             how = f"runs under {what}" if region.kind == "decorator" else f"computes its result under {what}"
             message = (
-                f"`{callee}` {how}, so `{root}` has no graph from the parameters and cannot be "
-                f"backpropagated; compute it with grad enabled"
+                f"`{callee}` {how}, so `{root}` has no graph from the parameters {step.consequence()}; "
+                f"compute it with grad enabled"
             )
             if not study.only_training_callers(producer.callee, training):
                 return self.finding(producer.statement, f"{message} (not fixed: the function is also called outside training)")
@@ -167,11 +171,11 @@ class NoGradScope(Rule):
         names = sorted(target_names(producer.statement.targets[0]) if isinstance(producer.statement, ast.Assign) else set())
         value = f"`{names[0]}`" if len(names) == 1 else "the model output"
         if value == f"`{root}`":
-            message = f"{value} is computed under {what}: it has no graph from the parameters and cannot be backpropagated; compute it with grad enabled"
+            message = f"{value} is computed under {what}: it has no graph from the parameters {step.consequence()}; compute it with grad enabled"
         else:
             message = (
-                f"{value} is computed under {what}, so `{root}` has no graph from the parameters and cannot be "
-                f"backpropagated; compute it with grad enabled"
+                f"{value} is computed under {what}, so `{root}` has no graph from the parameters {step.consequence()}; "
+                f"compute it with grad enabled"
             )
         if region.kind == "decorator":
             if any(a is region.node for a in study.a.ancestors(step.root)):
@@ -233,6 +237,15 @@ class _Step:
     has_other_source: bool = False
     # Inference tensors that a module with parameters takes in with grad on (backward raises).
     inference: list[_Producer] = field(default_factory=list)
+    # `loss.requires_grad = True` and the like on the path: they hide the cut (backward runs).
+    hacks: list[ast.stmt] = field(default_factory=list)
+
+    def consequence(self) -> str:
+        """What the cut does to the backward call."""
+        if not self.hacks:
+            return "and cannot be backpropagated"
+        hack = self.hacks[0]
+        return f"(`{ast.unparse(hack).strip()}` on line {hack.lineno} only hides that: backward runs and no parameter gets a gradient)"
 
 
 @dataclass
@@ -359,7 +372,14 @@ class _Study:
                 step.has_other_source = True
         if backward_region is not None and not step.producers and self._bears_parameters(root):
             step.producers.append(_Producer(statement, backward_region))
-        if self.a.value(root).carries and not any(self._unmodelled(p.region) for p in step.producers):
+        root_value = self.a.value(root)
+        if root_value.leaf:
+            # A leaf made by forcing `requires_grad` on a value with no graph: the cut is hidden.
+            names = _reads(root) | defined
+            step.hacks = [s for s in statements(scope.body) if s.lineno < statement.lineno and forced_requires_grad(s) in names]
+            if step.hacks:
+                step.has_other_source = False  # nothing upstream of the fresh leaf reaches backward
+        elif root_value.carries and not any(self._unmodelled(p.region) for p in step.producers):
             step.producers = []  # the analysis sees a graph reach the loss
         return step
 

@@ -1,0 +1,83 @@
+"""`loss.requires_grad = True` and the like: what hides a cut loss, and what a fix must drop.
+
+On a tensor with no graph, forcing ``requires_grad`` makes a fresh leaf: the "element 0 of
+tensors does not require grad" error goes away, backward runs, and no parameter gets a
+gradient. Once a fix gives the loss its graph back, ``loss.requires_grad = True`` raises
+("you can only change requires_grad flags of leaf variables"), so a fix drops the statement.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import partial
+
+import libcst as cst
+
+from gradfix.rule import Fix, LazyFix
+
+from ._flow_ast import forced_requires_grad, statements, target_names
+from ._values import Analysis, dotted
+
+
+def forcing_after(analysis: Analysis, stmt: ast.stmt, names: set[str]) -> list[ast.stmt]:
+    """The statements after ``stmt`` in its scope that force ``requires_grad`` on one of ``names``."""
+    scope = analysis.enclosing_function(stmt) or analysis.tree
+    at = (stmt.lineno, stmt.col_offset)
+    return [s for s in statements(scope.body) if (s.lineno, s.col_offset) > at and forced_requires_grad(s) in names]
+
+
+def forcing_before(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
+    """The statements before ``node`` in its scope that force ``requires_grad`` on what ``node`` names."""
+    name = dotted(node)
+    if name is None or (analysis.source and "requires_grad" not in analysis.source):
+        return []  # (most files never force it: no walk of the scope)
+    scope = analysis.enclosing_function(node) or analysis.tree
+    at = (node.lineno, node.col_offset)
+    return [s for s in statements(scope.body) if (s.lineno, s.col_offset) < at and forced_requires_grad(s) == name]
+
+
+def forcing_on_result(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
+    """What forces ``requires_grad`` on the names the statement holding ``node`` binds."""
+    stmt = node
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = analysis.parent(stmt)
+    if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return []
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    names = set().union(*(target_names(t) for t in targets))
+    return forcing_after(analysis, stmt, names) if names else []
+
+
+def dropping(fix: LazyFix | None, forcing: list[ast.stmt]) -> LazyFix | None:
+    """``fix``, made to remove ``forcing`` too (each alone on its line, not alone in its block;
+    else the fix is not built)."""
+    if fix is None or not forcing:
+        return fix
+    fix.build = partial(_dropped, build=fix.build, forcing=forcing)
+    fix.description += ", and drop what forced `requires_grad` (it raises once the graph is back)"
+    return fix
+
+
+def _dropped(ctx, build, forcing: list[ast.stmt]) -> Fix | None:
+    fix = build(ctx)
+    if fix is None:
+        return None
+    edits = list(fix.edits)
+    for stmt in forcing:
+        removal = removal_of(ctx, ctx.node_for(stmt))
+        if removal is None:
+            return None
+        edits.append(removal)
+    return Fix(edits, fix.applicability, fix.description)
+
+
+def removal_of(ctx, node) -> tuple | None:
+    """The edit that removes the LibCST statement ``node``: its line, when the statement is
+    alone on it and not alone in its block (None otherwise)."""
+    line = ctx.parent(node) if node is not None else None
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    block = ctx.parent(line)
+    if block is None or len(getattr(block, "body", ())) == 1:
+        return None  # the only statement of its block
+    return line, cst.RemoveFromParent()
