@@ -34,6 +34,7 @@ from typing import Iterable
 from . import _torch
 from ._ast import child_nodes
 from ._flow_ast import is_backward_call, walk
+from ._hacks import forcing_before
 from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
 
@@ -69,17 +70,39 @@ class GradPath:
         self._returns: dict[int, list[ast.AST]] = {}  # callee id -> its return values
         self._method_classes: dict[int, object] | None = None  # method id -> its class
         self.root_flows: list[tuple[ast.AST, Flow]] = []
+        self._forcing: dict[int, list[ast.stmt]] = {}  # root id -> what forced requires_grad on it
         if self.path.has_losses:
             for root in self.path.roots:
                 if not self._differentiated(root):
                     continue
                 try:
-                    flow = self.flow(root)
+                    flow = self._root_flow(root)
                 except RecursionError:  # a definition chain deeper than Python's stack: unknown
                     continue
                 # Parameters no call of this file binds are data here: the caller's tensors.
                 flow = {k: s for k, s in flow.items() if k[0] != "param"}
                 self.root_flows.append((root, flow))
+
+    def _root_flow(self, root: ast.AST) -> Flow:
+        """What backward differentiates from ``root``. A loss the code forced ``requires_grad``
+        on (``loss.requires_grad = True`` on a value with no graph: a fresh leaf that hides the
+        cut) is not a source of its own: its sources are what it was computed from."""
+        forcing = forcing_before(self.a, root) if isinstance(root, (ast.Name, ast.Attribute)) else []
+        if forcing:
+            value = self.a.value(root)
+            values, _, _ = self.path.reaching(root)
+            if value.leaf and not value.parameter and values:
+                self._forcing[id(root)] = forcing
+                return _join(self._definition(root, v) for v in values)
+        return self.flow(root)
+
+    def forcing(self, cut: ast.AST) -> list[ast.stmt]:
+        """What forces ``requires_grad`` on the losses that ``cut`` cuts (a fix of the cut drops it)."""
+        found: list[ast.stmt] = []
+        for root, flow in self.root_flows:
+            if id(root) in self._forcing and any(status is not LIVE and id(cut) in status for status in flow.values()):
+                found += [s for s in self._forcing[id(root)] if s not in found]
+        return found
 
     def _differentiated(self, root: ast.AST) -> bool:
         """Whether ``root`` is what autograd differentiates: not the ``gradient`` argument of

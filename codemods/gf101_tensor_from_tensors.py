@@ -12,6 +12,7 @@ from functools import partial
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import bound_names, calls_named
+from ._hacks import dropping, forcing_on_result
 from ._quick_graph import GraphFlow
 from ._quick_leaves import grad_disabled, imports_of, imports_torch, may_carry_graph, may_carry_graph_text
 from ._names import keyword, kwarg, torch_module
@@ -234,6 +235,7 @@ class TensorFromTensors(Rule):
                         _safety(call),
                         "build the tensor with `torch.stack`",
                     )
+                fix = fix and dropping(fix, forcing_on_result(analysis, call))
                 yield self.finding(
                     call,
                     f"{what} copies the values of tensors that carry a graph and cuts their gradients; use `torch.stack`",
@@ -253,6 +255,7 @@ class TensorFromTensors(Rule):
                         _safety(call),
                         "build the tensor with `torch.stack`",
                     )
+                fix = fix and dropping(fix, forcing_on_result(analysis, call))
                 yield self.finding(
                     call,
                     f"{what} of a list of tensors that carry a graph copies their values and cuts their gradients; use `torch.stack`",
@@ -264,6 +267,7 @@ class TensorFromTensors(Rule):
             fix = None
             if value.is_tensor and not any(_keyword(call, k) is not None for k in ("dtype", "device")):
                 fix = LazyFix(partial(_clone_fix, call=call), Applicability.UNSAFE, "copy with `.clone()`, which keeps the graph")
+            fix = fix and dropping(fix, forcing_on_result(analysis, call))
             yield self.finding(
                 call,
                 f"`{dotted(call.func)}(t)` of a tensor that carries a graph returns a detached copy; "

@@ -12,6 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 from . import _gradpath, _torch
 from ._ast import attributes_named, calls_named, has_loss_root, nodes_of, outside_unreachable, parents_of
 from ._gradpath import grad_path
+from ._hacks import dropping
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, Kind, dotted
 
@@ -138,7 +139,7 @@ class DiscreteInLoss(Rule):
             op = _op_name(node) if kind != "sample" else f"{analysis.value(node.func.value).name}.{node.func.attr}()"
             why, instead = _ADVICE[kind]
             message = f"{why.format(op=op)}, so the loss gives `{path.describe(source)}` no gradient; {instead}"
-            yield self.finding(node, message, _fix(analysis, node, kind))
+            yield self.finding(node, message, dropping(_fix(analysis, node, kind), path.forcing(node)))
 
 
 def _discrete_draw(analysis: Analysis, node: ast.AST) -> bool:

@@ -12,6 +12,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from ._ast import attributes_named, calls_named, has_loss_root, outside_unreachable
 from ._gradpath import grad_path
+from ._hacks import dropping
 from ._text import BACKPROP, backpropagates
 from ._values import Analysis
 
@@ -87,7 +88,8 @@ class DetachInLossPath(Rule):
                 f"{what} cuts the only path from `{path.describe(source)}` to the loss, so its parameters get no gradient; "
                 "drop it if the cut is not meant"
             )
-            yield self.finding(node, message, LazyFix(partial(_drop, node=node), Applicability.UNSAFE, f"drop {what}"))
+            fix = dropping(LazyFix(partial(_drop, node=node), Applicability.UNSAFE, f"drop {what}"), path.forcing(node))
+            yield self.finding(node, message, fix)
 
 
 def _in_forward(analysis: Analysis, node: ast.AST) -> bool:
