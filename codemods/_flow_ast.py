@@ -91,14 +91,20 @@ def forced_requires_grad(stmt: ast.stmt) -> str | None:
         if type(target) is ast.Attribute and target.attr == "requires_grad" and type(stmt.value) is ast.Constant and stmt.value.value is True:
             return dotted(target.value)
         return None
-    if type(stmt) is ast.Expr and type(stmt.value) is ast.Call:
-        call = stmt.value
-        func = call.func
-        if type(func) is ast.Attribute and func.attr == "requires_grad_" and len(call.args) + len(call.keywords) <= 1:
-            flag = call.args[0] if call.args else call.keywords[0].value if call.keywords else None
-            if flag is None or (type(flag) is ast.Constant and flag.value is True):
-                return dotted(func.value)
+    if type(stmt) is ast.Expr and forcing_call(stmt.value):
+        return dotted(stmt.value.func.value)  # type: ignore[attr-defined]
     return None
+
+
+def forcing_call(node: ast.AST) -> bool:
+    """Whether ``node`` is ``x.requires_grad_()`` or ``x.requires_grad_(True)`` (it returns ``x``)."""
+    if type(node) is not ast.Call:
+        return False
+    func = node.func
+    if type(func) is not ast.Attribute or func.attr != "requires_grad_" or len(node.args) + len(node.keywords) > 1:
+        return False
+    flag = node.args[0] if node.args else node.keywords[0].value if node.keywords else None
+    return flag is None or (type(flag) is ast.Constant and flag.value is True)
 
 
 def block_of(parent_of, stmt: ast.stmt) -> list[ast.stmt] | None:

@@ -33,7 +33,7 @@ from typing import Iterable
 
 from . import _torch
 from ._ast import child_nodes
-from ._flow_ast import is_backward_call, walk
+from ._flow_ast import forcing_call, is_backward_call, walk
 from ._hacks import forcing_before
 from ._losspath import arguments_for, calls_of, loss_path
 from ._values import Analysis, Kind, dotted
@@ -70,7 +70,7 @@ class GradPath:
         self._returns: dict[int, list[ast.AST]] = {}  # callee id -> its return values
         self._method_classes: dict[int, object] | None = None  # method id -> its class
         self.root_flows: list[tuple[ast.AST, Flow]] = []
-        self._forcing: dict[int, list[ast.stmt]] = {}  # root id -> what forced requires_grad on it
+        self._forcing: dict[int, list[ast.AST]] = {}  # root id -> what forced requires_grad on it
         if self.path.has_losses:
             for root in self.path.roots:
                 if not self._differentiated(root):
@@ -87,18 +87,20 @@ class GradPath:
         """What backward differentiates from ``root``. A loss the code forced ``requires_grad``
         on (``loss.requires_grad = True`` on a value with no graph: a fresh leaf that hides the
         cut) is not a source of its own: its sources are what it was computed from."""
-        forcing = forcing_before(self.a, root) if isinstance(root, (ast.Name, ast.Attribute)) else []
-        if forcing:
+        if isinstance(root, (ast.Name, ast.Attribute)):
             value = self.a.value(root)
-            values, _, _ = self.path.reaching(root)
-            if value.leaf and not value.parameter and values:
-                self._forcing[id(root)] = forcing
-                return _join(self._definition(root, v) for v in values)
+            if value.leaf and not value.parameter:
+                values, _, _ = self.path.reaching(root)
+                forcing = forcing_before(self.a, root) + [v for v in values if forcing_call(v)]
+                if forcing and values:
+                    self._forcing[id(root)] = forcing
+                    return _join(self._definition(root, v.func.value if forcing_call(v) else v) for v in values)
         return self.flow(root)
 
-    def forcing(self, cut: ast.AST) -> list[ast.stmt]:
-        """What forces ``requires_grad`` on the losses that ``cut`` cuts (a fix of the cut drops it)."""
-        found: list[ast.stmt] = []
+    def forcing(self, cut: ast.AST) -> list[ast.AST]:
+        """What forces ``requires_grad`` on the losses that ``cut`` cuts (a fix of the cut drops it):
+        statements, and ``x.requires_grad_()`` calls whose result is the loss."""
+        found: list[ast.AST] = []
         for root, flow in self.root_flows:
             if id(root) in self._forcing and any(status is not LIVE and id(cut) in status for status in flow.values()):
                 found += [s for s in self._forcing[id(root)] if s not in found]

@@ -48,9 +48,10 @@ def forcing_on_result(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
     return forcing_after(analysis, stmt, names) if names else []
 
 
-def dropping(fix: LazyFix | None, forcing: list[ast.stmt]) -> LazyFix | None:
-    """``fix``, made to remove ``forcing`` too (each alone on its line, not alone in its block;
-    else the fix is not built)."""
+def dropping(fix: LazyFix | None, forcing: list[ast.AST]) -> LazyFix | None:
+    """``fix``, made to remove ``forcing`` too: a statement (alone on its line, not alone in its
+    block, else the fix is not built; one a ``requires_grad`` test guards stays, it never runs
+    once the graph is back), or a ``x.requires_grad_()`` call, which becomes ``x``."""
     if fix is None or not forcing:
         return fix
     fix.build = partial(_dropped, build=fix.build, forcing=forcing)
@@ -58,17 +59,53 @@ def dropping(fix: LazyFix | None, forcing: list[ast.stmt]) -> LazyFix | None:
     return fix
 
 
-def _dropped(ctx, build, forcing: list[ast.stmt]) -> Fix | None:
+def _dropped(ctx, build, forcing: list[ast.AST]) -> Fix | None:
     fix = build(ctx)
     if fix is None:
         return None
     edits = list(fix.edits)
-    for stmt in forcing:
-        removal = removal_of(ctx, ctx.node_for(stmt))
+    for node in forcing:
+        found = ctx.node_for(node)
+        if isinstance(node, ast.Call):
+            # `x.requires_grad_()` used for its result: `x`, with the fix's own edits inside it.
+            if not isinstance(found, cst.Call) or not isinstance(found.func, cst.Attribute):
+                return None
+            receiver = found.func.value
+            inside = _node_ids(receiver)
+            for edited, replacement in [e for e in edits if id(e[0]) in inside]:
+                if not isinstance(replacement, cst.CSTNode):
+                    return None
+                receiver = receiver.deep_replace(edited, replacement)
+                edits.remove((edited, replacement))
+            edits.append((found, receiver))
+            continue
+        removal = removal_of(ctx, found)
         if removal is None:
+            if _guarded(ctx, found):
+                continue  # `if not loss.requires_grad: ...`: with the graph back, it never runs
             return None
         edits.append(removal)
     return Fix(edits, fix.applicability, fix.description)
+
+
+def _node_ids(root) -> set[int]:
+    found: set[int] = set()
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node) -> bool:
+            found.add(id(node))
+            return True
+
+    root.visit(Collect())
+    return found
+
+
+def _guarded(ctx, node) -> bool:
+    """Whether the statement ``node`` runs only when a ``requires_grad`` test says so."""
+    line = ctx.parent(node) if node is not None else None
+    block = ctx.parent(line) if line is not None else None
+    test = getattr(ctx.parent(block), "test", None) if block is not None else None
+    return test is not None and "requires_grad" in cst.Module([]).code_for_node(test)
 
 
 def removal_of(ctx, node) -> tuple | None:

@@ -14,7 +14,7 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import attributes_named, has_loss_root, names_named, nodes_of, outside_unreachable
-from ._flow_ast import LOOPS, forced_requires_grad, is_backward_call, statements, target_names, walk
+from ._flow_ast import LOOPS, forced_requires_grad, forcing_call, is_backward_call, statements, target_names, walk
 from ._hacks import dropping
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
@@ -238,14 +238,15 @@ class _Step:
     # Inference tensors that a module with parameters takes in with grad on (backward raises).
     inference: list[_Producer] = field(default_factory=list)
     # `loss.requires_grad = True` and the like on the path: they hide the cut (backward runs).
-    hacks: list[ast.stmt] = field(default_factory=list)
+    hacks: list[ast.AST] = field(default_factory=list)
 
     def consequence(self) -> str:
         """What the cut does to the backward call."""
         if not self.hacks:
             return "and cannot be backpropagated"
         hack = self.hacks[0]
-        return f"(`{ast.unparse(hack).strip()}` on line {hack.lineno} only hides that: backward runs and no parameter gets a gradient)"
+        text = ".requires_grad_()" if isinstance(hack, ast.Call) else ast.unparse(hack).strip()
+        return f"(`{text}` on line {hack.lineno} only hides that: backward runs and no parameter gets a gradient)"
 
 
 @dataclass
@@ -377,6 +378,7 @@ class _Study:
             # A leaf made by forcing `requires_grad` on a value with no graph: the cut is hidden.
             names = _reads(root) | defined
             step.hacks = [s for s in statements(scope.body) if s.lineno < statement.lineno and forced_requires_grad(s) in names]
+            step.hacks += [u.stmt.value for u in on_path if isinstance(u.stmt, ast.Assign) and forcing_call(u.stmt.value)]
             if step.hacks:
                 step.has_other_source = False  # nothing upstream of the fresh leaf reaches backward
         elif root_value.carries and not any(self._unmodelled(p.region) for p in step.producers):
