@@ -48,6 +48,9 @@ class _Pair:
     second: ast.Call
     shared: list[str]
     stepped: list[ast.Call]  # optimizer.step() calls between them
+    # When weights are updated between them: each read of a shared value after the update, with
+    # the expression that computed it (the forward, recomputed at the new weights).
+    recompute: list[tuple[ast.Name, ast.expr]] | None = None
 
 
 class GraphAcrossSteps(Rule):
@@ -111,9 +114,13 @@ class GraphAcrossSteps(Rule):
     unsafe when `retain_graph=True` had hidden the error (the generator's gradients change
     from the first step: they lose the discriminator's share). Adding `retain_graph=True`
     between two losses with nothing stepped between them is safe (the gradients add up as
-    for the sum of the losses). An `optimizer.step()` between two backward passes over one
-    graph, a state of unknown structure, or a discriminator step that cannot be told apart
-    from the generator step is reported without a fix.
+    for the sum of the losses). When the weights are updated between the two passes
+    (`optimizer.step()`, or an optimizer's own `first_step()` as in SAM), the second pass
+    must see the new weights: when it reads the forward's output once, the unsafe fix
+    recomputes it there (`criterion(model(x), y).backward()`; the second pass's values change,
+    as intended). Another update between two passes over one graph, a state of unknown
+    structure, or a discriminator step that cannot be told apart from the generator step is
+    reported without a fix.
     """
 
     code = "GF113"
@@ -279,11 +286,16 @@ class GraphAcrossSteps(Rule):
             else:
                 message = (
                     f"the second `backward()` goes through {shown}, whose graph the first `backward()` freed, and "
-                    f"`{stepped}()` runs between them: it raises \"Trying to backward through the graph a second time\", "
-                    "and `retain_graph=True` would raise \"modified by an inplace operation\"; run both `backward()` calls "
-                    "before `step()`, or recompute the forward after `step()`"
+                    f"`{stepped}()` runs between them: it raises \"Trying to backward through the graph a second time\"; "
+                    "`retain_graph=True` would not help (the second gradient would be taken at the weights from before "
+                    f"`{stepped}()`, or raise \"modified by an inplace operation\"): recompute the forward after "
+                    f"`{stepped}()`, or run both `backward()` calls before it"
                 )
-            return self.finding(pair.second, message)
+            fix = None
+            if pair.recompute:
+                fix = LazyFix(partial(_recompute, plan=pair.recompute), Applicability.UNSAFE,
+                              f"recompute the forward after `{stepped}()` (the second pass then sees the updated weights)")
+            return self.finding(pair.second, message, fix)
         if retained:
             return None  # a genuinely shared graph
         message = (
@@ -772,9 +784,67 @@ def _pair(analysis: Analysis, loop, first: ast.Call, second: ast.Call) -> _Pair 
     ]
     if not sources:
         return None
-    stepped = step_calls(between)
+    stepped = _updates(analysis, between)
     chosen = shared if stepped else sources
-    return _Pair(first, second, sorted(set().union(*(names for _, names in chosen)), key=lambda n: _first_store(chosen, n)), stepped)
+    pair = _Pair(first, second, sorted(set().union(*(names for _, names in chosen)), key=lambda n: _first_store(chosen, n)), stepped)
+    if stepped:
+        pair.recompute = _recomputation(analysis, sources, before, between, second_stmt, stepped[-1])
+    return pair
+
+
+def _recomputation(analysis: Analysis, sources, before, between, second_stmt, update: ast.Call):
+    """The reads to replace by their forward so the second pass runs at the updated weights:
+    each source (``output = model(x)``, its only binding before the first backward) is read
+    once after ``update`` up to the second backward, and what it reads is not rebound since."""
+    after = [s for s in between if s.lineno > update.lineno] + [second_stmt]
+    rebound = names_written(between)
+    plan = []
+    for stmt, names in sources:
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name) or names_read(stmt.value) & rebound:
+            return None
+        name = stmt.targets[0].id
+        if sum(1 for s in before if name in names_written(s)) != 1:
+            return None
+        reads = [n for s in after for n in walk(s) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        if len(reads) != 1:
+            return None
+        plan.append((reads[0], stmt.value))
+    return plan or None
+
+
+def _updates(analysis: Analysis, between: list[ast.stmt]) -> list[ast.Call]:
+    """The calls among ``between`` that update weights: ``step()``, and an optimizer's own
+    ``*_step`` methods (SAM's ``first_step``, which moves the weights before the second pass)."""
+    found = step_calls(between)
+    for node in walk(between):
+        if type(node) is ast.Call and type(node.func) is ast.Attribute and node.func.attr.endswith("_step") and node not in found:
+            if _optimizer_like(analysis, node.func.value):
+                found.append(node)
+    return sorted(found, key=lambda call: (call.lineno, call.col_offset))
+
+
+def _optimizer_like(analysis: Analysis, receiver: ast.expr) -> bool:
+    value = analysis.value(receiver)
+    if value.kind is Kind.OPTIMIZER:
+        return True
+    info = analysis.classes.get(value.name or "") if value.kind is Kind.INSTANCE else None
+    if info is not None:
+        return any((analysis.qualify(base) or "").startswith("torch.optim.") for base in info.node.bases)
+    return False
+
+
+def _recompute(ctx, plan) -> Fix | None:
+    edits = []
+    for read, value in plan:
+        node, expression = ctx.node_for(read), ctx.node_for(value)
+        if node is None or expression is None:
+            return None
+        edits.append((node, expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if _needs_parentheses(expression) else expression))
+    return Fix(edits, Applicability.UNSAFE, "recompute the forward after the update")
+
+
+def _needs_parentheses(expression) -> bool:
+    return not isinstance(expression, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) and not expression.lpar
 
 
 def _first_store(chosen, name: str) -> tuple[int, int]:
