@@ -1605,7 +1605,7 @@ class _ScopeInterpreter:
             layers = tuple(args) if last == "Sequential" and args and all(a.kind is Kind.MODULE for a in args) else None
             return Value(Kind.MODULE, Graph.UNKNOWN, name=last, element=element, items=layers, shape=shape)
         if qualified.startswith("torch.optim.") and last[:1].isupper():
-            return Value(Kind.OPTIMIZER if ".lr_scheduler." not in qualified else Kind.INSTANCE, Graph.NO)
+            return Value(Kind.OPTIMIZER if ".lr_scheduler." not in qualified else Kind.INSTANCE, Graph.NO, name=last)
         if qualified.startswith("torch.distributions.") and last[:1].isupper():
             # A wrapper (Independent(Normal(...), 1)) keeps its base distribution as element.
             base = args[0] if args else kwargs.get("base_distribution")

@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import backward_loops, bound_names, imports_of
+from ._ast import backward_loops, bound_names, calls_named, imports_of
 from ._flow_ast import (
     LOOPS,
     alone_on_its_lines,
@@ -98,6 +98,11 @@ class GraphReuse(Rule):
             loss.backward()
             opt.step()
 
+    The same happens to a `closure` that `optimizer.step(closure)` runs: LBFGS evaluates it up
+    to `max_iter` times in one step (any optimizer once per step of a loop), so a value derived
+    before it from what the optimizer trains is backpropagated again on the second call. The
+    fix computes it at the top of the closure (a copy when the code outside still reads it).
+
     Fix safety: safe when the statements are plain tensor/distribution computations (directly
     or through small helper functions of the file that only compute torch ops from their
     arguments) whose inputs do not change before the loop; otherwise (a module call, a random
@@ -132,18 +137,68 @@ class GraphReuse(Rule):
                         if any(may_be_candidate(block, position) for position in range(index)):
                             return True
                         break
-        return False
+        return _may_step_a_closure(tree, may_be_candidate)
 
     def detect(self, analysis: Analysis):
         if not analysis.imports.imports_module("torch"):
             return
         around_backward = _loops_around_backward(analysis)
+        closures = _stepped_closures(analysis)
         for body in blocks(analysis.tree):
             for index, stmt in enumerate(body):
                 if isinstance(stmt, LOOPS) and id(stmt) in around_backward:
                     finding = self._loop(analysis, body, index)
                     if finding is not None:
                         yield finding
+                elif id(stmt) in closures:
+                    finding = self._closure(analysis, body, index, closures[id(stmt)])
+                    if finding is not None:
+                        yield finding
+
+    def _closure(self, analysis: Analysis, body: list[ast.stmt], index: int, step: ast.Call):
+        """A ``closure`` that ``optimizer.step(closure)`` calls again and again (LBFGS evaluates
+        it up to ``max_iter`` times per step; any optimizer once per step of a loop), reading a
+        value derived from Parameters before it."""
+        function = body[index]
+        backwards = backward_calls(analysis, function)
+        reads = free_reads(function)
+        until = next(i for i, s in enumerate(body) if s is _in_block(analysis, step, body))
+        stepping = names_written(body[until])  # (the step's statement: a loop may rebind names)
+        chosen = _candidates_before(analysis, body, until, set(reads), names_written(function.body) | stepping, lambda inputs: inputs & stepping)
+        after_def = {id(s) for s in body[index + 1:]}
+        for candidate in chosen:
+            if id(candidate.assign) in after_def:
+                candidate.fixable = False  # the fix moves statements that come before the `def`
+        if not chosen:
+            return None
+        own = list(statements(function))
+        roots = [root for call in backwards for root in backward_roots(analysis, call)]
+        reaching = {c.target for c in chosen if c.target in reads and any(mentions(root, flows_into(own, {c.target})) for root in roots)}
+        chosen = _closure(chosen, reaching)
+        # Only a graph from what the optimizer trains is known to be there: a frozen feature
+        # extractor's output (style transfer's targets) has none.
+        held = _held_names(analysis, step.func.value)  # type: ignore[attr-defined]
+        if not chosen or not held & {n.split(".")[0] for c in chosen for n in names_read(c.assign.value)}:
+            return None
+        names = ", ".join(f"`{c.target}`" for c in chosen) + (" are" if len(chosen) > 1 else " is")
+        caller = ast.unparse(step.func)
+        message = (
+            f"{names} computed from Parameters once, outside `{function.name}`, which `{caller}()` calls again "
+            "(LBFGS evaluates it several times per step) and which backpropagates: its second call goes back "
+            f"through a freed graph; compute it inside `{function.name}`"
+        )
+        fix = None
+        docstring = isinstance(function.body[0], ast.Expr) and isinstance(function.body[0].value, ast.Constant)
+        if all(c.fixable for c in chosen) and not docstring:
+            chosen_ids = {id(c.assign) for c in chosen}
+            outside = [s for s in body if id(s) not in chosen_ids and s is not function]
+            read_elsewhere = set().union(*(free_reads(s) for s in outside)) | reads_after(analysis.parent, function)
+            plan = [(c.assign, c.target not in read_elsewhere) for c in chosen]
+            what = f"compute it at the top of `{function.name}`"
+            fix = LazyFix(partial(_fix, loop=function, inner=function, plan=plan, drop=None, what=what), Applicability.SAFE, what)
+        else:
+            message += " (no automatic fix: a module call, a random draw or an input that changes on the way makes moving it unprovable)"
+        return self.finding(chosen[0].assign, message, fix)
 
     def _loop(self, analysis: Analysis, body: list[ast.stmt], index: int):
         # Only called for loops around a backward call (_loops_around_backward).
@@ -152,30 +207,16 @@ class GraphReuse(Rule):
         if not backwards:
             return None
         loop_writes = names_written(loop)
-        needed = names_read(loop) - loop_writes
-        rebound: set[str] | None = None
-        table = _block_table(analysis, body)
-        chosen: list[_Candidate] = []
-        # The candidates before the loop, nearest first (from the block's table: no look at
-        # every earlier statement per loop).
-        for position, target, pure in reversed(table.candidates[: bisect.bisect_left(table.positions, index)]):
-            if target not in needed or target in loop_writes:
-                continue
-            if table.written_between(target, position, index):
-                continue  # rebound on the way: not the value the loop sees
-            candidate = _Candidate(body[position], target, pure)  # type: ignore[arg-type]
-            inputs = names_read(candidate.assign.value)
-            if candidate.target in inputs:
-                continue  # `w = w * 0.01` rebinds a leaf's name (GF104), recomputing it would compound
-            if rebound is None:
-                rebound = _rebound(loop)
-            if inputs & rebound or any(table.written_between(name, position, index) for name in inputs):
-                candidate.fixable = False
-            chosen.append(candidate)
-            needed |= inputs
+        rebound: list[set[str]] = []
+
+        def changed(inputs: set[str]) -> set[str]:
+            if not rebound:
+                rebound.append(_rebound(loop))
+            return inputs & rebound[0]
+
+        chosen = _candidates_before(analysis, body, index, names_read(loop) - loop_writes, loop_writes, changed)
         if not chosen:
             return None
-        chosen.reverse()
         # Only values that reach a backward root in the loop matter.
         loop_statements = list(statements(loop))
         direct = {c.target for c in chosen} & names_read(loop)
@@ -221,6 +262,30 @@ class GraphReuse(Rule):
 
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _candidates_before(analysis: Analysis, body: list[ast.stmt], end: int, needed: set[str], shadowed: set[str], changed) -> list[_Candidate]:
+    """The candidates before ``body[end]`` that ``needed`` reads (and what they read), in source
+    order, from the block's table (no look at every earlier statement per loop). ``shadowed``:
+    names ``body[end]`` or the code it runs binds itself; ``changed(inputs)``: the inputs it
+    rebinds (moving the candidate there would then change what it computes)."""
+    table = _block_table(analysis, body)
+    chosen: list[_Candidate] = []
+    for position, target, pure in reversed(table.candidates[: bisect.bisect_left(table.positions, end)]):
+        if target not in needed or target in shadowed:
+            continue
+        if table.written_between(target, position, end):
+            continue  # rebound on the way: not the value the loop sees
+        candidate = _Candidate(body[position], target, pure)  # type: ignore[arg-type]
+        inputs = names_read(candidate.assign.value)
+        if candidate.target in inputs:
+            continue  # `w = w * 0.01` rebinds a leaf's name (GF104), recomputing it would compound
+        if changed(inputs) or any(table.written_between(name, position, end) for name in inputs):
+            candidate.fixable = False
+        chosen.append(candidate)
+        needed |= inputs
+    chosen.reverse()
+    return chosen
 
 
 def _assigns_a_name(stmt: ast.stmt) -> bool:
@@ -547,6 +612,74 @@ def _without_retain_graph(args):
     if kept:
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return kept
+
+
+def _may_step_a_closure(tree: ast.Module, may_be_candidate) -> bool:
+    """`_stepped_closures`' syntax: ``x.step(fn)`` of a ``def fn`` that calls ``backward`` or
+    ``grad``, with a statement that may be a candidate before the ``def`` in its block."""
+    stepped = {c.args[0].id for c in calls_named(tree, ("step",)) if len(c.args) == 1 and isinstance(c.args[0], ast.Name)}
+    if not stepped:
+        return False
+    for parent in walk(tree):
+        for field in _BLOCK_FIELDS:
+            block = getattr(parent, field, None)
+            if not isinstance(block, list):
+                continue
+            for index, stmt in enumerate(block):
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in stepped and calls_named(stmt, ("backward", "grad")):
+                    if any(may_be_candidate(block, position) for position in range(len(block)) if position != index):
+                        return True
+    return False
+
+
+def _stepped_closures(analysis: Analysis) -> dict[int, ast.Call]:
+    """``def`` id -> the ``optimizer.step(fn)`` call that runs it, for each function of the
+    file that backpropagates in its own body and that an optimizer step calls repeatedly: an
+    LBFGS step, or a step inside a loop."""
+    found: dict[int, ast.Call] = {}
+    for call in calls_named(analysis.tree, ("step",)):
+        if not (isinstance(call.func, ast.Attribute) and len(call.args) == 1 and isinstance(call.args[0], ast.Name)):
+            continue
+        receiver = analysis.value(call.func.value)
+        if receiver.kind is not Kind.OPTIMIZER:
+            continue
+        scope = analysis.enclosing_function(call) or analysis.tree
+        function = next(
+            (s for s in scope.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == call.args[0].id), None
+        )
+        if function is None or not backward_calls(analysis, function):
+            continue
+        in_loop = any(isinstance(a, LOOPS) for a in _ancestors_in(analysis, call, scope))
+        if (receiver.name == "LBFGS" or in_loop) and id(function) not in found:
+            found[id(function)] = call
+    return found
+
+
+def _held_names(analysis: Analysis, optimizer: ast.expr) -> set[str]:
+    """The names the construction of ``optimizer`` reads (``LBFGS([w])``: w;
+    ``LBFGS(model.parameters())``: model), from its assignments in the file."""
+    name = dotted(optimizer)
+    held: set[str] = set()
+    for stmt in analysis.nodes(ast.Assign):
+        if len(stmt.targets) == 1 and dotted(stmt.targets[0]) == name and isinstance(stmt.value, ast.Call):
+            held |= {n.split(".")[0] for n in names_read([*stmt.value.args, *(k.value for k in stmt.value.keywords)])}
+    return held
+
+
+def _ancestors_in(analysis: Analysis, node: ast.AST, scope: ast.AST):
+    for ancestor in analysis.ancestors(node):
+        if ancestor is scope:
+            return
+        yield ancestor
+
+
+def _in_block(analysis: Analysis, node: ast.AST, block: list[ast.stmt]) -> ast.stmt | None:
+    """The statement of ``block`` that holds ``node``."""
+    members = {id(s) for s in block}
+    for ancestor in [node, *analysis.ancestors(node)]:
+        if id(ancestor) in members:
+            return ancestor  # type: ignore[return-value]
+    return None
 
 
 def _loops_around_backward(analysis: Analysis) -> set[int]:
