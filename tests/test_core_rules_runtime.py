@@ -40,6 +40,10 @@ CASES = [c for c in load_cases() if c.verdict is not None and "watch" in _meta(c
 
 
 def _needs_runtime_cases(code: str) -> bool:
+    from gradfix.rule import all_rules
+
+    if not all_rules()[code].fixable:
+        return False  # a report-only rule: no rewrite to run
     return code in CORE or (code.startswith("GF1") and int(code[2:]) >= 108)
 
 
