@@ -145,7 +145,7 @@ class NonleafGrad(Rule):
             if isinstance(target, ast.Name):
                 if leafy is None:
                     leafy = leaf_used_names(tree)
-                if target.id in leafy and _chain_bottoms(stmt.value) and not grad_disabled(tree, stmt):
+                if target.id in leafy and any(_chain_bottoms(e) for e in _values_of(stmt.value)) and not grad_disabled(tree, stmt):
                     return True  # (every bottom is a possible creation or a leaf name)
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                 imports = imports_of(tree)
@@ -158,6 +158,9 @@ class NonleafGrad(Rule):
             return
         for stmt in analysis.nodes(ast.Assign, ast.AnnAssign):
             if isinstance(stmt, ast.Assign) and len(stmt.targets) != 1 or stmt.value is None:
+                continue
+            if isinstance(stmt.value, (ast.List, ast.Tuple, ast.ListComp)):
+                yield from self._elements(analysis, stmt)
                 continue
             chain = _conversion_chain(analysis, stmt.value)
             if chain is None or analysis.grad_disabled(stmt):
@@ -200,6 +203,44 @@ class NonleafGrad(Rule):
                 message,
                 LazyFix(partial(_fix, value=stmt.value, creation=creation, how=how, applicability=applicability), applicability, "make the converted tensor the leaf"),
             )
+
+
+    def _elements(self, analysis: Analysis, stmt: ast.Assign | ast.AnnAssign):
+        """``params = [torch.randn(n, requires_grad=True).cuda() for ...]`` (or a list literal of
+        such): every element is a non-leaf, and an optimizer given the list raises "can't optimize
+        a non-leaf Tensor"."""
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+        if _target_name(target) is None or analysis.grad_disabled(stmt) or not used_as_leaf(analysis, stmt, target):
+            return
+        for element in _values_of(stmt.value):
+            chain = _conversion_chain(analysis, element)
+            if chain is None or chain[2] in ("parameter", "name"):
+                continue
+            creation, steps, how = chain
+            flag = "`.requires_grad_()` is called" if how == "requires_grad_" else "`requires_grad=True` is set"
+            message = (
+                f"{flag} before `{_describe(steps)}`, so the elements of `{_target_name(target)}` are non-leaves whose "
+                "`.grad` stays None (an optimizer given them raises \"can't optimize a non-leaf Tensor\"); create "
+                "without it and call `.requires_grad_()` after the conversion"
+            )
+            unsure = _unsure_dtype(analysis, element, creation)
+            applicability = Applicability.UNSAFE if unsure is not None else Applicability.SAFE
+            if unsure is not None:
+                message += f" (unsafe fix: `{unsure}` is not known to be a floating dtype)"
+            yield self.finding(
+                element, message,
+                LazyFix(partial(_fix, value=element, creation=creation, how=how, applicability=applicability), applicability, "make the converted tensors the leaves"),
+            )
+
+
+def _values_of(value: ast.expr) -> list[ast.expr]:
+    """What an assignment binds: the value, or the elements of a list/tuple literal or the
+    element of a list comprehension."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return list(value.elts)
+    if isinstance(value, ast.ListComp):
+        return [value.elt]
+    return [value]
 
 
 def _creation(analysis: Analysis, node: ast.AST) -> str | None:
