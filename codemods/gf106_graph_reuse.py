@@ -162,7 +162,10 @@ class GraphReuse(Rule):
         function = body[index]
         backwards = backward_calls(analysis, function)
         reads = free_reads(function)
-        until = next(i for i, s in enumerate(body) if s is _in_block(analysis, step, body))
+        holder = _in_block(analysis, step, body)
+        if holder is None:
+            return None
+        until = next(i for i, s in enumerate(body) if s is holder)
         stepping = names_written(body[until])  # (the step's statement: a loop may rebind names)
         chosen = _candidates_before(analysis, body, until, set(reads), names_written(function.body) | stepping, lambda inputs: inputs & stepping)
         after_def = {id(s) for s in body[index + 1:]}
