@@ -94,8 +94,10 @@ class InplaceOnSaved(Rule):
     into a copy, `x = x.mul(2)`, dropping `inplace=True`) is bitwise equal in the forward
     and safe, except that `x = x + y` promotes dtypes where `x += y` keeps `x`'s (they
     differ only when `y` has the wider dtype). Not rewritten when another name or view of
-    the tensor, or the caller, would stop seeing the write. Writes into leaves are reported
-    only (an update belongs under `torch.no_grad()`; a computation needs a new tensor).
+    the tensor, or the caller, would stop seeing the write: a helper's write into a module
+    global or a closure's variable made by a saving op (`probs[probs < t] = 0` in a function
+    that never binds `probs`) is reported only. Writes into leaves are reported only (an update
+    belongs under `torch.no_grad()`; a computation needs a new tensor).
     Dropping `inplace=True` where a later read saw the overwritten value is unsafe.
     """
 
