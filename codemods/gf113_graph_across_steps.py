@@ -200,18 +200,19 @@ class GraphAcrossSteps(Rule):
         freeing = [c for c in relevant if c not in retained and not _is_true(keyword(c, "create_graph"))]
         shown = ", ".join(f"`{n}`" for n in names)
         verb = "carry" if len(names) > 1 else "carries"
+        call = _call_label(freeing or retained)
         if not freeing and (not retained or not step_calls(loop.body)):
             return None  # higher-order gradients, or full backprop through the sequence stepped after the loop
         if not freeing:
             message = (
                 f"{shown} {verb} each step's graph into the next, and `retain_graph=True` hides the error: "
-                "every `backward()` goes back into all earlier batches through stale graphs (after `step()` it raises "
+                f"every {call} goes back into all earlier batches through stale graphs (after `step()` it raises "
                 "\"modified by an inplace operation\") and memory grows with every batch; detach the state where it is "
                 "stored and drop `retain_graph=True`"
             )
         else:
             message = (
-                f"{shown} {verb} this step's graph into the next iteration: the next `backward()` goes through the "
+                f"{shown} {verb} this step's graph into the next iteration: the next {call} goes through the "
                 "freed graph of the previous step and raises \"Trying to backward through the graph a second time\"; "
                 "detach the state where it is stored"
             )
@@ -845,6 +846,14 @@ def _recompute(ctx, plan) -> Fix | None:
 
 def _needs_parentheses(expression) -> bool:
     return not isinstance(expression, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) and not expression.lpar
+
+
+def _call_label(calls: list[ast.Call]) -> str:
+    """How the messages name the backward calls: `backward()`, or `torch.autograd.grad()` (as
+    spelled) when every one is a call of autograd's ``grad``."""
+    if calls and not any(isinstance(c.func, ast.Attribute) and c.func.attr == "backward" for c in calls):
+        return f"`{ast.unparse(calls[0].func)}()`"
+    return "`backward()`"
 
 
 def _first_store(chosen, name: str) -> tuple[int, int]:
