@@ -19,21 +19,23 @@ from ._flow_ast import forced_requires_grad, statements, target_names
 from ._values import Analysis, dotted
 
 
-def forcing_after(analysis: Analysis, stmt: ast.stmt, names: set[str]) -> list[ast.stmt]:
-    """The statements after ``stmt`` in its scope that force ``requires_grad`` on one of ``names``."""
-    scope = analysis.enclosing_function(stmt) or analysis.tree
-    at = (stmt.lineno, stmt.col_offset)
-    return [s for s in statements(scope.body) if (s.lineno, s.col_offset) > at and forced_requires_grad(s) in names]
-
-
-def forcing_before(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
-    """The statements before ``node`` in its scope that force ``requires_grad`` on what ``node`` names."""
-    name = dotted(node)
-    if name is None or (analysis.source and "requires_grad" not in analysis.source):
+def forcing(analysis: Analysis, node: ast.AST, names: set[str], after: bool = False) -> list[ast.stmt]:
+    """The statements before ``node`` (``after``: after it) in its scope that force
+    ``requires_grad`` on one of ``names``."""
+    if not names or (analysis.source and "requires_grad" not in analysis.source):
         return []  # (most files never force it: no walk of the scope)
     scope = analysis.enclosing_function(node) or analysis.tree
     at = (node.lineno, node.col_offset)
-    return [s for s in statements(scope.body) if (s.lineno, s.col_offset) < at and forced_requires_grad(s) == name]
+    return [
+        s for s in statements(scope.body)
+        if ((s.lineno, s.col_offset) > at if after else (s.lineno, s.col_offset) < at) and forced_requires_grad(s) in names
+    ]
+
+
+def forcing_before(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
+    """What forces ``requires_grad`` on what ``node`` names, before it."""
+    name = dotted(node)
+    return forcing(analysis, node, {name}) if name is not None else []
 
 
 def forcing_on_result(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
@@ -45,7 +47,7 @@ def forcing_on_result(analysis: Analysis, node: ast.AST) -> list[ast.stmt]:
         return []
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
     names = set().union(*(target_names(t) for t in targets))
-    return forcing_after(analysis, stmt, names) if names else []
+    return forcing(analysis, stmt, names, after=True)
 
 
 def dropping(fix: LazyFix | None, forcing: list[ast.AST]) -> LazyFix | None:

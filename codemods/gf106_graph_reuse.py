@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
-from ._ast import backward_loops, bound_names, calls_named, imports_of
+from ._ast import backward_loops, bound_names, calls_named, imports_of, nodes_of, parents_of
 from ._flow_ast import (
     LOOPS,
     alone_on_its_lines,
@@ -151,11 +151,11 @@ class GraphReuse(Rule):
                     if finding is not None:
                         yield finding
                 elif id(stmt) in closures:
-                    finding = self._closure(analysis, body, index, closures[id(stmt)])
+                    finding = self._stepped_closure(analysis, body, index, closures[id(stmt)])
                     if finding is not None:
                         yield finding
 
-    def _closure(self, analysis: Analysis, body: list[ast.stmt], index: int, step: ast.Call):
+    def _stepped_closure(self, analysis: Analysis, body: list[ast.stmt], index: int, step: ast.Call):
         """A ``closure`` that ``optimizer.step(closure)`` calls again and again (LBFGS evaluates
         it up to ``max_iter`` times per step; any optimizer once per step of a loop), reading a
         value derived from Parameters before it."""
@@ -165,7 +165,7 @@ class GraphReuse(Rule):
         holder = _in_block(analysis, step, body)
         if holder is None:
             return None
-        until = next(i for i, s in enumerate(body) if s is holder)
+        until = body.index(holder)
         stepping = names_written(body[until])  # (the step's statement: a loop may rebind names)
         chosen = _candidates_before(analysis, body, until, set(reads), names_written(function.body) | stepping, lambda inputs: inputs & stepping)
         after_def = {id(s) for s in body[index + 1:]}
@@ -623,15 +623,17 @@ def _may_step_a_closure(tree: ast.Module, may_be_candidate) -> bool:
     stepped = {c.args[0].id for c in calls_named(tree, ("step",)) if len(c.args) == 1 and isinstance(c.args[0], ast.Name)}
     if not stepped:
         return False
-    for parent in walk(tree):
+    parents = parents_of(tree)
+    for function in nodes_of(tree, ast.FunctionDef, ast.AsyncFunctionDef):
+        if function.name not in stepped or not calls_named(function, ("backward", "grad")):  # type: ignore[attr-defined]
+            continue
+        parent = parents.get(id(function))
         for field in _BLOCK_FIELDS:
             block = getattr(parent, field, None)
-            if not isinstance(block, list):
-                continue
-            for index, stmt in enumerate(block):
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in stepped and calls_named(stmt, ("backward", "grad")):
-                    if any(may_be_candidate(block, position) for position in range(len(block)) if position != index):
-                        return True
+            if isinstance(block, list) and function in block:
+                if any(may_be_candidate(block, position) for position in range(len(block)) if block[position] is not function):
+                    return True
+                break
     return False
 
 

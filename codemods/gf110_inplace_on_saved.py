@@ -1233,11 +1233,12 @@ def _quick_check(tree: ast.Module) -> bool:
         return key in definitions or (scope is not None and key[1] in parameter_names(scope))
 
     candidates = [key for key in writes if defined(key)]
+    judged = set(candidates)
     # A function's write into a free name (a module global, an enclosing function's
     # variable) the outer scope made with an op that saves its output (`_outer_definition`).
     for key in writes:
         function = scopes.get(key[0])
-        if function is None or key in candidates:
+        if function is None or key in judged:
             continue
         while function is not None:
             function = _scope(parents, function)

@@ -14,8 +14,8 @@ from gradfix.rule import Applicability, Fix, LazyFix, Rule
 
 from . import _torch
 from ._ast import attributes_named, has_loss_root, names_named, nodes_of, outside_unreachable
-from ._flow_ast import LOOPS, forced_requires_grad, forcing_call, is_backward_call, statements, target_names, walk
-from ._hacks import dropping
+from ._flow_ast import LOOPS, forcing_call, is_backward_call, statements, target_names, walk
+from ._hacks import dropping, forcing
 from ._losspath import arguments_for, calls_of, loss_path
 from ._text import ANYTHING, BACKPROP, backpropagates
 from ._values import Analysis, Function, Graph, Kind, dotted, grad_disabling
@@ -377,7 +377,7 @@ class _Study:
         if root_value.leaf:
             # A leaf made by forcing `requires_grad` on a value with no graph: the cut is hidden.
             names = _reads(root) | defined
-            step.hacks = [s for s in statements(scope.body) if s.lineno < statement.lineno and forced_requires_grad(s) in names]
+            step.hacks = forcing(self.a, statement, names)
             step.hacks += [u.stmt.value for u in on_path if isinstance(u.stmt, ast.Assign) and forcing_call(u.stmt.value)]
             if step.hacks:
                 step.has_other_source = False  # nothing upstream of the fresh leaf reaches backward

@@ -112,7 +112,8 @@ class LayerBuiltInForward(Rule):
 
 def _layer(analysis: Analysis, call: ast.Call) -> str | None:
     """The torch.nn class ``call`` constructs, when it is a layer with weights."""
-    qualified = _CANONICAL.get(analysis.qualify(call.func) or "", analysis.qualify(call.func) or "")
+    qualified = analysis.qualify(call.func) or ""
+    qualified = _CANONICAL.get(qualified, qualified)
     if not qualified.startswith("torch.nn.") or qualified.count(".") != 2:
         return None  # (torch.nn.functional.*, torch.nn.utils.*: functions and helpers)
     last = qualified.rsplit(".", 1)[-1]
